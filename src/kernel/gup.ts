@@ -1,0 +1,1025 @@
+/*
+ * Models mm/gup.c (6.5 names; 6.10 renamed the GUP-fast functions to gup_fast_*, and traces
+ * of 6.10+ revisions use those names). Per-revision differences are in kernel/revisions/*.ts;
+ * this file is the common code they share. Step orders follow kernel-gup-reference.md
+ * §1.3 (is_valid_gup_args), §2.2–2.4 (refcounting), §3 (slow path), §4 (fast path).
+ *
+ * Left out, for the whole file:
+ *  - devmap / ZONE_DEVICE pages (dev_pagemap refs, undo_dev_pagemap), P2PDMA pages;
+ *  - hugepd (powerpc) and gup_huge_pgd (no architecture modelled has PGD leaves);
+ *  - FOLL_UNLOCKABLE retries: no modelled fault drops mmap_lock (VM_FAULT_RETRY never
+ *    happens), so __get_user_pages_locked() runs __get_user_pages() once;
+ *  - fatal signals (-EINTR), cond_resched(), the gate area, stack expansion;
+ *  - arch_make_page_accessible() (s390 secure guests; a no-op on x86 and arm64);
+ *  - NR_FOLL_PIN_ACQUIRED/RELEASED statistics;
+ *  - untagged addresses, access_ok(), TASK_SIZE checks beyond "the range is in user space".
+ *
+ * Page arrays hold pfns (a `struct page *` is just an identity).
+ */
+import { READ_ONCE, announce } from '../sim/cell.ts';
+import { READ, type Site, type Step, site } from '../sim/op.ts';
+import {
+  down_read,
+  local_irq_restore,
+  local_irq_save,
+  raw_read_seqcount,
+  read_seqcount_retry,
+  spin_lock,
+  spin_unlock,
+  up_read,
+} from '../sim/sync.ts';
+import { type Ctx, type PteWatcher, VM_BUG_ON, WARN_ON_ONCE } from './kernel.ts';
+import { handle_mm_fault, vm_fault_to_errno, vm_normal_page, VM_FAULT_ERROR } from './memory.ts';
+import { check_and_migrate_movable_pages } from './migrate.ts';
+import type { AddressSpace, Folio, MmStruct, Page, Vma } from './mm_types.ts';
+import {
+  atomic_add_pincount,
+  folio_put_refs,
+  folio_ref_add,
+  folio_ref_count,
+  folio_ref_try_add_rcu,
+  folio_set_referenced,
+  folio_test_anon,
+  folio_test_dirty,
+  folio_test_large,
+  folio_test_set_dirty,
+  is_zero_page,
+  PageAnonExclusive,
+  page_folio,
+} from './page_ref.ts';
+import {
+  PMD_LEVEL,
+  PTE_LEVEL,
+  PUD_LEVEL,
+  read_entry,
+  table_of,
+  ptep_get,
+  ptep_get_lockless,
+  walk_alloc,
+} from './pgtable-generic.ts';
+import {
+  type PageTable,
+  type pte_t,
+  pte_access_permitted,
+  pte_devmap,
+  pte_dirty,
+  pte_huge,
+  pte_none,
+  pte_pfn,
+  pte_present,
+  pte_protnone,
+  pte_special,
+  pte_write,
+} from './pgtable.ts';
+import {
+  EAGAIN,
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  EMLINK,
+  ENOMEM,
+  EOPNOTSUPP,
+  EOVERFLOW,
+  FOLL_ANON,
+  FOLL_FAST_ONLY,
+  FOLL_FORCE,
+  FOLL_GET,
+  FOLL_HONOR_NUMA_FAULT,
+  FOLL_LONGTERM,
+  FOLL_NOFAULT,
+  FOLL_PCI_P2PDMA,
+  FOLL_PIN,
+  FOLL_REMOTE,
+  FOLL_TOUCH,
+  FOLL_TRIED,
+  FOLL_UNLOCKABLE,
+  FOLL_WRITE,
+  GUP_PIN_COUNTING_BIAS,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  VM_IO,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_PFNMAP,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  errnoName,
+  follNames,
+} from './types.ts';
+import { set_page_dirty_lock } from './page-writeback.ts';
+
+// ===== small helpers (include/linux/mm.h) =====
+
+export function vma_is_anonymous(vma: Vma): boolean {
+  return vma.vm_ops === null;
+}
+export function is_vm_hugetlb_page(vma: Vma): boolean {
+  return vma.vm_file?.hugetlb === true;
+}
+export function vma_is_secretmem(vma: Vma): boolean {
+  return vma.vm_file?.secretmem === true;
+}
+export function vma_is_shmem(vma: Vma): boolean {
+  return vma.vm_file?.shmem === true;
+}
+/** is_cow_mapping(): private and may be written. */
+export function is_cow_mapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/** folio_is_longterm_pinnable() (6.5): not CMA, not ZONE_MOVABLE; the zero page always is. */
+export function folio_is_longterm_pinnable(c: Ctx, folio: Folio): boolean {
+  if (is_zero_page(c, folio)) return true;
+  return folio.ghost.zone === 'normal';
+}
+
+// ===== refcounting: try_get_folio / try_grab_folio / try_grab_page / gup_put_folio =====
+
+const S_tgf_count = site('try_get_folio', 'WARN_ON_ONCE(folio_ref_count(folio) < 0)');
+const S_mm_pinned = site('mm_set_has_pinned_flag', 'test_and_set MMF_HAS_PINNED');
+
+/**
+ * try_get_folio() (6.5, §2.2): add-unless-zero on the folio the page belongs to, then check
+ * the page still belongs to it (a split may have moved it) and retry if not.
+ */
+export function* try_get_folio(c: Ctx, page: Page, refs: number): Step<Folio | null> {
+  for (;;) {
+    const folio = yield* page_folio(c, page);
+    if (c.rev.mut?.plainGet) {
+      // Mutant plain-get: get_page()-style, as if GUP-fast held the page stable.
+      yield* folio_ref_add(c, folio, refs);
+      return folio;
+    }
+    if (WARN_ON_ONCE(c, (yield* READ_ONCE(c, folio._refcount, S_tgf_count)) < 0, `${folio.name} _refcount < 0 in try_get_folio`)) {
+      return null;
+    }
+    if (!(yield* folio_ref_try_add_rcu(c, folio, refs))) {
+      c.why?.('try_get_folio', `${folio.name} has _refcount 0 (free or frozen): no reference taken`);
+      return null;
+    }
+    const again = yield* page_folio(c, page);
+    if (again === folio) return folio;
+    // The page was split away from the folio meanwhile: drop and retry.
+    yield* folio_put_refs(c, folio, refs);
+  }
+}
+
+/** Add the pin on top of the refs try_get_folio() took (§2.3 step 6). */
+export function* pin_folio_refs(c: Ctx, folio: Folio, refs: number): Step<void> {
+  if (yield* folio_test_large(c, folio)) yield* atomic_add_pincount(c, folio, refs);
+  else yield* folio_ref_add(c, folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
+  // smp_mb__after_atomic(): orders the pin before the caller's PTE re-check (SC here).
+}
+
+/**
+ * try_grab_folio() (6.5 shape, §2.3): FOLL_GET -> try_get_folio; FOLL_PIN -> zero page
+ * untouched, else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
+ * (checked after the get in 6.5, before it in 6.1), then add the pin bias / _pincount.
+ */
+export function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
+  if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
+  if (flags & FOLL_GET) return yield* try_get_folio(c, page, refs);
+  if (is_zero_page(c, page)) return yield* page_folio(c, page);
+  if (!c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, page)) {
+    c.why?.('try_grab_folio', `is_longterm_pinnable_page(): ${page.name} is in ZONE_${page.ghost.zone.toUpperCase()} (must be migrated first)`);
+    return null;
+  }
+  const folio = yield* try_get_folio(c, page, refs);
+  if (!folio) return null;
+  if (c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, folio)) {
+    c.why?.('try_grab_folio', `folio_is_longterm_pinnable(): ${folio.name} is in ZONE_${folio.ghost.zone.toUpperCase()} (must be migrated first)`);
+    yield* folio_put_refs(c, folio, refs);
+    return null;
+  }
+  yield* pin_folio_refs(c, folio, refs);
+  return folio;
+}
+
+/** try_grab_page() (6.5, slow path under the PTL): 0 or -errno. */
+export function* try_grab_page(c: Ctx, page: Page, flags: number): Step<number> {
+  const folio = yield* page_folio(c, page);
+  if (WARN_ON_ONCE(c, (yield* folio_ref_count(c, folio)) <= 0, `try_grab_page(): ${folio.name} _refcount <= 0`)) return -ENOMEM;
+  if (flags & FOLL_GET) {
+    yield* folio_ref_add(c, folio, 1);
+  } else if (flags & FOLL_PIN) {
+    if (is_zero_page(c, page)) return 0;
+    if (yield* folio_test_large(c, folio)) {
+      yield* folio_ref_add(c, folio, 1);
+      yield* atomic_add_pincount(c, folio, 1);
+    } else {
+      yield* folio_ref_add(c, folio, GUP_PIN_COUNTING_BIAS);
+    }
+  }
+  return 0;
+}
+
+/** gup_put_folio() (§2.4). */
+export function* gup_put_folio(c: Ctx, folio: Folio, refs: number, flags: number): Step<void> {
+  let n = refs;
+  if (flags & FOLL_PIN) {
+    if (is_zero_page(c, folio)) return;
+    if (yield* folio_test_large(c, folio)) yield* atomic_add_pincount(c, folio, -refs);
+    else n = refs * GUP_PIN_COUNTING_BIAS;
+  }
+  yield* folio_put_refs(c, folio, n);
+}
+
+// ===== ghost bookkeeping for the checker =====
+
+/** Start watching whether the entry in `cell` maps `pfn` while a reference is held (pin-on-reused-page). */
+function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
+  const cell = table.entry(addr);
+  const v = cell.v;
+  const w: PteWatcher = { cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn };
+  c.k.pteWatchers.push(w);
+  return w;
+}
+function unwatch(c: Ctx, w: PteWatcher): void {
+  const ws = c.k.pteWatchers;
+  const i = ws.indexOf(w);
+  if (i >= 0) ws.splice(i, 1);
+}
+
+/**
+ * GUP-fast records `page` while holding a reference on `held`: the reference must be on the
+ * page's folio, and the entry must have mapped the page at some moment while it was held.
+ */
+function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
+  unwatch(c, w);
+  const head = page.compound_head.v;
+  const now = head === 0 ? page : c.k.page(head - 1);
+  if (now !== held) {
+    c.w.report(
+      'pin-on-reused-page',
+      `GUP-fast returned ${page.name} for 0x${addr.toString(16)} but holds its reference on ${held.name}: the page's folio changed (split) after page_folio() was read`,
+      false,
+    );
+  } else if (!w.seen) {
+    c.w.report(
+      'pin-on-reused-page',
+      `GUP-fast returned ${page.name} for 0x${addr.toString(16)}, but the page table never mapped it there while GUP held the reference: it was freed and reused after the PTE was read`,
+      false,
+    );
+  }
+}
+
+// ===== GUP-fast (§4) =====
+
+const S_pgd = site('gup_pgd_range', 'READ_ONCE(*pgdp)');
+const S_pud = site('gup_pud_range', 'READ_ONCE(*pudp)');
+const S_pmd = site('gup_pmd_range', 'pmdp_get_lockless(pmdp)');
+const S_pte = site('gup_pte_range', 'ptep_get_lockless(ptep)');
+const S_recheck_pmd = site('gup_pte_range', 're-check: pmd_val(pmd) != pmd_val(*pmdp)');
+const S_recheck_pte = site('gup_pte_range', 're-check: pte_val(pte) != pte_val(ptep_get(ptep))');
+const S_recheck_hpmd = site('gup_huge_pmd', 're-check: pmd_val(orig) != pmd_val(*pmdp)');
+const S_recheck_hpud = site('gup_huge_pud', 're-check: pud_val(orig) != pud_val(*pudp)');
+const S_wps_read = site('lockless_pages_from_mm', 'raw_read_seqcount(&mm->write_protect_seq)');
+const S_wps_retry = site('lockless_pages_from_mm', 'read_seqcount_retry(&mm->write_protect_seq)');
+const S_irq_off = site('lockless_pages_from_mm', 'local_irq_save()');
+const S_irq_on = site('lockless_pages_from_mm', 'local_irq_restore()');
+
+function addrEnd(addr: number, end: number, size: number): number {
+  const b = (Math.floor(addr / size) + 1) * size;
+  return b < end ? b : end;
+}
+
+/** The common bail-out: drop the reference just taken, say why. */
+function* bail(c: Ctx, fn: string, folio: Folio, refs: number, flags: number, w: PteWatcher | null, why: string): Step<false> {
+  if (w) unwatch(c, w);
+  c.why?.(fn, why);
+  yield* gup_put_folio(c, folio, refs, flags);
+  return false;
+}
+
+/**
+ * gup_pte_range() (6.5 step order, §4.3): read the PTE, check it, grab the folio, (6.1–6.6:
+ * secretmem), re-check PMD and PTE, the file-backed check, the unshare check, record.
+ * Revisions differ in try_grab_folio (v7 puts its check there), in whether
+ * folio_fast_pin_allowed exists, and in page_is_secretmem.
+ */
+export function* gup_pte_range(
+  c: Ctx,
+  pmd: pte_t,
+  pmdTable: PageTable,
+  start: number,
+  end: number,
+  flags: number,
+  pages: number[],
+): Step<boolean> {
+  const ptable = table_of(c, pmd, PTE_LEVEL);
+  if (!ptable) return false; // pte_offset_map() failed
+  const fns = c.rev.fns;
+  const mut = c.rev.mut;
+  const write = (flags & FOLL_WRITE) !== 0;
+  let addr = start;
+  do {
+    const pte = yield* ptep_get_lockless(c, ptable, addr, S_pte);
+    if (pte === null) return false;
+    if (pte_protnone(pte)) {
+      c.why?.('gup_pte_range', 'pte_protnone(): PROT_NONE / NUMA-hinting PTE, left to the slow path');
+      return false;
+    }
+    if (!pte_access_permitted(pte, write)) {
+      c.why?.(
+        'gup_pte_range',
+        pte_none(pte)
+          ? `no PTE for 0x${addr.toString(16)} (not faulted in): the slow path will fault it`
+          : !pte_present(pte)
+            ? `PTE for 0x${addr.toString(16)} is not present (swap/migration entry)`
+            : `pte_access_permitted(pte, FOLL_WRITE) is false: the PTE is read-only (write-protected for CoW or write-notify)`,
+      );
+      return false;
+    }
+    if (pte_devmap(pte)) {
+      c.why?.('gup_pte_range', 'devmap PTE (not modelled): bail');
+      return false;
+    } else if (pte_special(pte)) {
+      c.why?.('gup_pte_range', 'pte_special(): no struct page to refcount (zero page / PFN mapping)');
+      return false;
+    }
+    const page = c.k.page(pte_pfn(pte));
+    const folio = yield* fns.try_grab_folio(c, page, 1, flags);
+    if (!folio) {
+      c.why?.('gup_pte_range', `try_grab_folio() failed for ${page.name}`);
+      return false;
+    }
+    const w = watch(c, ptable, addr, page.pfn);
+    if (mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'file-backed check refused the folio (run before the re-check)');
+    }
+    if (fns.page_is_secretmem && (yield* fns.page_is_secretmem(c, page))) {
+      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'page_is_secretmem(): secretmem pages are never pinned');
+    }
+    if (!mut?.noRecheck) {
+      if (!mut?.noPmdRecheck) {
+        const pmdNow = yield* read_entry(c, pmdTable, addr, S_recheck_pmd);
+        if (pmdNow !== pmd) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PMD changed since it was read');
+      }
+      const pteNow = yield* ptep_get(c, ptable, addr, S_recheck_pte);
+      if (pteNow !== pte) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PTE changed since it was read');
+    }
+    if (!mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the file-backed check refused the folio: fall back to the slow path');
+    }
+    if (!pte_write(pte) && (yield* gup_must_unshare(c, null, flags, page))) {
+      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'gup_must_unshare(NULL, ...): R/O pin needs the VMA to decide, slow path');
+    }
+    yield* folio_set_referenced(c, folio);
+    checkRecord(c, w, page, folio, addr);
+    pages.push(page.pfn);
+    addr += PAGE_SIZE;
+  } while (addr !== end);
+  return true;
+}
+
+/** gup_huge_pmd() / gup_huge_pud() (§4.3 "Huge leaves"): one grab for all subpages in range. */
+function* gup_huge_leaf(
+  c: Ctx,
+  orig: pte_t,
+  table: PageTable,
+  start: number,
+  end: number,
+  flags: number,
+  pages: number[],
+  size: number,
+  s: Site,
+  fn: string,
+): Step<boolean> {
+  const fns = c.rev.fns;
+  const mut = c.rev.mut;
+  if (!pte_access_permitted(orig, (flags & FOLL_WRITE) !== 0)) {
+    c.why?.(fn, `${fn === 'gup_huge_pmd' ? 'pmd' : 'pud'}_access_permitted() is false: the huge entry is read-only`);
+    return false;
+  }
+  if (pte_devmap(orig)) return false;
+  const base = Math.floor(start / size) * size;
+  const firstPfn = pte_pfn(orig) + (start - base) / PAGE_SIZE;
+  const refs = (end - start) / PAGE_SIZE;
+  const page = c.k.page(firstPfn);
+  const folio = yield* fns.try_grab_folio(c, page, refs, flags);
+  if (!folio) return false;
+  const w = watch(c, table, start, pte_pfn(orig));
+  if (mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+    return yield* bail(c, fn, folio, refs, flags, w, 'file-backed check refused the folio (run before the re-check)');
+  }
+  if (!mut?.noRecheck) {
+    const now = yield* read_entry(c, table, start, s);
+    if (now !== orig) return yield* bail(c, fn, folio, refs, flags, w, 'the huge entry changed since it was read');
+  }
+  if (!mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+    return yield* bail(c, fn, folio, refs, flags, w, 'the file-backed check refused the folio: fall back to the slow path');
+  }
+  if (!pte_write(orig) && (yield* gup_must_unshare(c, null, flags, folio))) {
+    return yield* bail(c, fn, folio, refs, flags, w, 'gup_must_unshare(NULL, ...): R/O pin needs the VMA to decide');
+  }
+  checkRecord(c, w, c.k.page(pte_pfn(orig)), folio, start);
+  for (let i = 0; i < refs; i++) pages.push(firstPfn + i);
+  yield* folio_set_referenced(c, folio);
+  return true;
+}
+
+export function* gup_huge_pmd(c: Ctx, orig: pte_t, t: PageTable, a: number, e: number, f: number, p: number[]): Step<boolean> {
+  return yield* gup_huge_leaf(c, orig, t, a, e, f, p, PMD_SIZE, S_recheck_hpmd, 'gup_huge_pmd');
+}
+export function* gup_huge_pud(c: Ctx, orig: pte_t, t: PageTable, a: number, e: number, f: number, p: number[]): Step<boolean> {
+  return yield* gup_huge_leaf(c, orig, t, a, e, f, p, PUD_SIZE, S_recheck_hpud, 'gup_huge_pud');
+}
+
+function* gup_pmd_range(c: Ctx, pmdTable: PageTable, start: number, end: number, flags: number, pages: number[]): Step<boolean> {
+  let addr = start;
+  do {
+    const pmd = yield* read_entry(c, pmdTable, addr, S_pmd);
+    if (pmd === null) return false;
+    const next = addrEnd(addr, end, PMD_SIZE);
+    if (!pte_present(pmd)) {
+      c.why?.('gup_pmd_range', pmd === 0 ? `no page table for 0x${addr.toString(16)} yet` : 'PMD not present (migration entry)');
+      return false;
+    }
+    if (pte_huge(pmd)) {
+      if (pte_protnone(pmd)) return false;
+      if (!(yield* gup_huge_pmd(c, pmd, pmdTable, addr, next, flags, pages))) return false;
+    } else if (!(yield* c.rev.fns.gup_pte_range(c, pmd, pmdTable, addr, next, flags, pages))) {
+      return false;
+    }
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+function* gup_pud_range(c: Ctx, pudTable: PageTable, start: number, end: number, flags: number, pages: number[]): Step<boolean> {
+  let addr = start;
+  do {
+    const pud = yield* read_entry(c, pudTable, addr, S_pud);
+    if (pud === null) return false;
+    const next = addrEnd(addr, end, PUD_SIZE);
+    if (!pte_present(pud)) {
+      c.why?.('gup_pud_range', `no page table for 0x${addr.toString(16)} yet`);
+      return false;
+    }
+    if (pte_huge(pud)) {
+      if (!(yield* gup_huge_pud(c, pud, pudTable, addr, next, flags, pages))) return false;
+    } else {
+      const pmdTable = table_of(c, pud, PMD_LEVEL);
+      if (!pmdTable || !(yield* gup_pmd_range(c, pmdTable, addr, next, flags, pages))) return false;
+    }
+    addr = next;
+  } while (addr !== end);
+  return true;
+}
+
+function* gup_pgd_range(c: Ctx, mm: MmStruct, start: number, end: number, flags: number, pages: number[]): Step<void> {
+  let addr = start;
+  do {
+    const pgd = yield* read_entry(c, mm.pgd, addr, S_pgd);
+    if (pgd === null || pte_none(pgd)) {
+      c.why?.('gup_pgd_range', `no page table for 0x${addr.toString(16)} yet`);
+      return;
+    }
+    const next = addrEnd(addr, end, 2 ** 39);
+    const pudTable = table_of(c, pgd, PUD_LEVEL);
+    if (!pudTable || !(yield* gup_pud_range(c, pudTable, addr, next, flags, pages))) return;
+    addr = next;
+  } while (addr !== end);
+}
+
+/**
+ * lockless_pages_from_mm() (6.5; gup_fast() in 6.10), §4.1: FOLL_PIN reads
+ * mm->write_protect_seq and refuses to start on an odd value; the walk runs with IRQs off;
+ * if a fork write-protected anon pages meanwhile, everything pinned is dropped.
+ */
+export function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flags: number, pages: number[]): Step<number> {
+  const mm = c.mm!;
+  const mut = c.rev.mut;
+  let seq = 0;
+  if (flags & FOLL_PIN && !mut?.noWriteProtectSeq) {
+    seq = yield* raw_read_seqcount(c, mm.write_protect_seq, S_wps_read);
+    if (seq & 1) {
+      c.why?.('lockless_pages_from_mm', 'mm->write_protect_seq is odd: a fork is write-protecting anon pages');
+      return 0;
+    }
+  }
+  const first = pages.length;
+  let wasOff = false;
+  if (!mut?.noIrqDisable) wasOff = yield* local_irq_save(c, S_irq_off);
+  yield* gup_pgd_range(c, mm, start, end, flags, pages);
+  if (!mut?.noIrqDisable) yield* local_irq_restore(c, wasOff, S_irq_on);
+  const nr = pages.length - first;
+  if (flags & FOLL_PIN && !mut?.noWriteProtectSeq) {
+    if (yield* read_seqcount_retry(c, mm.write_protect_seq, seq, S_wps_retry)) {
+      c.why?.('lockless_pages_from_mm', 'mm->write_protect_seq changed (fork ran): unpin everything, use the slow path');
+      const got = pages.splice(first);
+      yield* unpin_user_pages_lockless(c, got);
+      return 0;
+    }
+    yield* sanity_check_pinned_pages(c, pages.slice(first));
+  }
+  return nr;
+}
+
+/** sanity_check_pinned_pages() (DEBUG_VM): a pinned anon page must be exclusive. */
+function* sanity_check_pinned_pages(c: Ctx, pfns: number[]): Step<void> {
+  if (!c.k.config.CONFIG_DEBUG_VM) return;
+  for (const pfn of pfns) {
+    const page = c.k.page(pfn);
+    if (is_zero_page(c, page)) continue;
+    const folio = yield* page_folio(c, page);
+    if (!(yield* folio_test_anon(c, folio))) continue;
+    if (!(yield* PageAnonExclusive(c, page))) {
+      VM_BUG_ON(c, true, `sanity_check_pinned_pages(): pinned anon ${page.name} is not PageAnonExclusive`);
+      return;
+    }
+  }
+}
+
+/** unpin_user_pages_lockless(): drop pins taken by GUP-fast before handing them out. */
+function* unpin_user_pages_lockless(c: Ctx, pfns: number[]): Step<void> {
+  for (const pfn of pfns) {
+    const folio = yield* page_folio(c, c.k.page(pfn));
+    yield* gup_put_folio(c, folio, 1, FOLL_PIN);
+  }
+}
+
+const FAST_OK_FLAGS =
+  FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY | FOLL_NOFAULT | FOLL_PCI_P2PDMA | FOLL_HONOR_NUMA_FAULT;
+
+/**
+ * internal_get_user_pages_fast() (gup_fast_fallback() in 6.10), §1.3/§4.1: the fast walk,
+ * then the slow path for the remaining pages (with FOLL_TOUCH|FOLL_UNLOCKABLE); a slow-path
+ * error after a partial fast pin returns the partial count.
+ */
+export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
+  if (WARN_ON_ONCE(c, (flags & ~FAST_OK_FLAGS) !== 0, `internal_get_user_pages_fast(): unsupported flags ${follNames(flags & ~FAST_OK_FLAGS)}`)) {
+    return -EINVAL;
+  }
+  const mm = c.mm!;
+  if (flags & FOLL_PIN) yield* mm_set_has_pinned_flag(c, mm);
+  const len = nr_pages * PAGE_SIZE;
+  const end = start + len;
+  if (!Number.isSafeInteger(end)) return -EOVERFLOW;
+  if (end > 2 ** 47) return -EFAULT;
+  const nr_pinned = nr_pages === 0 ? 0 : yield* lockless_pages_from_mm(c, start, end, flags, pages);
+  if (nr_pinned === nr_pages || flags & FOLL_FAST_ONLY) return nr_pinned;
+  c.why?.('internal_get_user_pages_fast', `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest`);
+  const slowStart = start + nr_pinned * PAGE_SIZE;
+  const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+  if (ret < 0) return nr_pinned ? nr_pinned : ret;
+  return ret + nr_pinned;
+}
+
+function* mm_set_has_pinned_flag(c: Ctx, mm: MmStruct): Step<void> {
+  const op = announce(c, mm.has_pinned.id, READ, S_mm_pinned);
+  yield op;
+  if (!mm.has_pinned.v) mm.has_pinned.v = true;
+}
+
+// ===== the slow path (§3) =====
+
+const S_follow_pte = site('follow_page_pte', 'ptep_get(ptep) under the PTL');
+const S_follow_pmd = site('follow_pmd_mask', 'pmdp_get_lockless(pmd)');
+
+/** writable_file_mapping_allowed() (merged v8/v9, §3.2). */
+export function writable_file_mapping_allowed(c: Ctx | null, vma: Vma, gup_flags: number, needs: (v: Vma) => boolean): boolean {
+  if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) !== (FOLL_PIN | FOLL_LONGTERM)) return true;
+  const r = !needs(vma);
+  if (!r) c?.why?.('writable_file_mapping_allowed', 'FOLL_PIN|FOLL_LONGTERM write to a mapping that needs dirty tracking');
+  return r;
+}
+
+/**
+ * check_vma_flags() (6.5, §1.4 table), in the kernel's order. `fileCheck` is the series'
+ * check (absent in 6.1).
+ */
+export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<number> {
+  const vm_flags = vma.vm_flags;
+  const write = (gup_flags & FOLL_WRITE) !== 0;
+  const vma_anon = vma_is_anonymous(vma);
+  const why = (m: string) => c.why?.('check_vma_flags', m);
+  if (vm_flags & (VM_IO | VM_PFNMAP)) {
+    why('VM_IO or VM_PFNMAP mapping: -EFAULT');
+    return -EFAULT;
+  }
+  if (gup_flags & FOLL_ANON && !vma_anon) {
+    why('FOLL_ANON on a non-anonymous VMA: -EFAULT');
+    return -EFAULT;
+  }
+  // (FOLL_LONGTERM on an fsdax VMA -> -EOPNOTSUPP: no modelled backing is DAX.)
+  if (vma_is_secretmem(vma)) {
+    why('secretmem VMA (memfd_secret): never pinned, -EFAULT');
+    return -EFAULT;
+  }
+  if (write) {
+    const allowed = c.rev.fns.writable_file_mapping_allowed;
+    if (!vma_anon && allowed && !allowed(vma, gup_flags)) {
+      why(`FOLL_WRITE on a file VMA (${vma.vm_ops?.name}) and writable_file_mapping_allowed() is false: -EFAULT`);
+      return -EFAULT;
+    }
+    if (!(vm_flags & VM_WRITE)) {
+      if (!(gup_flags & FOLL_FORCE)) {
+        why('FOLL_WRITE on a VMA without VM_WRITE (PROT_READ) and no FOLL_FORCE: -EFAULT');
+        return -EFAULT;
+      }
+      if (is_vm_hugetlb_page(vma)) {
+        why('FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA: -EFAULT');
+        return -EFAULT;
+      }
+      if (!is_cow_mapping(vm_flags)) {
+        why('FOLL_FORCE|FOLL_WRITE on a shared (non-COW) read-only VMA: -EFAULT');
+        return -EFAULT;
+      }
+    }
+  } else if (!(vm_flags & VM_READ)) {
+    if (!(gup_flags & FOLL_FORCE)) {
+      why('read from a VMA without VM_READ and no FOLL_FORCE: -EFAULT');
+      return -EFAULT;
+    }
+    if (!(vm_flags & VM_MAYREAD)) return -EFAULT;
+  }
+  return 0;
+}
+
+/** can_follow_write_pte() (6.5, §3.3). */
+function* can_follow_write_pte(c: Ctx, pte: pte_t, page: Page | null, vma: Vma, flags: number): Step<boolean> {
+  if (pte_write(pte)) return true;
+  if (!(flags & FOLL_FORCE)) return false;
+  if (vma.vm_flags & (VM_MAYSHARE | VM_SHARED)) return false;
+  if (!(vma.vm_flags & VM_MAYWRITE)) return false;
+  if (vma.vm_flags & VM_WRITE) return false;
+  if (!page) return false;
+  const folio = yield* page_folio(c, page);
+  if (!(yield* folio_test_anon(c, folio))) return false;
+  return yield* PageAnonExclusive(c, page);
+}
+
+/**
+ * gup_must_unshare() (include/linux/mm.h / mm/internal.h, §3.3): only R/O FOLL_PIN. Non-anon:
+ * only FOLL_LONGTERM, and with no VMA (GUP-fast) "must unshare" (= slow path); with a VMA,
+ * only in COW mappings. Anon: unshare unless PageAnonExclusive.
+ */
+export function* gup_must_unshare(c: Ctx, vma: Vma | null, flags: number, page: Page): Step<boolean> {
+  if ((flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
+  const folio = yield* page_folio(c, page);
+  if (!(yield* folio_test_anon(c, folio))) {
+    if (!(flags & FOLL_LONGTERM)) return false;
+    if (!vma) return true;
+    return is_cow_mapping(vma.vm_flags);
+  }
+  return !(yield* PageAnonExclusive(c, page));
+}
+
+type Follow = { page: Page } | { err: number } | null;
+
+/** follow_page_pte() (6.5): under the PTL. null = fault needed; {err: -EMLINK} = unshare fault. */
+function* follow_page_pte(c: Ctx, vma: Vma, addr: number, ptable: PageTable, flags: number): Step<Follow> {
+  yield* spin_lock(c, ptable.ptl, S_follow_pte);
+  try {
+    const pte = yield* ptep_get(c, ptable, addr, S_follow_pte);
+    if (pte === null) return { err: -EFAULT };
+    if (!pte_present(pte)) return null;
+    // gup_can_follow_protnone(): only FOLL_HONOR_NUMA_FAULT makes a PROT_NONE PTE fault.
+    if (pte_protnone(pte) && flags & FOLL_HONOR_NUMA_FAULT) return null;
+    let page = vm_normal_page(c, vma, pte);
+    if (flags & FOLL_WRITE && !(yield* can_follow_write_pte(c, pte, page, vma, flags))) {
+      c.why?.('follow_page_pte', 'PTE not writable: take a write fault first (CoW or ->page_mkwrite)');
+      return null;
+    }
+    if (!page) {
+      if (pte_pfn(pte) === c.k.zeroPfn) page = c.k.page(c.k.zeroPfn);
+      else return { err: flags & FOLL_GET ? -EFAULT : -EEXIST };
+    }
+    if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, page))) {
+      c.why?.('follow_page_pte', 'gup_must_unshare(): R/O long-term pin of a shared page in a COW mapping: unshare fault');
+      return { err: -EMLINK };
+    }
+    const ret = yield* try_grab_page(c, page, flags);
+    if (ret) return { err: ret };
+    if (flags & FOLL_TOUCH) {
+      if (flags & FOLL_WRITE && !pte_dirty(pte)) {
+        const folio = yield* page_folio(c, page);
+        if (!(yield* folio_test_dirty(c, folio))) yield* set_page_dirty_lock(c, folio, false);
+      }
+      yield* folio_set_referenced(c, yield* page_folio(c, page));
+    }
+    return { page };
+  } finally {
+    yield* spin_unlock(c, ptable.ptl, S_follow_pte);
+  }
+}
+
+/**
+ * follow_page_mask() (6.5): walk to the leaf. A THP PMD leaf is followed like
+ * follow_trans_huge_pmd() (the subpage, one reference). Returns the page with a reference, an
+ * error, or null (fault needed).
+ */
+function* follow_page_mask(c: Ctx, vma: Vma, addr: number, flags: number): Step<Follow> {
+  const mm = vma.vm_mm;
+  const walk = yield* walk_alloc(c, mm, addr, false, 'pmd');
+  if (!walk || !walk.pmd) return null;
+  const pmd = yield* read_entry(c, walk.pmd, addr, S_follow_pmd);
+  if (pmd === null) return { err: -EFAULT };
+  if (!pte_present(pmd)) return null;
+  if (pte_huge(pmd)) {
+    // follow_trans_huge_pmd(): same checks as a PTE, on the PMD.
+    if (flags & FOLL_WRITE && !pte_write(pmd)) return null;
+    const page = c.k.page(pte_pfn(pmd) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE));
+    if (!pte_write(pmd) && (yield* gup_must_unshare(c, vma, flags, page))) return { err: -EMLINK };
+    const ret = yield* try_grab_page(c, page, flags);
+    return ret ? { err: ret } : { page };
+  }
+  const ptable = table_of(c, pmd, PTE_LEVEL);
+  if (!ptable) return null;
+  return yield* follow_page_pte(c, vma, addr, ptable, flags);
+}
+
+const FAULT_FLAG_WRITE = 0x1;
+const FAULT_FLAG_UNSHARE = 0x400;
+export { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE };
+
+/** faultin_page() (6.5): map FOLL_* to fault flags and fault. 0 = retry the lookup. */
+function* faultin_page(c: Ctx, vma: Vma, addr: number, flags: number, unshare: boolean): Step<number> {
+  if (flags & FOLL_NOFAULT) {
+    c.why?.('faultin_page', 'FOLL_NOFAULT and the page is not present: -EFAULT');
+    return -EFAULT;
+  }
+  let fault_flags = 0;
+  if (flags & FOLL_WRITE) fault_flags |= FAULT_FLAG_WRITE;
+  if (unshare) fault_flags |= FAULT_FLAG_UNSHARE;
+  const ret = yield* handle_mm_fault(c, vma, addr, fault_flags);
+  if (ret & VM_FAULT_ERROR) {
+    const err = vm_fault_to_errno(ret, flags);
+    c.why?.('faultin_page', `handle_mm_fault() failed: ${errnoName(err)}`);
+    return err;
+  }
+  return 0;
+}
+
+/**
+ * __get_user_pages() (6.5): per VMA check_vma_flags(), hugetlb VMAs via follow_hugetlb_page(),
+ * else follow_page_mask() and fault until each page is found. Returns i ? i : ret.
+ */
+export function* __get_user_pages(c: Ctx, mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  if (!nr_pages) return 0;
+  let i = 0;
+  let ret = 0;
+  let vma: Vma | undefined;
+  let addr = start;
+  let left = nr_pages;
+  const foll_flags = gup_flags;
+  out: do {
+    if (!vma || addr >= vma.vm_end) {
+      vma = mm.find_vma(addr);
+      if (!vma) {
+        c.why?.('__get_user_pages', `no VMA at 0x${addr.toString(16)}: -EFAULT`);
+        ret = -EFAULT;
+        break out;
+      }
+      ret = yield* c.rev.fns.check_vma_flags(c, vma, gup_flags);
+      if (ret) break out;
+      if (is_vm_hugetlb_page(vma)) {
+        const n = yield* c.rev.fns.follow_hugetlb_page(c, vma, addr, left, foll_flags, pages);
+        if (n < 0) {
+          ret = n;
+          break out;
+        }
+        i += n;
+        addr += n * PAGE_SIZE;
+        left -= n;
+        continue;
+      }
+    }
+    for (;;) {
+      const f = yield* follow_page_mask(c, vma, addr, foll_flags);
+      if (f === null || ('err' in f && f.err === -EMLINK)) {
+        const r = yield* faultin_page(c, vma, addr, foll_flags, f !== null);
+        if (r === 0) continue;
+        ret = r;
+        break out;
+      }
+      if ('err' in f) {
+        ret = f.err === -EEXIST ? -EEXIST : f.err;
+        break out;
+      }
+      pages.push(f.page.pfn);
+      break;
+    }
+    i++;
+    addr += PAGE_SIZE;
+    left--;
+  } while (left);
+  return i ? i : ret;
+}
+
+/** __get_user_pages_locked() (6.5): take mmap_lock if the caller does not hold it; no retries (see header). */
+function* __get_user_pages_locked(
+  c: Ctx,
+  mm: MmStruct,
+  start: number,
+  nr_pages: number,
+  pages: number[],
+  locked: boolean,
+  flags: number,
+): Step<number> {
+  const S_lock = site('__get_user_pages_locked', 'mmap_read_lock()');
+  if (!locked) yield* down_read(c, mm.mmap_lock, S_lock);
+  if (flags & FOLL_PIN) yield* mm_set_has_pinned_flag(c, mm);
+  const ret = yield* __get_user_pages(c, mm, start, nr_pages, flags, pages);
+  if (!locked) yield* up_read(c, mm.mmap_lock, S_lock);
+  return ret;
+}
+
+/**
+ * __gup_longterm_locked() (6.5, §3.4): for FOLL_LONGTERM, pin, then migrate folios that
+ * must not be pinned long-term (CMA / ZONE_MOVABLE) and pin again.
+ */
+export function* __gup_longterm_locked(
+  c: Ctx,
+  mm: MmStruct,
+  start: number,
+  nr_pages: number,
+  pages: number[],
+  locked: boolean,
+  flags: number,
+): Step<number> {
+  if (!(flags & FOLL_LONGTERM)) return yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
+  const saved = c.memallocPin; // memalloc_pin_save(): faults now allocate outside CMA / ZONE_MOVABLE
+  c.memallocPin = true;
+  try {
+    for (let round = 0; ; round++) {
+      const first = pages.length;
+      const nr = yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
+      if (nr <= 0) return nr;
+      const rc = yield* check_and_migrate_movable_pages(c, pages.slice(first, first + nr), flags);
+      if (rc === -EAGAIN && round < 8) {
+        pages.length = first;
+        continue;
+      }
+      if (rc) {
+        pages.length = first;
+        return rc;
+      }
+      return nr;
+    }
+  } finally {
+    c.memallocPin = saved; // memalloc_pin_restore()
+  }
+}
+
+// ===== argument checks and the APIs (§1.1, §1.3) =====
+
+/** is_valid_gup_args() (6.5/6.6; FOLL_TOUCH rejected from 6.7): the flags to use, or null. */
+export function is_valid_gup_args(c: Ctx, pages: boolean, locked: boolean, gup_flags: number, to_set: number): number | null {
+  const internal = FOLL_PIN | FOLL_TRIED | FOLL_UNLOCKABLE | FOLL_REMOTE | FOLL_FAST_ONLY | (c.rev.internalFlagsIncludeTouch ? FOLL_TOUCH : 0);
+  const why = (m: string) => c.why?.('is_valid_gup_args', m);
+  if (WARN_ON_ONCE(c, (gup_flags & internal) !== 0, `is_valid_gup_args(): caller passed internal flag(s) ${follNames(gup_flags & internal)}`)) {
+    why(`internal flag(s) ${follNames(gup_flags & internal)} passed by the caller`);
+    return null;
+  }
+  let f = gup_flags | to_set;
+  if (locked) f |= FOLL_UNLOCKABLE;
+  if (WARN_ON_ONCE(c, (f & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'FOLL_PIN and FOLL_GET both set')) {
+    why('FOLL_PIN and FOLL_GET are mutually exclusive');
+    return null;
+  }
+  if (WARN_ON_ONCE(c, (f & FOLL_LONGTERM) !== 0 && !(f & FOLL_PIN), 'FOLL_LONGTERM without FOLL_PIN')) {
+    why('FOLL_LONGTERM requires FOLL_PIN (use pin_user_pages*, not get_user_pages*)');
+    return null;
+  }
+  if (WARN_ON_ONCE(c, (f & (FOLL_GET | FOLL_PIN)) !== 0 && !pages, 'FOLL_GET/FOLL_PIN without a pages array')) {
+    why('FOLL_GET/FOLL_PIN need a pages array');
+    return null;
+  }
+  if (WARN_ON_ONCE(c, (f & FOLL_LONGTERM) !== 0 && (f & FOLL_PCI_P2PDMA) !== 0, 'FOLL_LONGTERM with FOLL_PCI_P2PDMA')) {
+    why('FOLL_LONGTERM with FOLL_PCI_P2PDMA is refused');
+    return null;
+  }
+  return f;
+}
+
+/** Results of the API calls a caller now holds (ghost: for the refcount audit and findings). */
+function* handed_out(c: Ctx, pfns: readonly number[], flags: number): Step<void> {
+  for (const pfn of pfns) {
+    const page = c.k.page(pfn);
+    if (is_zero_page(c, page) && flags & FOLL_PIN) continue;
+    const folio = page.compound_head.v === 0 ? page : c.k.page(page.compound_head.v - 1);
+    if (flags & FOLL_PIN) folio.ghost.pins++;
+    else folio.ghost.gets++;
+    if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE) && needsDirtyTracking(c, folio)) {
+      c.w.report(
+        'longterm-write-pin-on-dirty-tracked-file',
+        `FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE pin succeeded on ${folio.name}, a page-cache folio of ${folio.ghost.ownerDesc} (dirty-tracked, has ->page_mkwrite)`,
+        false,
+      );
+    }
+  }
+  yield* noop();
+}
+
+function* noop(): Step<void> {}
+
+/** The folio is page cache of a filesystem that needs dirty tracking (->page_mkwrite or writeback). */
+export function needsDirtyTracking(c: Ctx, folio: Folio): boolean {
+  if (folio.ghost.owner !== 'pagecache') return false;
+  const o = c.k.kobjs.get(folio.mapping.v);
+  if (!o || o.kind !== 'address_space') return false;
+  const fs = (o as AddressSpace).fs;
+  return fs.vm_ops.page_mkwrite || fs.can_writeback;
+}
+
+/** pin_user_pages() (6.5): caller holds mmap_lock; bad arguments return 0. */
+export function* pin_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
+  if (f === null) return 0;
+  const first = pages.length;
+  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f);
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
+  return ret;
+}
+
+/** pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. */
+export function* pin_user_pages_unlocked(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, true, gup_flags, FOLL_PIN | FOLL_TOUCH);
+  if (f === null) return 0;
+  const first = pages.length;
+  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f);
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
+  return ret;
+}
+
+/** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 before 6.5). */
+export function* pin_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
+  if (f === null) return c.rev.pinFastEinval ? -EINVAL : 0;
+  const first = pages.length;
+  const ret = yield* internal_get_user_pages_fast(c, start, nr_pages, f, pages);
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
+  return ret;
+}
+
+/** get_user_pages_fast(): FOLL_GET. */
+export function* get_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_GET);
+  if (f === null) return -EINVAL;
+  const first = pages.length;
+  const ret = yield* internal_get_user_pages_fast(c, start, nr_pages, f, pages);
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
+  return ret;
+}
+
+/** get_user_pages() (6.5): caller holds mmap_lock; FOLL_TOUCH (+FOLL_GET). */
+export function* get_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_TOUCH | FOLL_GET);
+  if (f === null) return -EINVAL;
+  const first = pages.length;
+  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f);
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
+  return ret;
+}
+
+// ===== release (§1.1, §2.4) =====
+
+const S_dirty_lock = site('unpin_user_pages_dirty_lock', 'folio_lock(); folio_mark_dirty(); folio_unlock()');
+
+/** unpin_user_pages(): group by folio (gup_folio_next), gup_put_folio() once per group. */
+export function* unpin_user_pages(c: Ctx, pfns: readonly number[]): Step<void> {
+  yield* unpin_groups(c, pfns, false);
+}
+
+/** unpin_user_pages_dirty_lock(pages, n, make_dirty): dirty each not-yet-dirty folio first. */
+export function* unpin_user_pages_dirty_lock(c: Ctx, pfns: readonly number[], make_dirty: boolean): Step<void> {
+  yield* unpin_groups(c, pfns, make_dirty);
+}
+
+function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): Step<void> {
+  let i = 0;
+  while (i < pfns.length) {
+    const folio = yield* page_folio(c, c.k.page(pfns[i]!));
+    let nr = 1;
+    while (i + nr < pfns.length && (yield* page_folio(c, c.k.page(pfns[i + nr]!))) === folio) nr++;
+    if (make_dirty && !(yield* folio_test_dirty(c, folio))) {
+      // "Racing with clear_page_dirty_for_io() is OK" (the kernel comment): the fs is not asked.
+      c.note?.(`${S_dirty_lock.fn}: ${folio.name} marked dirty without ->page_mkwrite`);
+      yield* set_page_dirty_lock(c, folio, true);
+    }
+    if (!is_zero_page(c, folio)) {
+      folio.ghost.pins = Math.max(0, folio.ghost.pins - nr);
+      const refs = c.rev.mut?.unpinWrongCount && !(folio.PG_head.v) ? nr * (GUP_PIN_COUNTING_BIAS - 1) : nr * GUP_PIN_COUNTING_BIAS;
+      if (folio.PG_head.v) yield* gup_put_folio(c, folio, nr, FOLL_PIN);
+      else yield* folio_put_refs(c, folio, refs);
+    }
+    i += nr;
+  }
+}
+
+/** put_page() for FOLL_GET callers. */
+export function* put_user_pages(c: Ctx, pfns: readonly number[]): Step<void> {
+  for (const pfn of pfns) {
+    const folio = yield* page_folio(c, c.k.page(pfn));
+    folio.ghost.gets = Math.max(0, folio.ghost.gets - 1);
+    yield* folio_put_refs(c, folio, 1);
+  }
+}
+
+// re-export for revisions
+export { ENOMEM, EOPNOTSUPP, folio_put_refs, folio_test_set_dirty };

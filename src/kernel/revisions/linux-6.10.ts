@@ -1,0 +1,101 @@
+/*
+ * Linux 6.10 (and 6.12): f002882ca369 "mm: merge folio_is_secretmem() and
+ * folio_fast_pin_allowed() into gup_fast_folio_allowed()" (kernel-gup-reference.md §8):
+ * the secretmem test moves after the PTE re-check and is made for *every* order-0 folio
+ * GUP-fast grabs (CONFIG_SECRETMEM=y), long-term or not. A NULL ->mapping then falls back to
+ * the slow path for all of them, which is what hurt alloc_page()+vm_insert_page() buffers
+ * pinned with pin_user_pages_fast() (fixed in 2026, see next.ts).
+ * Also 6.10: the GUP-fast functions are renamed gup_fast_* (traces use those names); 6.7's
+ * INTERNAL_GUP_FLAGS rejects FOLL_TOUCH from callers; 6.6 unified hugetlb GUP
+ * (hugetlb_follow_page_mask() grabs with try_grab_page()).
+ */
+import { READ_ONCE } from '../../sim/cell.ts';
+import { type Step, site } from '../../sim/op.ts';
+import { hugetlb_follow_page_mask } from '../hugetlb.ts';
+import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from '../kernel.ts';
+import type { Folio } from '../mm_types.ts';
+import { folio_test_hugetlb, folio_test_large, folio_test_slab } from '../page_ref.ts';
+import { derive } from '../revision.ts';
+import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_MAPPING_FLAGS } from '../types.ts';
+import { secretmem_mapping, shmem_mapping } from '../util.ts';
+import { linux_6_5 } from './linux-6.5.ts';
+
+const S_mapping = site('gup_fast_folio_allowed', 'mapping = READ_ONCE(folio->mapping)');
+const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
+
+/**
+ * gup_fast_folio_allowed(). `nullAllowsNonLongterm` is the 2026 fix: a NULL mapping falls back
+ * only when file-backed folios are to be rejected.
+ */
+export function makeGupFastFolioAllowed(nullAllowsNonLongterm: boolean) {
+  return function* gup_fast_folio_allowed(c: Ctx, folio: Folio, flags: number): Step<boolean> {
+    const reject_file_backed = (flags & PIN_LONGTERM_WRITE) === PIN_LONGTERM_WRITE;
+    const check_secretmem = c.k.config.CONFIG_SECRETMEM && !(yield* folio_test_large(c, folio));
+    if (!reject_file_backed && !check_secretmem) return true;
+    if (WARN_ON_ONCE(c, yield* folio_test_slab(c, folio), `gup_fast_folio_allowed(): ${folio.name} is a slab page`)) return false;
+    if (yield* folio_test_hugetlb(c, folio)) return true;
+    lockdep_assert_irqs_disabled(c, 'gup_fast_folio_allowed');
+    const mut = c.rev.mut;
+    const mapping = yield* READ_ONCE(c, folio.mapping, S_mapping);
+    if (!mapping && !mut?.noNullCheck) {
+      const r = nullAllowsNonLongterm ? !reject_file_backed : false;
+      c.why?.(
+        'gup_fast_folio_allowed',
+        r
+          ? `${folio.name}->mapping is NULL and this is not a long-term write pin: allowed (2026 fix)`
+          : `${folio.name}->mapping is NULL: fall back to the slow path${reject_file_backed ? '' : ' (also for this non-long-term pin: check_secretmem)'}`,
+      );
+      return r;
+    }
+    const mapping_flags = mapping & PAGE_MAPPING_FLAGS;
+    if (mapping_flags) return (mapping_flags & PAGE_MAPPING_ANON) !== 0;
+    if (check_secretmem) {
+      const sm = yield* secretmem_mapping(c, mapping);
+      if (sm !== false) return false;
+    }
+    if (!reject_file_backed) return true;
+    const shmem = yield* shmem_mapping(c, mapping);
+    c.why?.(
+      'gup_fast_folio_allowed',
+      shmem ? `${folio.name} is shmem: allowed` : `${folio.name} is page cache of ${c.k.describeWord(mapping)}, not shmem: refused, fall back to the slow path`,
+    );
+    return shmem === true;
+  };
+}
+
+export const linux_6_10 = derive(linux_6_5, {
+  name: '6.10',
+  title: 'Linux 6.10',
+  summary: 'gup_fast_folio_allowed() with the secretmem fold: every order-0 folio with NULL ->mapping falls back',
+  order: 610,
+  gupFastNames: true,
+  internalFlagsIncludeTouch: true,
+  fns: {
+    folio_fast_pin_allowed: makeGupFastFolioAllowed(false),
+    page_is_secretmem: undefined,
+    follow_hugetlb_page: hugetlb_follow_page_mask,
+  },
+});
+
+export const linux_6_12 = derive(linux_6_10, {
+  name: '6.12',
+  title: 'Linux 6.12',
+  summary: 'as 6.10 for the modelled paths (try_grab_folio_fast() split is a rename here)',
+  order: 612,
+});
+
+export const linux_6_15 = derive(linux_6_12, {
+  name: '6.15',
+  title: 'Linux 6.15',
+  summary: 'x86 frees page tables via RCU (a37259732a7d): on x86 the IPI no longer holds off page freeing either',
+  order: 615,
+  x86RcuTableFree: true,
+});
+
+export const next = derive(linux_6_15, {
+  name: 'next',
+  title: 'linux-next (2026)',
+  summary: '"mm/gup: fix GUP-fast fallback for NULL-mapping order-0 folios": NULL ->mapping falls back only for long-term write pins',
+  order: 9999,
+  fns: { folio_fast_pin_allowed: makeGupFastFolioAllowed(true) },
+});

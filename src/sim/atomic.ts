@@ -1,0 +1,73 @@
+/*
+ * Atomics on number cells: each is one indivisible read-modify-write, one scheduling point.
+ *
+ * Kernel reasons:
+ * - atomic_add_unless(v, a, 0) is what folio_try_get() / folio_ref_try_add_rcu() build on:
+ *   GUP-fast may only take a reference on a folio whose refcount is not zero, because zero
+ *   means "being freed" or "frozen by split/migration/reclaim" (include/linux/page_ref.h).
+ * - cmpxchg is folio_ref_freeze(): refcount := 0 only if it equals the expected count, so a
+ *   reference taken by GUP-fast first makes the freeze fail (mm/huge_memory.c, mm/vmscan.c).
+ * - xchg is ptep_get_and_clear(): the PTE is read and cleared in one step, so a racing
+ *   hardware dirty-bit update is not lost (zap_pte_range()).
+ */
+import { type Cell, announce } from './cell.ts';
+import { RMW, type Site, type Step } from './op.ts';
+import type { SimThread } from './world.ts';
+
+/** atomic_add_return(a, v): returns the new value. */
+export function* atomic_add_return(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  op.before = c.v;
+  c.v += a;
+  op.after = c.v;
+  return c.v;
+}
+
+/** atomic_add_unless(v, a, u): adds unless the value is u; returns whether it added. */
+export function* atomic_add_unless(t: SimThread, c: Cell<number>, a: number, u: number, s: Site): Step<boolean> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  const old = c.v;
+  op.before = old;
+  if (old === u) {
+    op.after = old;
+    return false;
+  }
+  c.v = old + a;
+  op.after = c.v;
+  return true;
+}
+
+/** atomic_cmpxchg(v, old, new): returns the value found. */
+export function* atomic_cmpxchg(t: SimThread, c: Cell<number>, expected: number, nv: number, s: Site): Step<number> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  const old = c.v;
+  op.before = old;
+  if (old === expected) c.v = nv;
+  op.after = c.v;
+  return old;
+}
+
+/** xchg(v, new): returns the old value. */
+export function* xchg<T>(t: SimThread, c: Cell<T>, nv: T, s: Site): Step<T> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  const old = c.v;
+  op.before = old;
+  c.v = nv;
+  op.after = nv;
+  return old;
+}
+
+/** Atomic bit operations on a boolean cell (set_bit / clear_bit / test_and_set_bit). */
+export function* test_and_set(t: SimThread, c: Cell<boolean>, v: boolean, s: Site): Step<boolean> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  const old = c.v;
+  op.before = old;
+  c.v = v;
+  op.after = v;
+  return old;
+}

@@ -1,0 +1,289 @@
+/*
+ * The kernel's synchronisation, as primitives the checker sees as enabled/blocked transitions
+ * (loom's branch_disable / set_blocked, rt/object.rs). Each carries the kernel's reason.
+ *
+ * local_irq_save()/local_irq_restore()
+ *   "With interrupts disabled, we block page table pages from being freed from under us"
+ *   (comment above lockless_pages_from_mm()/gup_fast(), mm/gup.c). A CPU with IRQs off
+ *   cannot acknowledge a TLB-shootdown IPI, so an IPI-based flush (x86 bare metal before
+ *   6.15) cannot complete while GUP-fast walks. Since the RCU flavours were consolidated
+ *   (4.20), an IRQs-off region is also an RCU read-side critical section, which is what
+ *   CONFIG_MMU_GATHER_RCU_TABLE_FREE relies on (arm64; x86 since 6.15, a37259732a7d).
+ *
+ * flush_tlb_ipi_wait()
+ *   x86 flush_tlb_mm_range() sends an IPI to the other CPUs of the mm and waits
+ *   (smp_call_function_many_cond(..., wait=true)). Modelled as one op that is enabled only
+ *   while every other CPU has IRQs on. (Equivalent for reachable states to "wait until each
+ *   target acknowledged since the send": the wait reads nothing else.) Broadcast TLB
+ *   invalidation (arm64 TLBI, x86 INVLPGB, paravirt flushes) does not wait at all.
+ *
+ * synchronize_rcu() / call_rcu()
+ *   A grace period ends once every CPU that was in a read-side critical section when it
+ *   started has left it. Inodes (and their address_space) are freed after a grace period
+ *   (destroy_inode() -> call_rcu(i_callback)), and so are page tables under
+ *   CONFIG_MMU_GATHER_RCU_TABLE_FREE (tlb_remove_table() -> call_rcu()). call_rcu() spawns a
+ *   callback task that waits for the grace period and then runs, so the caller goes on.
+ *
+ * spinlock_t / rw_semaphore (mmap_lock) / seqcount_t (mm->write_protect_seq)
+ *   Ordinary locks; a blocked acquire is a disabled transition. The seqcount reader never
+ *   blocks: GUP-fast reads write_protect_seq before the walk, refuses to start on an odd
+ *   value and discards its pins if it changed (lockless_pages_from_mm()).
+ */
+import { announce, type Cell } from './cell.ts';
+import {
+  BLOCK_CELL_CHANGE,
+  BLOCK_IPI,
+  BLOCK_RCU_GP,
+  BLOCK_RWSEM_READ,
+  BLOCK_RWSEM_WRITE,
+  BLOCK_SPIN,
+  GROUP_CPU,
+  type Op,
+  READ,
+  RMW,
+  type Site,
+  type Step,
+  WRITE,
+  site,
+} from './op.ts';
+import type { SimThread, ThreadBody, World } from './world.ts';
+
+// ===== IRQs =====
+
+const S_irq_save = site('local_irq_save', 'disable IRQs');
+const S_irq_restore = site('local_irq_restore', 'restore IRQs');
+
+/** local_irq_save(): returns the previous state (true = IRQs were off). */
+export function* local_irq_save(t: SimThread, s: Site = S_irq_save): Step<boolean> {
+  const op = announce(t, t.ctxObj, WRITE, s);
+  yield op;
+  const was = t.irqOff > 0;
+  t.irqOff++;
+  op.before = was ? 'off' : 'on';
+  op.after = 'off';
+  return was;
+}
+
+export function* local_irq_restore(t: SimThread, wasOff: boolean, s: Site = S_irq_restore): Step<void> {
+  const op = announce(t, t.ctxObj, WRITE, s);
+  yield op;
+  const wasReader = t.inRcuReader;
+  t.irqOff = Math.max(0, t.irqOff - 1);
+  if (!wasOff) t.irqOff = 0;
+  if (wasReader && !t.inRcuReader) t.rcuQs++;
+  op.before = 'off';
+  op.after = t.irqOff > 0 ? 'off' : 'on';
+}
+
+export function irqs_disabled(t: SimThread): boolean {
+  return t.irqOff > 0;
+}
+
+// ===== TLB shootdown =====
+
+const S_ipi = site('flush_tlb_mm_range', 'IPI the other CPUs and wait for them (they need IRQs on)');
+
+/** Every other CPU must take the flush IPI, which needs its IRQs on. */
+export function* flush_tlb_ipi_wait(t: SimThread, s: Site = S_ipi): Step<void> {
+  const op = announce(t, 0, READ, s);
+  op.group = GROUP_CPU;
+  op.block = BLOCK_IPI;
+  yield op;
+}
+
+export function ipiEnabled(w: World, self: number): boolean {
+  for (const o of w.threads) if (o.id !== self && o.isCpu && !o.done && o.irqOff > 0) return false;
+  return true;
+}
+
+// ===== RCU =====
+
+const S_rcu_lock = site('rcu_read_lock', 'enter RCU read-side');
+const S_rcu_unlock = site('rcu_read_unlock', 'leave RCU read-side');
+const S_gp_start = site('synchronize_rcu', 'start a grace period');
+const S_gp_wait = site('synchronize_rcu', 'wait for pre-existing RCU readers');
+const S_call_rcu = site('call_rcu', 'queue a callback after a grace period');
+
+export function* rcu_read_lock(t: SimThread): Step<void> {
+  const op = announce(t, t.ctxObj, WRITE, S_rcu_lock);
+  yield op;
+  t.rcuDepth++;
+}
+
+export function* rcu_read_unlock(t: SimThread): Step<void> {
+  const op = announce(t, t.ctxObj, WRITE, S_rcu_unlock);
+  yield op;
+  t.rcuDepth--;
+  if (!t.inRcuReader) t.rcuQs++;
+}
+
+/** The readers a grace period must wait for: [thread, quiescent-state count at the start]. */
+export type GpSnapshot = readonly (readonly [SimThread, number])[];
+
+function* gpStart(t: SimThread, s: Site): Step<GpSnapshot> {
+  const op = announce(t, 0, READ, s);
+  op.group = GROUP_CPU;
+  yield op;
+  const snap: [SimThread, number][] = [];
+  for (const o of t.w.threads) if (o !== t && !o.done && o.inRcuReader) snap.push([o, o.rcuQs]);
+  op.after = snap.map(([o]) => o.name).join(',') || 'no readers';
+  return snap;
+}
+
+function* gpWait(t: SimThread, snap: GpSnapshot, s: Site): Step<void> {
+  const op = announce(t, 0, READ, s);
+  op.group = GROUP_CPU;
+  op.block = BLOCK_RCU_GP;
+  op.target = snap;
+  yield op;
+}
+
+export function gpEnded(snap: GpSnapshot): boolean {
+  for (const [o, qs] of snap) if (!o.done && o.inRcuReader && o.rcuQs === qs) return false;
+  return true;
+}
+
+export function* synchronize_rcu(t: SimThread): Step<void> {
+  const snap = yield* gpStart(t, S_gp_start);
+  yield* gpWait(t, snap, S_gp_wait);
+}
+
+/**
+ * call_rcu(): the callback runs in a new task after a grace period. `make` builds the task
+ * object (the kernel model's thread subclass).
+ */
+export function* call_rcu<T extends SimThread>(
+  t: SimThread,
+  name: string,
+  make: (id: number, name: string, ctxObj: number, spawnedAt: number) => T,
+  cb: ThreadBody<T>,
+): Step<void> {
+  const snap = yield* gpStart(t, S_call_rcu);
+  t.w.addThread(name, make, function* (task: T) {
+    yield* gpWait(task, snap, S_gp_wait);
+    return yield* cb(task);
+  });
+}
+
+// ===== spinlock_t =====
+
+export class SpinLock {
+  owner = -1;
+  constructor(readonly id: number) {}
+}
+
+export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
+  const op = announce(t, l.id, RMW, s);
+  op.block = BLOCK_SPIN;
+  op.target = l;
+  yield op;
+  l.owner = t.id;
+}
+
+export function* spin_unlock(t: SimThread, l: SpinLock, s: Site): Step<void> {
+  const op = announce(t, l.id, WRITE, s);
+  yield op;
+  l.owner = -1;
+}
+
+// ===== rw_semaphore =====
+
+export class RwSem {
+  readers = 0;
+  writer = -1;
+  constructor(readonly id: number) {}
+}
+
+/* Read acquire/release are READ accesses: two readers commute and never block each other. */
+export function* down_read(t: SimThread, l: RwSem, s: Site): Step<void> {
+  const op = announce(t, l.id, READ, s);
+  op.block = BLOCK_RWSEM_READ;
+  op.target = l;
+  yield op;
+  l.readers++;
+}
+export function* up_read(t: SimThread, l: RwSem, s: Site): Step<void> {
+  const op = announce(t, l.id, READ, s);
+  yield op;
+  l.readers--;
+}
+export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
+  const op = announce(t, l.id, RMW, s);
+  op.block = BLOCK_RWSEM_WRITE;
+  op.target = l;
+  yield op;
+  l.writer = t.id;
+}
+export function* up_write(t: SimThread, l: RwSem, s: Site): Step<void> {
+  const op = announce(t, l.id, WRITE, s);
+  yield op;
+  l.writer = -1;
+}
+
+// ===== enabledness of blocking ops (used by the executor) =====
+
+export function opEnabled(w: World, t: SimThread, op: Op): boolean {
+  switch (op.block) {
+    case 0:
+      return true;
+    case BLOCK_SPIN:
+      return (op.target as SpinLock).owner === -1;
+    case BLOCK_RWSEM_READ:
+      return (op.target as RwSem).writer === -1;
+    case BLOCK_RWSEM_WRITE: {
+      const l = op.target as RwSem;
+      return l.writer === -1 && l.readers === 0;
+    }
+    case BLOCK_IPI:
+      return ipiEnabled(w, t.id);
+    case BLOCK_RCU_GP:
+      return gpEnded(op.target as GpSnapshot);
+    case BLOCK_CELL_CHANGE: {
+      const t = op.target as { cell: Cell<unknown>; value: unknown };
+      return t.cell.v !== t.value;
+    }
+  }
+  return true;
+}
+
+// ===== local nondeterministic choice =====
+
+/**
+ * A choice the environment makes (which new owner gets a freed page, say). Local to the
+ * thread, so independent of every other op; the explorer tries every alternative.
+ */
+export function* choose(t: SimThread, n: number, s: Site): Step<number> {
+  const op = announce(t, 0, READ, s);
+  op.choices = n;
+  const v = yield op;
+  op.after = v;
+  return v ?? 0;
+}
+
+// ===== seqcount_t =====
+
+
+/** raw_read_seqcount(): may return an odd value (a writer is active). */
+export function* raw_read_seqcount(t: SimThread, c: Cell<number>, s: Site): Step<number> {
+  const op = announce(t, c.id, READ, s);
+  yield op;
+  op.after = c.v;
+  return c.v;
+}
+
+/** read_seqcount_retry(): true if a writer ran since `start`. */
+export function* read_seqcount_retry(t: SimThread, c: Cell<number>, start: number, s: Site): Step<boolean> {
+  const op = announce(t, c.id, READ, s);
+  yield op;
+  op.after = c.v;
+  return c.v !== start;
+}
+
+/** raw_write_seqcount_begin() / _end(): the writer bumps the count (odd while writing). */
+export function* raw_write_seqcount_bump(t: SimThread, c: Cell<number>, s: Site): Step<void> {
+  const op = announce(t, c.id, RMW, s);
+  yield op;
+  op.before = c.v;
+  c.v++;
+  op.after = c.v;
+}

@@ -1,0 +1,124 @@
+/*
+ * One execution's world: the threads (CPUs and spawned tasks such as RCU callbacks), the
+ * objects the checker can see, and the findings and outcomes recorded so far.
+ *
+ * A new World is built for every execution (stateless exploration, as loom and Shuttle do):
+ * the scenario's setup runs with scheduling switched off, then the threads start.
+ */
+import { Op, type Step } from './op.ts';
+
+/** What the checker reports. Findings are values, never exceptions (design.md §8). */
+export interface Finding {
+  /** Stable id, e.g. 'wild-deref'. */
+  readonly id: string;
+  /** One line in kernel words. */
+  readonly message: string;
+  /** Thread that hit it and the index of the transition in the execution (-1 = end-of-run check). */
+  readonly thread: number;
+  readonly step: number;
+  /** A memory-safety finding ends the execution: the kernel would have oopsed. */
+  readonly fatal: boolean;
+}
+
+export class SimThread {
+  readonly op = new Op();
+  /** The world this thread lives in (set by World.addThread). */
+  w!: World;
+  gen: Step<unknown> | null = null;
+  done = false;
+  /** Result of the thread's program, when done. */
+  result: unknown = undefined;
+
+  // ----- CPU context (IRQ and RCU state), one SimObject per thread -----
+  /** local_irq_save() nesting depth; > 0 means IRQs are off. */
+  irqOff = 0;
+  /** rcu_read_lock() nesting depth. IRQs-off is also an RCU read-side section. */
+  rcuDepth = 0;
+  /** Number of times this thread has left an RCU read-side section (a quiescent state). */
+  rcuQs = 0;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    /** Object id of this thread's IRQ/RCU context, for the dependence relation. */
+    readonly ctxObj: number,
+    /** Index of the spawning transition, -1 for threads present at the start. */
+    readonly spawnedAt: number,
+    /** True for a CPU (IPI target); false for a deferred task such as an RCU callback. */
+    readonly isCpu: boolean,
+  ) {}
+
+  get inRcuReader(): boolean {
+    return this.irqOff > 0 || this.rcuDepth > 0;
+  }
+}
+
+export type ThreadBody<T extends SimThread = SimThread> = (t: T) => Step<unknown>;
+/** Builds the thread object; the kernel model uses a subclass that also carries the Kernel. */
+export type ThreadMaker<T extends SimThread> = (id: number, name: string, ctxObj: number, spawnedAt: number) => T;
+
+export class World {
+  readonly threads: SimThread[] = [];
+  readonly findings: Finding[] = [];
+  /** Named outcomes, e.g. "CPU0" -> "pinned-fast". */
+  readonly outcomes = new Map<string, string>();
+  /** Set when a fatal finding ends the execution. */
+  stopped = false;
+  /** Index of the transition being executed (maintained by the executor). */
+  step = 0;
+  /** The thread currently running (maintained by the executor; -1 in setup). */
+  current = -1;
+  /** Whether scheduling is live (false while the scenario's setup runs). */
+  live = false;
+  private nextObj = 1;
+  /** Names of objects, computed lazily for traces. */
+  private readonly namers = new Map<number, () => string>();
+  /** Threads spawned while running; the executor starts them. */
+  readonly maxThreads: number;
+
+  constructor(maxThreads = 16) {
+    this.maxThreads = maxThreads;
+  }
+
+  newObject(namer?: () => string): number {
+    const id = this.nextObj++;
+    if (namer) this.namers.set(id, namer);
+    return id;
+  }
+
+  objectName(id: number): string {
+    const n = this.namers.get(id);
+    return n ? n() : `obj#${id}`;
+  }
+
+  addThread<T extends SimThread>(name: string, make: ThreadMaker<T>, body: ThreadBody<T>): T {
+    if (this.threads.length >= this.maxThreads) {
+      throw new LimitError(
+        'threads',
+        this.maxThreads,
+        `more than ${this.maxThreads} threads (CPUs plus spawned RCU callbacks); raise it with --max-threads`,
+      );
+    }
+    const t = make(this.threads.length, name, this.newObject(() => `${name}.ctx`), this.live ? this.step : -1);
+    t.w = this;
+    t.gen = body(t);
+    this.threads.push(t);
+    return t;
+  }
+
+  report(id: string, message: string, fatal: boolean, thread = this.current): void {
+    this.findings.push({ id, message, thread, step: thread < 0 ? -1 : this.step, fatal });
+    if (fatal) this.stopped = true;
+  }
+}
+
+/** A configured limit was hit; the checker turns it into a clear message naming the limit. */
+export class LimitError extends Error {
+  constructor(
+    readonly limit: string,
+    readonly value: number,
+    what: string,
+  ) {
+    super(`limit reached: ${what}`);
+  }
+}
