@@ -159,14 +159,21 @@ export function* folio_test_ksm(c: Ctx, folio: Folio): Step<boolean> {
   const m = yield* READ_ONCE(c, folio.mapping, S_test_ksm);
   return (m & PAGE_MAPPING_FLAGS) === PAGE_MAPPING_KSM;
 }
+/** For hugetlb the flag lives on the head page (PageAnonExclusive() uses compound_head for PageHuge). */
+function exclPage(c: Ctx, page: Page): Page {
+  const h = page.compound_head.v;
+  if (h === 0) return page;
+  const head = c.k.page(h - 1);
+  return head.PG_hugetlb.v ? head : page;
+}
 export function* PageAnonExclusive(c: Ctx, page: Page): Step<boolean> {
-  return yield* READ_ONCE(c, page.PG_anon_exclusive, S_anon_excl);
+  return yield* READ_ONCE(c, exclPage(c, page).PG_anon_exclusive, S_anon_excl);
 }
 export function* SetPageAnonExclusive(c: Ctx, page: Page): Step<void> {
-  yield* test_and_set(c, page.PG_anon_exclusive, true, S_set_excl);
+  yield* test_and_set(c, exclPage(c, page).PG_anon_exclusive, true, S_set_excl);
 }
 export function* ClearPageAnonExclusive(c: Ctx, page: Page): Step<void> {
-  yield* test_and_set(c, page.PG_anon_exclusive, false, S_clear_excl);
+  yield* test_and_set(c, exclPage(c, page).PG_anon_exclusive, false, S_clear_excl);
 }
 export function* folio_set_referenced(c: Ctx, folio: Folio): Step<void> {
   yield* test_and_set(c, folio.PG_referenced, true, S_set_referenced);

@@ -1,0 +1,125 @@
+/**
+ * "What does this pin return on kernel X, and why?" — one pin, run sequentially on the model:
+ * a fresh kernel and process, one mapping of the backing (one page; 2 MB for hugetlb), touched
+ * as asked, then the pin through io_uring, pin_user_pages() or pin_user_pages_fast(). The
+ * answer carries the model's explanation trail (which fast-path step bailed, which slow-path
+ * check returned what).
+ */
+import { pin_user_pages, pin_user_pages_fast, unpin_user_pages } from '../kernel/gup.ts';
+import type { Ctx } from '../kernel/kernel.ts';
+import { findRevision, REVISION_NAMES } from '../kernel/revisions/index.ts';
+import {
+  BACKINGS,
+  type Backing,
+  backingPageSize,
+  boot,
+  mapBacking,
+  Process,
+  runSequential,
+  touch,
+} from '../kernel/setup.ts';
+import { down_read, up_read } from '../sim/sync.ts';
+import { site } from '../sim/op.ts';
+import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, errnoName, follNames } from '../kernel/types.ts';
+import type { Zone } from '../kernel/mm_types.ts';
+import { notCovered } from './limits.ts';
+
+export const VIAS = ['io_uring', 'pin_user_pages', 'pin_user_pages_fast'] as const;
+export type Via = (typeof VIAS)[number];
+export const TOUCHES = ['write', 'read', 'none'] as const;
+export type Touch = (typeof TOUCHES)[number];
+
+export interface PinQuery {
+  readonly kernel: string;
+  readonly arch: Arch;
+  readonly via: Via;
+  readonly write: boolean;
+  readonly longterm: boolean;
+  readonly backing: Backing;
+  readonly shared: boolean;
+  readonly prot: 'rw' | 'r';
+  readonly touch: Touch;
+  readonly zone?: Zone;
+}
+
+export interface PinAnswer {
+  readonly query: PinQuery;
+  /** 'ok' or the errno name. */
+  readonly result: string;
+  readonly pinned: number;
+  readonly pages: number;
+  readonly flags: string;
+  /** The decisions, in order, in kernel words: [function, what happened]. */
+  readonly path: readonly (readonly [string, string])[];
+  readonly findings: readonly { id: string; message: string }[];
+  readonly notCovered: readonly string[];
+}
+
+/** A query that cannot be set up (the process would fail before the pin). */
+export class SetupImpossible extends Error {}
+
+/** Checks a query for combinations a real process cannot set up; returns the reason or null. */
+export function setupProblem(q: Pick<PinQuery, 'backing' | 'shared' | 'prot' | 'touch'>): string | null {
+  if (q.touch === 'write' && q.prot === 'r') return 'a write touch on a PROT_READ mapping would SIGSEGV';
+  if (q.backing === 'secretmem' && !q.shared) return 'memfd_secret() memory can only be mapped MAP_SHARED (mmap() returns EINVAL)';
+  if (q.backing === 'driver' && !q.shared) return 'the modelled driver only supports MAP_SHARED mappings';
+  return null;
+}
+
+const S_caller_lock = site('caller', 'mmap_read_lock() around pin_user_pages()');
+
+export function answerPin(q: PinQuery): PinAnswer {
+  const rev = findRevision(q.kernel);
+  if (!rev) throw new Error(`unknown kernel revision '${q.kernel}' (valid: ${REVISION_NAMES.join(', ')})`);
+  const problem = setupProblem(q);
+  if (problem) throw new SetupImpossible(problem);
+  const k = boot({ rev, arch: q.arch, userZone: q.zone ?? 'normal' });
+  const p = new Process(k);
+  const len = backingPageSize(q.backing);
+  const vma = mapBacking(p, { backing: q.backing, shared: q.shared, prot: q.prot, len, label: 'buf' });
+  const c = p.ctx();
+  if (q.touch !== 'none') {
+    const r = runSequential(c, touch(c, vma, q.touch, PAGE_SIZE));
+    if (r) throw new SetupImpossible(`touching the mapping failed (${r === -11 ? 'SIGSEGV' : 'SIGBUS'})`);
+  }
+  const path: [string, string][] = [];
+  c.why = (fn, msg) => path.push([fn, msg]);
+  const nr = len / PAGE_SIZE;
+  const pages: number[] = [];
+  let ret: number;
+  let flags: number;
+  if (q.via === 'io_uring') {
+    flags = FOLL_WRITE | FOLL_LONGTERM;
+    const r = runSequential(c, rev.fns.io_pin_pages(c, vma.vm_start, nr));
+    if (typeof r === 'number') ret = r;
+    else {
+      ret = r.length;
+      pages.push(...r);
+    }
+  } else {
+    flags = (q.write ? FOLL_WRITE : 0) | (q.longterm ? FOLL_LONGTERM : 0);
+    ret = q.via === 'pin_user_pages' ? runSequential(c, pinLocked(c, vma.vm_start, nr, flags, pages)) : runSequential(c, pin_user_pages_fast(c, vma.vm_start, nr, flags, pages));
+  }
+  c.why = undefined;
+  if (ret > 0) runSequential(c, unpin_user_pages(c, pages.slice(0, ret)));
+  const result = ret < 0 ? errnoName(ret) : ret === nr ? 'ok' : `partial(${ret}/${nr})`;
+  return {
+    query: q,
+    result,
+    pinned: Math.max(0, ret),
+    pages: nr,
+    flags: follNames(flags | FOLL_PIN) + (q.via === 'io_uring' ? ' (io_uring always pins FOLL_WRITE|FOLL_LONGTERM)' : ''),
+    path,
+    findings: k.w.findings.map((f) => ({ id: f.id, message: f.message })),
+    notCovered: notCovered('sequential'),
+  };
+}
+
+function* pinLocked(c: Ctx, start: number, nr: number, flags: number, pages: number[]) {
+  yield* down_read(c, c.mm!.mmap_lock, S_caller_lock);
+  const r = yield* pin_user_pages(c, start, nr, flags, pages);
+  yield* up_read(c, c.mm!.mmap_lock, S_caller_lock);
+  return r;
+}
+
+export { BACKINGS };
