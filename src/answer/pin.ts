@@ -23,6 +23,7 @@ import { site } from '../sim/op.ts';
 import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, errnoName, follNames } from '../kernel/types.ts';
 import type { Zone } from '../kernel/mm_types.ts';
 import { notCovered } from './limits.ts';
+import { auditRefcounts } from '../kernel/audit.ts';
 
 export const VIAS = ['io_uring', 'pin_user_pages', 'pin_user_pages_fast'] as const;
 export type Via = (typeof VIAS)[number];
@@ -110,7 +111,7 @@ export function answerPin(q: PinQuery): PinAnswer {
     pages: nr,
     flags: follNames(flags | FOLL_PIN) + (q.via === 'io_uring' ? ' (io_uring always pins FOLL_WRITE|FOLL_LONGTERM)' : ''),
     path,
-    findings: k.w.findings.map((f) => ({ id: f.id, message: f.message })),
+    findings: [...k.w.findings, ...auditRefcounts(k)].map((f) => ({ id: f.id, message: f.message })),
     notCovered: notCovered('sequential'),
   };
 }

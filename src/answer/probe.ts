@@ -15,7 +15,9 @@ import {
   pin_longterm_test_stop,
 } from '../kernel/gup_test.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
-import { type Backing, backingPageSize, boot, mapBacking, Process, runSequential, touch } from '../kernel/setup.ts';
+import { type Backing, backingPageSize, boot, mapBacking, ModelError, Process, runSequential, touch } from '../kernel/setup.ts';
+import { auditRefcounts } from '../kernel/audit.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 import { unpin_user_pages } from '../kernel/gup.ts';
 import { type Arch, PAGE_SIZE, errnoName } from '../kernel/types.ts';
 import { setupProblem, type Touch } from './pin.ts';
@@ -44,17 +46,23 @@ export function probeOne(kernel: string, arch: Arch, mechanism: Mechanism, backi
   if (t !== 'none') runSequential(c, touch(c, vma, t));
   if (mechanism === 'iouring') {
     const r = runSequential(c, rev.fns.io_pin_pages(c, vma.vm_start, len / PAGE_SIZE));
-    if (typeof r === 'number') return errnoName(r);
-    runSequential(c, unpin_user_pages(c, r));
-    return 'ok';
+    if (typeof r !== 'number') runSequential(c, unpin_user_pages(c, r));
+    selfCheck(k, `${mechanism} ${backing}`);
+    return typeof r === 'number' ? errnoName(r) : 'ok';
   }
   const flags =
     (mechanism.startsWith('gup_rw') ? PIN_LONGTERM_TEST_FLAG_USE_WRITE : 0) | (mechanism.endsWith('_fast') ? PIN_LONGTERM_TEST_FLAG_USE_FAST : 0);
   const test = { pages: null as number[] | null };
   const r = runSequential(c, pin_longterm_test_start(c, test, vma.vm_start, len, flags));
-  if (r < 0) return errnoName(r);
-  runSequential(c, pin_longterm_test_stop(c, test));
-  return 'ok';
+  if (r === 0) runSequential(c, pin_longterm_test_stop(c, test));
+  selfCheck(k, `${mechanism} ${backing}`);
+  return r < 0 ? errnoName(r) : 'ok';
+}
+
+/** After a pin and unpin every refcount must balance; a mismatch is a bug in the model. */
+function selfCheck(k: Kernel, what: string): void {
+  const bad = [...k.w.findings.filter((f) => f.id === 'refcount' || f.id === 'warn'), ...auditRefcounts(k)];
+  if (bad.length) throw new ModelError(`[gupcheck internal bug] ${what}: ${bad.map((f) => f.message).join('; ')}`);
 }
 
 export function probe(kernel: string, arch: Arch): ProbeRow[] {

@@ -1,5 +1,53 @@
-/** CLI entry (placeholder until the commands land). */
-export function main(_argv: string[]): Promise<number> {
-  process.stdout.write('gupcheck: not yet\n');
-  return Promise.resolve(0);
+/**
+ * The gupcheck command line. The only module that touches argv, the console and exit codes
+ * (design.md §1). Exit codes are documented in cli/errors.ts and docs/cli.md.
+ */
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError } from './errors.ts';
+import { stdoutOut } from './output.ts';
+import { pinCommand, probeCommand } from './commands/pin.ts';
+
+export function buildProgram(out = stdoutOut()) {
+  const program = new Command('gupcheck')
+    .description('An executable model of Linux GUP (pin_user_pages*) and a model checker for GUP-fast races')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.write(s),
+      writeErr: (s) => void process.stderr.write(s),
+      outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
+    });
+  for (const cmd of [pinCommand(out), probeCommand(out)]) {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => out.write(s),
+      writeErr: (s) => void process.stderr.write(s),
+      outputError: (s, write) => write(`gupcheck ${cmd.name()}: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
+    });
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.exitCode = undefined;
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    if (e instanceof UserError) {
+      process.stderr.write(`gupcheck: error[${e.code}]: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}`);
+      return EXIT_USAGE;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`gupcheck: internal error: ${err.message}\n  This is a bug in gupcheck; please report it with the command line.\n`);
+    if (process.env.GUPCHECK_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+    return EXIT_INTERNAL;
+  }
 }

@@ -613,7 +613,7 @@ export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<numb
   if (write) {
     const allowed = c.rev.fns.writable_file_mapping_allowed;
     if (!vma_anon && allowed && !allowed(vma, gup_flags)) {
-      why(`FOLL_WRITE on a file VMA (${vma.vm_ops?.name}) and writable_file_mapping_allowed() is false: -EFAULT`);
+      why(`FOLL_WRITE to a non-anonymous VMA and writable_file_mapping_allowed() is false: ${dirtyTrackingReason(vma, gup_flags)}: -EFAULT`);
       return -EFAULT;
     }
     if (!(vm_flags & VM_WRITE)) {
@@ -638,6 +638,20 @@ export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<numb
     if (!(vm_flags & VM_MAYREAD)) return -EFAULT;
   }
   return 0;
+}
+
+/** Why a VMA counts as needing dirty tracking, in words (for the `pin` explanation). */
+function dirtyTrackingReason(vma: Vma, gup_flags: number): string {
+  const parts: string[] = [];
+  if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) !== (FOLL_PIN | FOLL_LONGTERM)) {
+    parts.push('the pin is not FOLL_LONGTERM, yet the FOLL_PIN|FOLL_LONGTERM test refuses it (v7 2/3: "either/or")');
+  } else parts.push('FOLL_PIN|FOLL_LONGTERM');
+  const shared = (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
+  parts.push(shared ? 'MAP_SHARED and writable' : 'MAP_PRIVATE, yet vma_needs_dirty_tracking() says yes (v7 1/3 lacks the shared-writable test)');
+  const ops = vma.vm_ops;
+  if (ops?.page_mkwrite) parts.push(`${ops.name} has ->page_mkwrite`);
+  else if (vma.vm_file?.f_mapping.fs.can_writeback) parts.push(`${vma.vm_file.f_mapping.fs.name} can write back`);
+  return parts.join('; ');
 }
 
 /** can_follow_write_pte() (6.5, §3.3). */
