@@ -1,0 +1,276 @@
+/**
+ * Exhaustive stateless exploration by depth-first search over schedules, in two modes:
+ *
+ *   'dpor'   source-DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas: "Optimal dynamic
+ *            partial order reduction", POPL 2014, Algorithm 1). For each new event we find
+ *            the earlier events it races with (dependent, different thread, not already
+ *            ordered by happens-before through other events) and make sure the backtrack set
+ *            at the state before the race partner contains an initial of notdep(e, E).p. If the
+ *            chosen initial cannot run there, every enabled thread is added (Flanagan–Godefroid's
+ *            rule for disabled transitions). At the end of an execution the pending op of every
+ *            thread that did not run (blocked, or cut off by a fatal finding) is analysed the same
+ *            way, so blocking primitives (locks, IPI waits, grace periods) are covered.
+ *   'naive'  every enabled thread at every state: the reference the tests compare DPOR
+ *            against (same outcomes, same findings, same final states).
+ *
+ * A local choice (a nondeterministic value) branches over all its values at its node.
+ * With a preemption bound, schedules exceeding it are not explored and, as loom does, a
+ * conservative backtrack point is added at the latest earlier state where switching to the
+ * thread is not a preemption. A bounded search is never reported complete.
+ *
+ * Each execution is replayed from scratch (generators cannot be copied); see docs/perf.md.
+ */
+import { LimitError } from '../sim/world.ts';
+import { conclude, countPreemptions } from './conclude.ts';
+import { dependent, type Ev, Execution, footprintOf, hb, joinInto, type Program } from './execution.ts';
+import { Results } from './results.ts';
+
+export interface DfsOptions {
+  readonly mode: 'dpor' | 'naive';
+  readonly preemptionBound?: number | undefined;
+  readonly maxExecutions?: number | undefined;
+  readonly maxSteps?: number | undefined;
+  readonly collectStates?: boolean;
+  /** Checked between executions: return a reason to stop (time budget, Ctrl-C). */
+  readonly shouldStop?: (r: Results) => string | undefined;
+  /** Called after every execution. */
+  readonly onExecution?: (r: Results) => void;
+  /** Explore only the subtree below this schedule prefix (work splitting for workers). */
+  readonly prefix?: readonly number[];
+}
+
+interface Node {
+  enabled: number;
+  sleep: number;
+  backtrack: number;
+  done: number;
+  chosen: number;
+  value: number;
+  nValues: number;
+  /** Site id of the chosen op, to detect nondeterminism on replay. */
+  site: number;
+}
+
+export class NondeterminismError extends Error {}
+
+const bit = (t: number) => 1 << t;
+function lowest(mask: number): number {
+  return 31 - Math.clz32(mask & -mask);
+}
+
+export function exploreDfs(program: Program, o: DfsOptions): Results {
+  const dpor = o.mode === 'dpor';
+  const bound = o.preemptionBound;
+  const r = new Results(o.collectStates ?? false);
+  const stack: Node[] = [];
+  const fixed = o.prefix?.length ?? 0;
+  let branch = 0; // events from this index on are new in the current execution
+
+  for (;;) {
+    const ex = new Execution(program, dpor, o.maxSteps);
+    const enabledAt: number[] = [];
+    let prev = -1;
+    let preempts = 0;
+    let nextSleep = 0;
+    let blocked = false;
+    for (let i = 0; ; i++) {
+      if (ex.w.stopped) break;
+      const en = ex.enabledMask();
+      if (en === 0) break;
+      let node: Node;
+      if (i < stack.length) {
+        node = stack[i]!;
+        if (node.nValues < 0) {
+          // A new alternative was chosen here: learn its op now.
+          const op = ex.pending(node.chosen);
+          node.nValues = op.choices;
+          node.site = op.site.id;
+        }
+        if (node.enabled !== en || ex.pending(node.chosen).site.id !== node.site) {
+          throw new NondeterminismError(
+            `[gupcheck internal bug] possible nondeterminism in the model: replaying step ${i} found a different state (enabled ${en.toString(2)} vs ${node.enabled.toString(2)})`,
+          );
+        }
+      } else {
+        if (i < fixed) {
+          const p = o.prefix![i]!;
+          if (!(en & bit(p))) throw new NondeterminismError(`[gupcheck internal bug] work prefix names a disabled thread at step ${i}`);
+          node = mkNode(ex, en, 0, p);
+          node.done = node.backtrack = ~0 >>> 0; // the prefix is fixed: no alternatives here
+        } else {
+          const sleep = dpor ? nextSleep : 0;
+          let cand = en & ~sleep;
+          if (bound !== undefined && prev >= 0 && en & bit(prev) && preempts >= bound) cand &= bit(prev);
+          if (cand === 0) {
+            blocked = true;
+            break;
+          }
+          const p = prev >= 0 && cand & bit(prev) ? prev : lowest(cand);
+          node = mkNode(ex, en, sleep, p);
+          node.backtrack = dpor ? bit(p) : en;
+        }
+        stack.push(node);
+      }
+      const p = node.chosen;
+      if (dpor) nextSleep = childSleep(ex, node);
+      if (dpor && i >= branch) analyze(ex, stack, i, p);
+      if (prev >= 0 && p !== prev && en & bit(prev)) preempts++;
+      enabledAt.push(en);
+      ex.step(p, node.value);
+      prev = p;
+    }
+    if (dpor && !blocked) {
+      // Threads that never ran their pending op (blocked, or cut off by a fatal finding).
+      for (const t of ex.threads) if (!t.done) analyze(ex, stack, ex.events.length, t.id);
+    }
+    if (blocked) r.sleepBlocked++;
+    else {
+      conclude(ex);
+      r.add(ex.w.findings, ex.w.outcomes, ex.schedule, ex.values, countPreemptions(ex.schedule, enabledAt), o.collectStates ? program.stateKey?.(ex.w) : undefined);
+      o.onExecution?.(r);
+    }
+    // Backtrack to the deepest node with an unexplored alternative.
+    branch = -1;
+    while (stack.length > fixed) {
+      const i = stack.length - 1;
+      const node = stack[i]!;
+      if (node.value + 1 < node.nValues) {
+        node.value++;
+        branch = i;
+        break;
+      }
+      const prevAt = i > 0 ? stack[i - 1]!.chosen : -1;
+      let cand = node.backtrack & ~node.done & ~node.sleep & node.enabled;
+      if (bound !== undefined) {
+        let allowed = 0;
+        for (let m = cand; m; m &= m - 1) {
+          const q = lowest(m);
+          const pre = preemptionsBefore(stack, i) + (prevAt >= 0 && q !== prevAt && node.enabled & bit(prevAt) ? 1 : 0);
+          if (pre <= bound) allowed |= bit(q);
+          else {
+            r.complete = false;
+            r.limit ??= 'preemption-bound';
+            addConservative(stack, i, q);
+          }
+        }
+        node.done |= cand & ~allowed;
+        cand = allowed;
+      }
+      if (cand) {
+        const q = lowest(cand);
+        node.done |= bit(q);
+        node.chosen = q;
+        node.value = 0;
+        node.nValues = -1; // set on replay
+        branch = i;
+        break;
+      }
+      stack.pop();
+    }
+    if (branch < 0) break;
+    if (o.maxExecutions !== undefined && r.executions >= o.maxExecutions) {
+      r.complete = false;
+      r.limit = 'executions';
+      r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
+      break;
+    }
+    const why = o.shouldStop?.(r);
+    if (why) {
+      r.complete = false;
+      r.limit ??= 'interrupted';
+      r.stopReason = why;
+      break;
+    }
+  }
+  return r;
+}
+
+function mkNode(ex: Execution, en: number, sleep: number, p: number): Node {
+  const op = ex.pending(p);
+  return { enabled: en, sleep, backtrack: 0, done: bit(p), chosen: p, value: 0, nValues: op.choices, site: op.site.id };
+}
+
+/** Sleep set of the child: earlier-explored siblings (and inherited sleepers) independent of the chosen op. */
+function childSleep(ex: Execution, node: Node): number {
+  const p = node.chosen;
+  const s = (node.sleep | (node.done & ~bit(p))) & ~bit(p);
+  if (!s) return 0;
+  const fp = footprintOf(ex, p);
+  let out = 0;
+  for (let m = s; m; m &= m - 1) {
+    const t = lowest(m);
+    if (t >= ex.threads.length || ex.threads[t]!.done) continue;
+    if (!dependent(footprintOf(ex, t), fp)) out |= bit(t);
+  }
+  return out;
+}
+
+/**
+ * Race analysis for the op thread p is about to execute as event n (n = ex.events.length).
+ * Finds the direct races and updates backtrack sets (source sets).
+ */
+function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
+  const fp = footprintOf(ex, p);
+  if (fp.choice) return;
+  const evs = ex.events;
+  // The new event's clock: p's clock joined with every earlier dependent event.
+  const nClock = Int32Array.from(ex.threadClock(p));
+  for (let i = n - 1; i >= 0; i--) {
+    const e = evs[i]!;
+    if (e.tid !== p && dependent(e, fp)) joinInto(nClock, e.clock);
+  }
+  const acc = Int32Array.from(ex.threadClock(p));
+  for (let i = n - 1; i >= 0; i--) {
+    const e = evs[i]!;
+    if (e.tid === p || !dependent(e, fp)) continue;
+    if (e.clock[e.tid]! <= acc[e.tid]!) continue; // ordered through other events: not a direct race
+    addBacktrack(evs, stack, i, n, p, nClock);
+    joinInto(acc, e.clock);
+  }
+}
+
+function addBacktrack(evs: Ev[], stack: Node[], i: number, n: number, p: number, nClock: Int32Array): void {
+  const node = stack[i];
+  if (!node) return;
+  const e = evs[i]!;
+  // Initials of v = notdep(e, E).p
+  let initials = 0;
+  let seen = 0;
+  const v: Ev[] = [];
+  for (let j = i + 1; j < n; j++) {
+    const x = evs[j]!;
+    if (hb(e, x)) continue;
+    if (!(seen & bit(x.tid)) && !v.some((y) => hb(y, x))) initials |= bit(x.tid);
+    seen |= bit(x.tid);
+    v.push(x);
+  }
+  if (!(seen & bit(p)) && !v.some((y) => y.clock[y.tid]! <= nClock[y.tid]!)) initials |= bit(p);
+  if (initials === 0 || initials & node.backtrack) return;
+  const q = initials & bit(p) ? p : lowest(initials);
+  if (node.enabled & bit(q)) node.backtrack |= bit(q);
+  else node.backtrack |= node.enabled;
+}
+
+function preemptionsBefore(stack: Node[], i: number): number {
+  let n = 0;
+  for (let j = 1; j < i; j++) {
+    const prev = stack[j - 1]!.chosen;
+    if (stack[j]!.chosen !== prev && stack[j]!.enabled & bit(prev)) n++;
+  }
+  return n;
+}
+
+/** Loom's conservative backtrack point: the latest earlier state where switching to q is free. */
+function addConservative(stack: Node[], i: number, q: number): void {
+  for (let j = i - 1; j >= 0; j--) {
+    const node = stack[j]!;
+    if (!(node.enabled & bit(q))) continue;
+    const prevAt = j > 0 ? stack[j - 1]!.chosen : -1;
+    if (prevAt < 0 || prevAt === q || !(node.enabled & bit(prevAt))) {
+      node.backtrack |= bit(q);
+      return;
+    }
+  }
+}
+
+export { LimitError };

@@ -1,0 +1,223 @@
+/**
+ * One execution: a fresh World from the program, threads stepped one transition at a time by
+ * whoever drives it (DPOR, naive DFS, random, PCT, replay). A transition runs the access the
+ * thread announced and its local code up to the next announcement.
+ *
+ * For DPOR each executed transition is recorded as an event with its footprint and a vector
+ * clock of the happens-before relation induced by program order, spawn, and dependence
+ * (conflicting accesses). The checker only ever sees Ops (design.md §1: check -> sim).
+ */
+import { GROUP_CPU, type Op, READ } from '../sim/op.ts';
+import { opEnabled } from '../sim/sync.ts';
+import type { SimThread, World } from '../sim/world.ts';
+import { LimitError } from '../sim/world.ts';
+
+/** What the checker needs from a scenario. */
+export interface Program {
+  /** A fresh world: setup done with scheduling off, the CPUs added. */
+  start(): World;
+  /** End-of-run checks and outcomes, once every thread finished (not after a fatal finding). */
+  finish(w: World): void;
+  /** A canonical description of the final state (for DPOR-vs-naive equality tests). */
+  stateKey?(w: World): string;
+}
+
+export interface Ev {
+  readonly tid: number;
+  readonly obj: number;
+  readonly acc: number;
+  readonly obj2: number;
+  readonly group: number;
+  /** A local choice (independent of everything). */
+  readonly choice: boolean;
+  /** Writes a CPU context (IRQ/RCU state): conflicts with IPI waits and grace periods. */
+  readonly ctxWrite: boolean;
+  readonly clock: Int32Array;
+  /** Value chosen, for a choice event. */
+  readonly value: number;
+}
+
+export class Execution {
+  readonly w: World;
+  readonly events: Ev[] = [];
+  /** Vector clock of each thread's last event (or its spawn point). */
+  private readonly clocks: Int32Array[] = [];
+  private readonly ctxObjs = new Set<number>();
+  private primed = 0;
+  readonly width: number;
+  /** The schedule so far: thread id per transition. */
+  readonly schedule: number[] = [];
+  readonly values: number[] = [];
+  steps = 0;
+
+  constructor(
+    readonly program: Program,
+    /** Record events and vector clocks (DPOR); false for naive/random runs. */
+    readonly track: boolean,
+    readonly maxSteps = 10_000,
+  ) {
+    this.w = program.start();
+    this.w.live = true;
+    this.width = this.w.maxThreads;
+    this.primeNew(-1);
+  }
+
+  /** Run newly added threads to their first announcement; give them their spawn clock. */
+  private primeNew(spawner: number): void {
+    const ts = this.w.threads;
+    while (this.primed < ts.length) {
+      const t = ts[this.primed]!;
+      this.ctxObjs.add(t.ctxObj);
+      const base = new Int32Array(this.width);
+      if (spawner >= 0 && this.track) base.set(this.clocks[spawner]!);
+      this.clocks.push(base);
+      this.advance(t, undefined);
+      this.primed++;
+    }
+  }
+
+  private advance(t: SimThread, v: number | undefined): void {
+    const prev = this.w.current;
+    this.w.current = t.id;
+    const r = t.gen!.next(v);
+    this.w.current = prev;
+    if (r.done) {
+      t.done = true;
+      t.result = r.value;
+      t.gen = null;
+    }
+  }
+
+  get threads(): readonly SimThread[] {
+    return this.w.threads;
+  }
+
+  /** Bitmask of threads whose next op can run now. */
+  enabledMask(): number {
+    if (this.w.stopped) return 0;
+    let m = 0;
+    const ts = this.w.threads;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (!t.done && opEnabled(this.w, t, t.op)) m |= 1 << i;
+    }
+    return m;
+  }
+
+  /** Threads that are not done (blocked or enabled). */
+  liveMask(): number {
+    let m = 0;
+    const ts = this.w.threads;
+    for (let i = 0; i < ts.length; i++) if (!ts[i]!.done) m |= 1 << i;
+    return m;
+  }
+
+  pending(tid: number): Op {
+    return this.w.threads[tid]!.op;
+  }
+
+  isCtxObj(id: number): boolean {
+    return this.ctxObjs.has(id);
+  }
+
+  /** Execute thread tid's pending op (with `value` if it is a choice). */
+  step(tid: number, value = 0): void {
+    const t = this.w.threads[tid]!;
+    if (this.steps >= this.maxSteps) {
+      throw new LimitError(
+        'steps',
+        this.maxSteps,
+        `more than ${this.maxSteps} transitions in one execution: a retry loop (e.g. try_get_folio's goto retry) never ends under this schedule; raise it with --max-steps, or bound the loop`,
+      );
+    }
+    const op = t.op;
+    this.w.step = this.steps;
+    if (this.track) this.record(t, op, value);
+    this.schedule.push(tid);
+    this.values.push(op.choices ? value : -1);
+    this.steps++;
+    const before = this.w.threads.length;
+    this.advance(t, op.choices ? value : undefined);
+    if (this.w.threads.length > before) this.primeNew(tid);
+  }
+
+  /** Event for the op about to run, with its vector clock (program order + spawn + dependence). */
+  private record(t: SimThread, op: Op, value: number): void {
+    const clock = new Int32Array(this.width);
+    clock.set(this.clocks[t.id]!);
+    const e: Ev = {
+      tid: t.id,
+      obj: op.obj,
+      acc: op.acc,
+      obj2: op.obj2,
+      group: op.group,
+      choice: op.choices > 0,
+      ctxWrite: op.acc !== READ && this.ctxObjs.has(op.obj),
+      clock,
+      value,
+    };
+    if (!e.choice) {
+      const evs = this.events;
+      for (let i = evs.length - 1; i >= 0; i--) {
+        const x = evs[i]!;
+        if (x.tid !== t.id && dependent(x, e)) joinInto(clock, x.clock);
+      }
+    }
+    clock[t.id] = (clock[t.id] ?? 0) + 1;
+    this.events.push(e);
+    this.clocks[t.id] = clock;
+  }
+
+  /** The clock thread tid's next event would start from (its last event's clock). */
+  threadClock(tid: number): Int32Array {
+    return this.clocks[tid]!;
+  }
+}
+
+export function joinInto(a: Int32Array, b: Int32Array): void {
+  for (let i = 0; i < a.length; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
+}
+
+/** x happens-before (or equals) y, by their clocks. */
+export function hb(x: Ev, y: { clock: Int32Array }): boolean {
+  return x.clock[x.tid]! <= y.clock[x.tid]!;
+}
+
+interface Footprint {
+  readonly tid: number;
+  readonly obj: number;
+  readonly acc: number;
+  readonly obj2: number;
+  readonly group: number;
+  readonly choice: boolean;
+  readonly ctxWrite: boolean;
+}
+
+function conflict(o1: number, a1: number, o2: number, a2: number): boolean {
+  return o1 !== 0 && o1 === o2 && (a1 !== READ || a2 !== READ);
+}
+
+/** The dependence relation: two ops of different threads that do not commute. */
+export function dependent(x: Footprint, y: Footprint): boolean {
+  if (x.tid === y.tid || x.choice || y.choice) return false;
+  if (conflict(x.obj, x.acc, y.obj, y.acc)) return true;
+  if (x.obj2 && conflict(x.obj2, READ, y.obj, y.acc)) return true;
+  if (y.obj2 && conflict(x.obj, x.acc, y.obj2, READ)) return true;
+  if (x.group === GROUP_CPU && y.ctxWrite) return true;
+  if (y.group === GROUP_CPU && x.ctxWrite) return true;
+  return false;
+}
+
+/** The footprint of a thread's pending op (for sleep sets and race checks before it runs). */
+export function footprintOf(ex: Execution, tid: number): Footprint {
+  const op = ex.pending(tid);
+  return {
+    tid,
+    obj: op.obj,
+    acc: op.acc,
+    obj2: op.obj2,
+    group: op.group,
+    choice: op.choices > 0,
+    ctxWrite: op.acc !== READ && ex.isCtxObj(op.obj),
+  };
+}

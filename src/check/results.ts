@@ -1,0 +1,98 @@
+/**
+ * What exploration produces: how many executions, whether the search was complete, and per
+ * finding id / outcome, how often it happened and the schedule of the shortest example
+ * (fewest preemptions, then fewest steps).
+ */
+import type { Finding } from '../sim/world.ts';
+
+export interface Example {
+  readonly schedule: readonly number[];
+  readonly values: readonly number[];
+  readonly preemptions: number;
+  readonly steps: number;
+  readonly message: string;
+  /** Transition index of the finding (-1: found by an end-of-run check). */
+  readonly at: number;
+  readonly thread: number;
+}
+
+export interface FindingStats {
+  readonly id: string;
+  /** Executions in which it occurred. */
+  count: number;
+  best: Example;
+}
+
+export class Results {
+  executions = 0;
+  transitions = 0;
+  /** Executions cut short because every enabled thread was in the sleep set (redundant). */
+  sleepBlocked = 0;
+  readonly findings = new Map<string, FindingStats>();
+  /** outcome name -> value -> executions. */
+  readonly outcomes = new Map<string, Map<string, number>>();
+  /** Final-state keys (only when asked for). */
+  readonly states: Set<string> | null;
+  /** True only when every execution class was explored (no bound, no limit hit). */
+  complete = true;
+  /** Why exploration stopped early, if it did. */
+  stopReason: string | undefined = undefined;
+  /** Which limit stopped it ('executions', 'steps', 'time', 'interrupted', 'preemption-bound'), if any. */
+  limit: string | undefined = undefined;
+  readonly startedAt = Date.now();
+  firstFindingMs: number | undefined = undefined;
+
+  constructor(collectStates: boolean) {
+    this.states = collectStates ? new Set() : null;
+  }
+
+  add(findings: readonly Finding[], outcomes: ReadonlyMap<string, string>, schedule: readonly number[], values: readonly number[], preemptions: number, stateKey?: string): void {
+    this.executions++;
+    this.transitions += schedule.length;
+    const seen = new Set<string>();
+    for (const f of findings) {
+      if (seen.has(f.id)) continue;
+      seen.add(f.id);
+      this.firstFindingMs ??= Date.now() - this.startedAt;
+      const ex: Example = {
+        schedule: schedule.slice(),
+        values: values.slice(),
+        preemptions,
+        steps: schedule.length,
+        message: f.message,
+        at: f.step,
+        thread: f.thread,
+      };
+      const s = this.findings.get(f.id);
+      if (!s) this.findings.set(f.id, { id: f.id, count: 1, best: ex });
+      else {
+        s.count++;
+        if (ex.preemptions < s.best.preemptions || (ex.preemptions === s.best.preemptions && ex.steps < s.best.steps)) s.best = ex;
+      }
+    }
+    for (const [k, v] of outcomes) {
+      let m = this.outcomes.get(k);
+      if (!m) this.outcomes.set(k, (m = new Map()));
+      m.set(v, (m.get(v) ?? 0) + 1);
+    }
+    if (stateKey !== undefined) this.states?.add(stateKey);
+  }
+
+  /** Finding ids with their execution counts, sorted. */
+  findingSummary(): Record<string, number> {
+    return Object.fromEntries([...this.findings.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => [s.id, s.count]));
+  }
+
+  /** Outcome values seen, per outcome name, sorted. */
+  outcomeSummary(): Record<string, Record<string, number>> {
+    const o: Record<string, Record<string, number>> = {};
+    for (const k of [...this.outcomes.keys()].sort()) {
+      o[k] = Object.fromEntries([...this.outcomes.get(k)!.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    }
+    return o;
+  }
+
+  get elapsedMs(): number {
+    return Date.now() - this.startedAt;
+  }
+}
