@@ -72,7 +72,7 @@ export class Results {
     }
     for (const [k, v] of outcomes) {
       let m = this.outcomes.get(k);
-      if (!m) this.outcomes.set(k, (m = new Map()));
+      if (!m) this.outcomes.set(k, (m = new Map<string, number>()));
       m.set(v, (m.get(v) ?? 0) + 1);
     }
     if (stateKey !== undefined) this.states?.add(stateKey);
