@@ -563,6 +563,7 @@ export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: n
   const nr_pinned = nr_pages === 0 ? 0 : yield* lockless_pages_from_mm(c, start, end, flags, pages);
   if (nr_pinned === nr_pages || flags & FOLL_FAST_ONLY) return nr_pinned;
   c.why?.('internal_get_user_pages_fast', `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest`);
+  c.gupSlowUsed = true;
   const slowStart = start + nr_pinned * PAGE_SIZE;
   const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
   if (ret < 0) return nr_pinned ? nr_pinned : ret;

@@ -49,6 +49,8 @@ export class Ctx extends SimThread {
   mm: MmStruct | null = null;
   /** PF_MEMALLOC_PIN (memalloc_pin_save()): allocations avoid CMA and ZONE_MOVABLE. */
   memallocPin = false;
+  /** Set when GUP-fast hands the rest of a range to the slow path (for the `fell-back` outcome). */
+  gupSlowUsed = false;
 
   constructor(
     readonly k: Kernel,
@@ -219,6 +221,15 @@ export class Kernel {
     const av = new AnonVma(ptr, desc, new Cell(this.w.newObject(() => `anon_vma(${desc})`), true));
     this.kobjs.set(ptr, av);
     return av;
+  }
+
+  private readonly named = new Map<string, PlainKObject>();
+  /** A kernel object by kind and name, created on first use (e.g. the kmalloc-64 kmem_cache). */
+  newKObjectOnce(kind: KObjKind, desc: string): PlainKObject {
+    const key = `${kind}:${desc}`;
+    let o = this.named.get(key);
+    if (!o) this.named.set(key, (o = this.newKObject(kind, desc)));
+    return o;
   }
 
   newKObject(kind: KObjKind, desc: string): PlainKObject {

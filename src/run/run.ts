@@ -1,0 +1,242 @@
+/**
+ * Running scenarios: which (kernel, arch, mutant) runs a scenario asks for, exploring each with
+ * the chosen strategy, and judging its expectations.
+ *
+ * Expectation semantics over the explored executions (sleep-set-redundant ones excluded):
+ *   never      no execution has it;
+ *   sometimes  at least one does (found by exploration, with a replayable example);
+ *   always     every execution has it (a finding) or ends with that outcome value.
+ * `never` and `always` are only proven by a complete search; a bounded or sampled search that
+ * agrees with them says so ("holds (bounded)"). With `strict: true` (the default) a finding
+ * that no matching expectation mentions makes the run fail too.
+ */
+import { exploreDfs } from '../check/dfs.ts';
+import type { Results } from '../check/results.ts';
+import { exploreRandom } from '../check/random.ts';
+import { findMutant, MUTANTS } from '../kernel/mutants.ts';
+import { findRevision } from '../kernel/revisions/index.ts';
+import type { Arch, TableFree } from '../kernel/types.ts';
+import { buildProgram, type RunConfig } from '../scenarios/build.ts';
+import type { ParsedScenario } from '../scenarios/parse.ts';
+import type { ExpectationT, ScenarioT } from '../scenarios/schema.ts';
+
+export type StrategyName = 'dpor' | 'naive' | 'random' | 'pct';
+
+export interface RunOptions {
+  readonly strategy: StrategyName;
+  readonly preemptionBound?: number | undefined;
+  readonly maxExecutions?: number | undefined;
+  readonly maxSteps?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly tableFree?: TableFree | undefined;
+  readonly tlbFlush?: 'ipi' | 'broadcast' | undefined;
+  readonly collectStates?: boolean;
+  readonly shouldStop?: (r: Results) => string | undefined;
+  readonly onExecution?: (r: Results) => void;
+  /** Random/PCT: executions to sample (default 1000). */
+  readonly samples?: number | undefined;
+}
+
+export interface Filters {
+  readonly kernels?: readonly string[] | undefined;
+  readonly arches?: readonly Arch[] | undefined;
+  /** Run these mutants on every selected kernel/arch (instead of the scenario's own mutant runs). */
+  readonly mutant?: string | undefined;
+}
+
+export interface PlannedRun extends RunConfig {
+  readonly scenario: string;
+}
+
+const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? (v as T[]) : [v as T]);
+
+/** The runs a scenario asks for, narrowed by command-line filters. */
+export function plannedRuns(s: ScenarioT, f: Filters): PlannedRun[] {
+  const kernels = s.kernels.filter((k) => !f.kernels || f.kernels.includes(k));
+  const arches = s.arches.filter((a) => !f.arches || f.arches.includes(a));
+  const runs: PlannedRun[] = [];
+  if (f.mutant) {
+    const m = findMutant(f.mutant)!;
+    const ks = f.kernels ?? s.kernels;
+    for (const kernel of ks) {
+      if (!m.appliesTo(findRevision(kernel)!)) continue;
+      for (const arch of f.arches ?? s.arches) runs.push({ scenario: s.name, kernel, arch, mutant: m.name });
+    }
+    return runs;
+  }
+  for (const kernel of kernels) for (const arch of arches) runs.push({ scenario: s.name, kernel, arch, mutant: null });
+  for (const mr of s.mutants) {
+    for (const kernel of asList(mr.kernel) ?? s.kernels) {
+      if (f.kernels && !f.kernels.includes(kernel)) continue;
+      for (const arch of asList(mr.arch) ?? s.arches) {
+        if (f.arches && !f.arches.includes(arch)) continue;
+        runs.push({ scenario: s.name, kernel, arch, mutant: mr.mutant });
+      }
+    }
+  }
+  return runs;
+}
+
+export interface ExpectationResult {
+  readonly text: string;
+  readonly holds: boolean;
+  /** What was observed, in words: "in 3 of 12 executions". */
+  readonly observed: string;
+}
+
+export interface FindingReport {
+  readonly id: string;
+  readonly executions: number;
+  readonly message: string;
+  readonly schedule: readonly number[];
+  readonly values: readonly number[];
+  readonly preemptions: number;
+  readonly steps: number;
+  readonly expected: boolean;
+}
+
+export interface RunResult {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly arch: Arch;
+  readonly mutant: string | null;
+  readonly verdict: 'holds' | 'violated';
+  readonly findings: FindingReport[];
+  readonly outcomes: Record<string, Record<string, number>>;
+  readonly executions: number;
+  readonly transitions: number;
+  readonly complete: boolean;
+  readonly limit: string | undefined;
+  readonly stopReason: string | undefined;
+  readonly expectations: ExpectationResult[];
+  readonly ms: number;
+  readonly firstFindingMs: number | undefined;
+  readonly strategy: StrategyName;
+  readonly preemptionBound: number | undefined;
+  readonly tableFree: TableFree | undefined;
+  readonly states: readonly string[] | undefined;
+}
+
+export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
+  const program = buildProgram(s, { ...run, tableFree: o.tableFree ?? run.tableFree, tlbFlush: o.tlbFlush ?? run.tlbFlush });
+  const bound = o.preemptionBound ?? s['preemption-bound'];
+  if (o.strategy === 'random' || o.strategy === 'pct') {
+    return exploreRandom(program, {
+      strategy: o.strategy,
+      seed: o.seed ?? 1,
+      executions: o.maxExecutions ?? o.samples ?? 1000,
+      maxSteps: o.maxSteps,
+      shouldStop: o.shouldStop,
+      onExecution: o.onExecution,
+      collectStates: o.collectStates,
+    });
+  }
+  return exploreDfs(program, {
+    mode: o.strategy,
+    preemptionBound: bound,
+    maxExecutions: o.maxExecutions,
+    maxSteps: o.maxSteps,
+    collectStates: o.collectStates,
+    shouldStop: o.shouldStop,
+    onExecution: o.onExecution,
+  });
+}
+
+export function runOne(p: ParsedScenario, run: PlannedRun, o: RunOptions): RunResult {
+  const s = p.scenario;
+  const t0 = Date.now();
+  const r = explore(s, run, o);
+  const matching = s.expect.filter((e) => expectationMatches(e, run));
+  const expectations = matching.map((e) => judge(e, r));
+  const mentioned = new Set(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));
+  const anyCovered = matching.some((e) => e.finding === 'any');
+  const findings: FindingReport[] = [...r.findings.values()]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((f) => ({
+      id: f.id,
+      executions: f.count,
+      message: f.best.message,
+      schedule: f.best.schedule,
+      values: f.best.values,
+      preemptions: f.best.preemptions,
+      steps: f.best.steps,
+      expected: mentioned.has(f.id) || anyCovered,
+    }));
+  const unexpected = s.strict ? findings.filter((f) => !f.expected) : [];
+  for (const f of unexpected) {
+    expectations.push({ text: `no unexpected finding (${f.id})`, holds: false, observed: `${f.id} in ${f.executions} of ${r.executions} executions: ${f.message}` });
+  }
+  const holds = expectations.every((e) => e.holds);
+  return {
+    scenario: s.name,
+    kernel: run.kernel,
+    arch: run.arch,
+    mutant: run.mutant,
+    verdict: holds ? 'holds' : 'violated',
+    findings,
+    outcomes: r.outcomeSummary(),
+    executions: r.executions,
+    transitions: r.transitions,
+    complete: r.complete,
+    limit: r.limit,
+    stopReason: r.stopReason,
+    expectations,
+    ms: Date.now() - t0,
+    firstFindingMs: r.firstFindingMs,
+    strategy: o.strategy,
+    preemptionBound: o.preemptionBound ?? s['preemption-bound'],
+    tableFree: o.tableFree ?? s['table-free'],
+    states: r.states ? [...r.states].sort() : undefined,
+  };
+}
+
+export function expectationMatches(e: ExpectationT, run: RunConfig): boolean {
+  const ks = asList(e.kernel);
+  const as = asList(e.arch);
+  if (ks && !ks.includes(run.kernel as never)) return false;
+  if (as && !as.includes(run.arch)) return false;
+  if (e.mutant === '*') return true;
+  return (e.mutant ?? null) === run.mutant;
+}
+
+export function describeExpectation(e: ExpectationT): string {
+  const what = e.finding ? (e.finding === 'any' ? 'any finding' : e.finding) : Object.entries(e.outcome!).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${what}: ${e.is}`;
+}
+
+function judge(e: ExpectationT, r: Results): ExpectationResult {
+  const n = r.executions;
+  let hits: number;
+  if (e.finding) {
+    hits = e.finding === 'any' ? countAnyFinding(r) : (r.findings.get(e.finding)?.count ?? 0);
+  } else {
+    // Every named outcome must have the value (in the same execution is not tracked: with one
+    // key per expectation, count that key's value).
+    const [[key, val]] = Object.entries(e.outcome!) as [[string, string]];
+    hits = r.outcomes.get(key)?.get(val) ?? 0;
+  }
+  const bounded = !r.complete;
+  let holds: boolean;
+  switch (e.is) {
+    case 'never':
+      holds = hits === 0;
+      break;
+    case 'sometimes':
+      holds = hits > 0;
+      break;
+    case 'always':
+      holds = n > 0 && hits === n;
+      break;
+  }
+  const observed = `in ${hits} of ${n} executions${bounded && e.is !== 'sometimes' ? ' (search not complete)' : ''}`;
+  return { text: describeExpectation(e), holds, observed };
+}
+
+/** Executions with at least one finding (approximated by the largest single-id count when ids overlap). */
+function countAnyFinding(r: Results): number {
+  let m = 0;
+  for (const f of r.findings.values()) m = Math.max(m, f.count);
+  return m;
+}
+
+export { MUTANTS };

@@ -1,0 +1,254 @@
+/**
+ * Scenario files: YAML (JSON is YAML 1.2) parsed with positions, checked against the schema,
+ * then checked for meaning (names that refer to nothing, unknown mutants, setups a process
+ * cannot make). Every error says what is wrong, where (file:line:col) and how to fix it.
+ *
+ * Traps handled (ecosystem.md §0.6): yaml reports warnings through process.emitWarning unless
+ * logLevel is 'error'; an alias without an anchor makes toJS() throw a plain ReferenceError;
+ * alias bombs are cut by maxAliasCount; deep nesting is refused before it can overflow the stack.
+ */
+import { isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { MUTANTS } from '../kernel/mutants.ts';
+import { Scenario, type ScenarioT } from './schema.ts';
+
+export const MAX_SCENARIO_BYTES = 256 * 1024;
+export const MAX_NESTING = 64;
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly col: number,
+    readonly what: string,
+    readonly hint: string,
+    readonly code = 'GUPCHECK_SCENARIO_INVALID',
+  ) {
+    super(`${file}:${line}:${col}: ${what}`);
+  }
+}
+
+/** The parsed scenario and where each part of it is, for later errors. */
+export interface ParsedScenario {
+  readonly file: string;
+  readonly source: string;
+  readonly scenario: ScenarioT;
+}
+
+export function parseScenario(file: string, src: string): ParsedScenario {
+  if (src.length > MAX_SCENARIO_BYTES) {
+    throw new ScenarioError(file, 1, 1, `file is ${src.length} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`, 'split it, or check you named the right file');
+  }
+  const depth = maxNesting(src);
+  if (depth.depth > MAX_NESTING) {
+    throw new ScenarioError(file, depth.line, depth.col, `nesting deeper than ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect');
+  }
+  const lc = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(src, { lineCounter: lc, logLevel: 'error', uniqueKeys: true, prettyErrors: false, strict: true });
+  } catch (e) {
+    throw new ScenarioError(file, 1, 1, `cannot parse: ${(e as Error).message}`, 'check the YAML syntax');
+  }
+  const first = doc.errors[0] ?? doc.warnings[0];
+  if (first) {
+    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    throw new ScenarioError(file, pos.line, pos.col, `YAML ${doc.errors.length ? 'syntax error' : 'problem'}: ${firstLine(first.message)}`, yamlHint(first.code));
+  }
+  keepKernelNamesAsText(doc);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new ScenarioError(file, 1, 1, `YAML alias problem: ${msg}`, /Excessive alias/.test(msg) ? 'do not expand aliases that many times' : 'define the anchor (&name) before using *name');
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ScenarioError(file, 1, 1, 'a scenario file must be a mapping with name, shows, layout, cpus, expect', 'see docs/scenario-format.md or examples/');
+  }
+  const r = Scenario.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const { line, col } = positionOf(doc, lc, issue.path);
+    throw new ScenarioError(file, line, col, `${pathText(issue.path)}: ${describeIssue(issue)}`, hintFor(issue));
+  }
+  const scenario = r.data;
+  checkMeaning(file, doc, lc, scenario);
+  return { file, source: src, scenario };
+}
+
+/**
+ * YAML reads `6.5` as a number and `6.10` as 6.1. Kernel names are version strings: under a
+ * `kernel` or `kernels` key, a number keeps the text it was written as.
+ */
+function keepKernelNamesAsText(doc: Document): void {
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (typeof node.value !== 'number') return;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const a = path[i];
+        if (isPair(a)) {
+          const k = isScalar(a.key) ? a.key.value : a.key;
+          if (k === 'kernel' || k === 'kernels') node.value = node.source ?? String(node.value);
+          return;
+        }
+      }
+    },
+  });
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+function yamlHint(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'each key may appear once in a mapping';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check indentation and the closing bracket or quote';
+    default:
+      return 'check the YAML syntax near this position';
+  }
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  if (!path.length) return '(top level)';
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
+  return s;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) return `unknown op (expected one of the operations in docs/scenario-format.md)`;
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function hintFor(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return 'remove it, or check its spelling against docs/scenario-format.md';
+    case 'invalid_value':
+      return `use one of the listed values`;
+    case 'too_big':
+      return 'use a smaller number (the limits keep exploration finite)';
+    case 'too_small':
+      return 'use a larger number, or add at least one entry';
+    case 'invalid_type':
+      return issue.input === undefined ? 'add it: it is required' : `give a ${issue.expected}`;
+    default:
+      return 'see docs/scenario-format.md';
+  }
+}
+
+/** The position of the deepest YAML node that exists along `path`. */
+function positionOf(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } {
+  let best: Node | null = doc.contents as Node | null;
+  for (let i = 1; i <= path.length; i++) {
+    const n = doc.getIn(path.slice(0, i) as unknown[], true) as Node | undefined;
+    if (!n || typeof n !== 'object' || !('range' in n)) break;
+    best = n;
+  }
+  const off = best?.range?.[0] ?? 0;
+  return lc.linePos(off);
+}
+
+/** Quick scan for flow-style ([ {) nesting and indentation depth, so a pathological file fails early. */
+function maxNesting(src: string): { depth: number; line: number; col: number } {
+  let d = 0;
+  let best = { depth: 0, line: 1, col: 1 };
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < src.length; i++) {
+    const ch = src[i];
+    if (ch === '\n') {
+      line++;
+      col = 1;
+      let ind = 0;
+      while (src[i + 1 + ind] === ' ' && ind < 1000) ind++;
+      if (ind / 2 > best.depth) best = { depth: ind / 2, line, col: 1 };
+      continue;
+    }
+    if (ch === '[' || ch === '{') {
+      d++;
+      if (d > best.depth) best = { depth: d, line, col };
+    } else if (ch === ']' || ch === '}') d = Math.max(0, d - 1);
+    col++;
+  }
+  return best;
+}
+
+function fail(file: string, doc: Document, lc: LineCounter, path: PropertyKey[], what: string, hint: string): never {
+  const { line, col } = positionOf(doc, lc, path);
+  throw new ScenarioError(file, line, col, `${pathText(path)}: ${what}`, hint);
+}
+
+/** Checks beyond the schema: references, mutants, setups a process cannot make. */
+function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT): void {
+  const vmas = new Map<string, number>();
+  s.layout.forEach((v, i) => {
+    if (vmas.has(v.name)) fail(file, doc, lc, ['layout', i, 'name'], `VMA name '${v.name}' is used twice`, 'give each VMA its own name');
+    vmas.set(v.name, i);
+    if (v.touch === 'write' && v.prot === 'r') fail(file, doc, lc, ['layout', i, 'touch'], 'a write touch on a PROT_READ mapping would SIGSEGV', "use touch: read, or prot: rw");
+    if (v.backing === 'secretmem' && v.map !== 'shared') fail(file, doc, lc, ['layout', i, 'map'], 'memfd_secret() memory can only be mapped MAP_SHARED', 'use map: shared');
+    if (v.backing === 'driver' && v.map !== 'shared') fail(file, doc, lc, ['layout', i, 'map'], 'the driver mapping is MAP_SHARED only', 'use map: shared');
+    if (v.thp && v.backing !== 'anon') fail(file, doc, lc, ['layout', i, 'thp'], 'thp: is for anonymous memory only', 'use backing: anon, or drop thp');
+    if (v.thp && v.map !== 'private') fail(file, doc, lc, ['layout', i, 'thp'], 'anonymous THPs here are MAP_PRIVATE', 'use map: private');
+    if (v.swapcache && (v.backing !== 'anon' || v.map !== 'private' || v.touch !== 'write')) {
+      fail(file, doc, lc, ['layout', i, 'swapcache'], 'only touched (written) private anonymous pages can be put in the swap cache', 'use backing: anon, map: private, touch: write');
+    }
+    if (v.file !== undefined) {
+      const o = s.layout.findIndex((x) => x.name === v.file);
+      if (o < 0 || o >= i) fail(file, doc, lc, ['layout', i, 'file'], `'${v.file}' is not an earlier VMA`, 'name a VMA listed above this one');
+      if (s.layout[o]!.backing !== v.backing) fail(file, doc, lc, ['layout', i, 'backing'], `must match the backing of '${v.file}'`, `use backing: ${s.layout[o]!.backing}`);
+    }
+  });
+  for (const [cpu, ops] of Object.entries(s.cpus)) {
+    ops.forEach((op, j) => {
+      if ('vma' in op && op.vma !== undefined) {
+        const vi = vmas.get(op.vma);
+        if (vi === undefined) fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `no VMA named '${op.vma}' in the layout`, `use one of: ${[...vmas.keys()].join(', ')}`);
+        const v = s.layout[vi]!;
+        const page = 'page' in op ? op.page : 0;
+        const n = 'pages' in op ? op.pages : 1;
+        if (page + n > v.pages) fail(file, doc, lc, ['cpus', cpu, j], `pages ${page}..${page + n - 1} are beyond '${v.name}' (${v.pages} page${v.pages > 1 ? 's' : ''})`, 'use a smaller page/pages, or a larger VMA');
+        if (op.op === 'truncate' && (v.backing === 'anon' || v.backing === 'driver' || v.backing === 'secretmem')) {
+          fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `truncate needs a file-backed VMA ('${v.name}' is ${v.backing})`, 'use an ext4/xfs/btrfs/tmpfs/memfd VMA');
+        }
+        if (op.op === 'split_folio' && !v.thp) fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `split_folio needs a THP VMA ('${v.name}' has no thp:)`, 'add thp: pte (or pmd) to the VMA');
+        if (op.op === 'swap_out' && (v.backing !== 'anon' || v.map !== 'private')) {
+          fail(file, doc, lc, ['cpus', cpu, j, 'vma'], 'swap_out is modelled for private anonymous pages only', 'use an anon private VMA');
+        }
+      }
+      if (op.op === 'reuse') {
+        const owners = op.owner === 'any' ? ['slab', 'kernel', 'anon', 'pagecache'] : Array.isArray(op.owner) ? op.owner : [op.owner];
+        if (owners.includes('anon') && op.vma === undefined) {
+          fail(file, doc, lc, ['cpus', cpu, j], "the anon owner faults at a VMA: give `vma:`", 'add vma: <the VMA whose page gets reused>');
+        }
+      }
+    });
+  }
+  const cpus = new Set(Object.keys(s.cpus));
+  const known = new Set(MUTANTS.map((m) => m.name));
+  s.mutants.forEach((m, i) => {
+    if (!known.has(m.mutant)) fail(file, doc, lc, ['mutants', i, 'mutant'], `unknown mutant '${m.mutant}'`, `use one of: ${[...known].join(', ')} (gupcheck list)`);
+  });
+  s.expect.forEach((e, i) => {
+    if (e.mutant !== undefined && e.mutant !== '*' && !known.has(e.mutant)) {
+      fail(file, doc, lc, ['expect', i, 'mutant'], `unknown mutant '${e.mutant}'`, `use one of: ${[...known].join(', ')}`);
+    }
+    for (const k of Object.keys(e.outcome ?? {})) {
+      if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
+    }
+  });
+}
