@@ -5,7 +5,12 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError } from './errors.ts';
 import { stdoutOut } from './output.ts';
+import { ScenarioError } from '../scenarios/parse.ts';
+import { LoadError } from '../run/load.ts';
+import { LimitError } from '../sim/world.ts';
 import { pinCommand, probeCommand } from './commands/pin.ts';
+import { checkCommand } from './commands/check.ts';
+import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
 
 export function buildProgram(out = stdoutOut()) {
   const program = new Command('gupcheck')
@@ -18,7 +23,7 @@ export function buildProgram(out = stdoutOut()) {
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
-  for (const cmd of [pinCommand(out), probeCommand(out)]) {
+  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), listCommand(out), explainCommand(out)]) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),
@@ -39,6 +44,18 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
       if (e.code === 'commander.executeSubCommandAsync') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    if (e instanceof ScenarioError) {
+      process.stderr.write(`gupcheck: error[${e.code}]: ${e.file}:${e.line}:${e.col}: ${e.what}\n  fix: ${e.hint}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof LoadError) {
+      process.stderr.write(`gupcheck: error[${e.code}]: ${e.message}\n  fix: ${e.hint}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof LimitError) {
+      process.stderr.write(`gupcheck: error[GUPCHECK_LIMIT_${e.limit.toUpperCase()}]: ${e.message}\n`);
       return EXIT_USAGE;
     }
     if (e instanceof UserError) {

@@ -43,8 +43,6 @@ export interface KernelConfig {
 export class Ctx extends SimThread {
   /** Explanation channel: set by the `pin` command to collect "which check decided". */
   why: ((fn: string, msg: string) => void) | undefined = undefined;
-  /** Trace notes (state changes in words), set only while recording a trace. */
-  note: ((msg: string) => void) | undefined = undefined;
   /** current->mm: the process this CPU runs in (null for a kernel thread). */
   mm: MmStruct | null = null;
   /** PF_MEMALLOC_PIN (memalloc_pin_save()): allocations avoid CMA and ZONE_MOVABLE. */

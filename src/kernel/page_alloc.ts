@@ -178,9 +178,9 @@ function* clearFlag(
   const cell = folio[f];
   const op = announce(c, cell.id, WRITE, s);
   yield op;
-  op.before = `${f}=1`;
+  op.before = true;
   cell.v = false;
-  op.after = `${f}=0`;
+  op.after = false;
 }
 
 /** dequeue_hugetlb_folio(): a free huge page from the pool, or null if the pool is empty. */

@@ -148,7 +148,7 @@ export function runOne(p: ParsedScenario, run: PlannedRun, o: RunOptions): RunRe
   const r = explore(s, run, o);
   const matching = s.expect.filter((e) => expectationMatches(e, run));
   const expectations = matching.map((e) => judge(e, r));
-  const mentioned = new Set(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));
+  const mentioned = new Set<string>(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));
   const anyCovered = matching.some((e) => e.finding === 'any');
   const findings: FindingReport[] = [...r.findings.values()]
     .sort((a, b) => a.id.localeCompare(b.id))

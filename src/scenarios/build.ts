@@ -41,6 +41,11 @@ import { type Step, site } from '../sim/op.ts';
 import { choose, down_read, down_write, up_read, up_write } from '../sim/sync.ts';
 import type { World } from '../sim/world.ts';
 import type { Program } from '../check/execution.ts';
+import type { Presentable } from '../check/record.ts';
+import type { StateSnapshot } from '../trace/schema.ts';
+import { kernelName } from '../trace/names.ts';
+import type { Revision } from '../kernel/revision.ts';
+import { opEnabled } from '../sim/sync.ts';
 import type { OpSpecT, ScenarioT, VmaSpecT } from './schema.ts';
 
 export interface RunConfig {
@@ -68,7 +73,9 @@ export function basePages(v: VmaSpecT): number {
   return v.pages * huge;
 }
 
-export function buildProgram(s: ScenarioT, run: RunConfig): Program {
+export type ScenarioProgram = Program & Presentable & { readonly revision: Revision; readonly tableFree: () => string; readonly tlbFlush: () => string };
+
+export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
   const base = findRevision(run.kernel);
   if (!base) throw new Error(`unknown kernel ${run.kernel}`);
   const m = run.mutant ? findMutant(run.mutant) : undefined;
@@ -112,7 +119,70 @@ export function buildProgram(s: ScenarioT, run: RunConfig): Program {
     stateKey(w: World): string {
       return stateKey(env!.k, w);
     },
+    formatValue(name: string, v: unknown): string {
+      return formatValue(env!.k, name, v);
+    },
+    snapshot(w: World): StateSnapshot {
+      return snapshot(env!.k, w);
+    },
+    kernelName(fn: string): string {
+      return kernelName(rev, fn);
+    },
+    revision: rev,
+    tableFree: () => env!.k.config.tableFree,
+    tlbFlush: () => env!.k.config.tlbFlush,
   };
+}
+
+// ===== presentation =====
+
+function formatValue(k: Kernel, name: string, v: unknown): string {
+  const m = /^(pte|pmd|pud|pgd)@/.exec(name);
+  if (m && typeof v === 'number') return fmtEntry(v, { pte: 1, pmd: 2, pud: 3, pgd: 4 }[m[1] as 'pte']);
+  if (name.endsWith('.mapping') && typeof v === 'number') return k.describeWord(v);
+  if (typeof v === 'boolean') return name.includes('.PG_') || name.includes('fs_private') ? (v ? 'set' : 'clear') : String(v);
+  return String(v);
+}
+
+const BLOCK_WORDS = ['', 'waits for a spinlock', 'waits for mmap_lock (read)', 'waits for mmap_lock (write)', 'waits for every other CPU to take the TLB-flush IPI (IRQs on)', 'waits for an RCU grace period', 'waits for a migration entry to be replaced'];
+
+function snapshot(k: Kernel, w: World): StateSnapshot {
+  const folios = [...k.pages.values()]
+    .filter((p) => p.compound_head.v === 0 && p.pfn !== k.zeroPfn && (p.ghost.owner !== 'free' || p._refcount.v !== 0) && !(p.ghost.ownerDesc === 'hugetlb pool'))
+    .sort((a, b) => a.pfn - b.pfn)
+    .map((p) => ({
+      pfn: p.pfn,
+      owner: p.ghost.owner === 'free' ? 'free' : p.ghost.ownerDesc,
+      gen: p.ghost.gen,
+      refcount: p._refcount.v,
+      ...(p.PG_head.v ? { pincount: p._pincount.v } : {}),
+      mapcount: p._mapcount.v,
+      mapping: k.describeWord(p.mapping.v),
+      flags: p.flagNames(),
+    }));
+  const entries: { name: string; value: string }[] = [];
+  for (const t of [...k.tables.values()].sort((a, b) => a.tpfn - b.tpfn)) {
+    if (!t.live.v) continue;
+    for (const [va, cell] of t.existing()) {
+      if (t.level === 1 || (cell.v && pte_huge(cell.v))) entries.push({ name: `${t.levelName}@0x${va.toString(16)}`, value: fmtEntry(cell.v, t.level) });
+    }
+  }
+  const cpus = w.threads.map((t) => {
+    const op = t.op;
+    const enabled = t.done || opEnabled(w, t, op);
+    return {
+      name: t.name,
+      irqs: t.irqOff > 0 ? ('off' as const) : ('on' as const),
+      rcu: t.inRcuReader,
+      next: t.done ? 'done' : `${kernelName(k.rev, op.site.fn)}: ${op.site.action}`,
+      ...(enabled ? {} : { blocked: BLOCK_WORDS[op.block] ?? 'blocked' }),
+    };
+  });
+  const freed = [
+    ...k.mappings.filter((m) => !m.live.v).map((m) => `address_space(${m.desc})`),
+    ...[...k.tables.values()].filter((t) => !t.live.v).map((t) => `${t.levelName}-table@${t.tpfn.toString(16)}`),
+  ];
+  return { folios, entries, cpus, freed };
 }
 
 function producesOutcome(op: OpSpecT): boolean {

@@ -153,7 +153,7 @@ function hintFor(issue: z.core.$ZodIssue): string {
 
 /** The position of the deepest YAML node that exists along `path`. */
 function positionOf(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } {
-  let best: Node | null = doc.contents as Node | null;
+  let best: Node | null = doc.contents;
   for (let i = 1; i <= path.length; i++) {
     const n = doc.getIn(path.slice(0, i) as unknown[], true) as Node | undefined;
     if (!n || typeof n !== 'object' || !('range' in n)) break;

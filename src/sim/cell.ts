@@ -27,6 +27,7 @@ export function newCell<T>(w: World, v: T, name: () => string): Cell<T> {
 
 function announce(t: SimThread, obj: number, acc: 1 | 2 | 3, s: Site): Op {
   const op = t.op;
+  if (t.onAccess !== null) t.onAccess(op);
   op.obj = obj;
   op.acc = acc;
   op.obj2 = 0;

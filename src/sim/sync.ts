@@ -178,12 +178,14 @@ export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
   op.target = l;
   yield op;
   l.owner = t.id;
+  op.after = 'taken';
 }
 
 export function* spin_unlock(t: SimThread, l: SpinLock, s: Site): Step<void> {
   const op = announce(t, l.id, WRITE, s);
   yield op;
   l.owner = -1;
+  op.after = 'released';
 }
 
 // ===== rw_semaphore =====
@@ -201,11 +203,13 @@ export function* down_read(t: SimThread, l: RwSem, s: Site): Step<void> {
   op.target = l;
   yield op;
   l.readers++;
+  op.after = 'taken (read)';
 }
 export function* up_read(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, READ, s);
   yield op;
   l.readers--;
+  op.after = 'released (read)';
 }
 export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, RMW, s);
@@ -213,11 +217,13 @@ export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
   op.target = l;
   yield op;
   l.writer = t.id;
+  op.after = 'taken (write)';
 }
 export function* up_write(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, WRITE, s);
   yield op;
   l.writer = -1;
+  op.after = 'released (write)';
 }
 
 // ===== enabledness of blocking ops (used by the executor) =====

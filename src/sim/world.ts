@@ -24,6 +24,10 @@ export class SimThread {
   readonly op = new Op();
   /** The world this thread lives in (set by World.addThread). */
   w!: World;
+  /** Trace recording only: called with each completed access before the next is announced. */
+  onAccess: ((op: Op) => void) | null = null;
+  /** Trace notes (state changes in words); set only while recording. */
+  note: ((msg: string) => void) | undefined = undefined;
   gen: Step<unknown> | null = null;
   done = false;
   /** Result of the thread's program, when done. */

@@ -52,7 +52,7 @@ function renderPin(out: Out, a: PinAnswer): string {
   return lines.join('\n') + '\n';
 }
 
-export function pinCommand(out: Out): Command {
+export function pinCommand(out: Out) {
   return new Command('pin')
     .description('what one pin returns on a kernel revision, and which check decided it')
     .requiredOption('--kernel <rev>', `kernel revision (${REVISION_NAMES.join(', ')})`)
@@ -104,7 +104,7 @@ Examples:
     });
 }
 
-export function probeCommand(out: Out): Command {
+export function probeCommand(out: Out) {
   return new Command('probe')
     .description('every mechanism x backing x map x prot x touch on one revision (io_uring and the gup_test ioctl)')
     .requiredOption('--kernel <rev>', `kernel revision (${REVISION_NAMES.join(', ')})`)

@@ -1,0 +1,251 @@
+/** `gupcheck check PATH...`: explore every (scenario, kernel, arch, mutant) run and judge its expectations. */
+import { Command } from '@commander-js/extra-typings';
+import { join } from 'node:path';
+import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
+import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
+import type { Arch } from '../../kernel/types.ts';
+import { loadScenario, scenarioFiles } from '../../run/load.ts';
+import { plannedRuns, runOne, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
+import { buildTrace } from '../../run/trace.ts';
+import type { ParsedScenario } from '../../scenarios/parse.ts';
+import { narrate } from '../../trace/narrate.ts';
+import type { Trace } from '../../trace/schema.ts';
+import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, UserError, unknownValue } from '../errors.ts';
+import { safeName, writeAtomic } from '../files.ts';
+import { colors, type Out, table } from '../output.ts';
+import { progress } from '../progress.ts';
+import { ARCHES, parseArch, parseKernel } from './pin.ts';
+import { writeReport } from '../../report/html.ts';
+
+export interface CheckFlags {
+  kernel?: string | undefined;
+  arch?: string | undefined;
+  mutant?: string | undefined;
+  json: boolean;
+  strategy: string;
+  seed?: string | undefined;
+  preemptionBound?: string | undefined;
+  maxExecutions?: string | undefined;
+  maxSteps?: string | undefined;
+  tableFree?: string | undefined;
+  tlbFlush?: string | undefined;
+  out: string;
+  traces: boolean;
+  report?: string | undefined;
+  progress: boolean;
+}
+
+function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max} (got '${v}')`);
+  }
+  return n;
+}
+
+export function parseRunOptions(f: CheckFlags): RunOptions & { seed: number } {
+  const strategy = f.strategy as StrategyName;
+  if (!['dpor', 'naive', 'random', 'pct'].includes(strategy)) throw unknownValue('strategy', f.strategy, ['dpor', 'naive', 'random', 'pct']);
+  const tf = f.tableFree;
+  if (tf !== undefined && tf !== 'ipi' && tf !== 'rcu') throw unknownValue('--table-free scheme', tf, ['ipi', 'rcu']);
+  const tl = f.tlbFlush;
+  if (tl !== undefined && tl !== 'ipi' && tl !== 'broadcast') throw unknownValue('--tlb-flush scheme', tl, ['ipi', 'broadcast']);
+  return {
+    strategy,
+    seed: int('--seed', f.seed, 0, 2 ** 31 - 1) ?? 1,
+    preemptionBound: int('--preemption-bound', f.preemptionBound, 0, 50),
+    maxExecutions: int('--max-executions', f.maxExecutions, 1, 1e9),
+    maxSteps: int('--max-steps', f.maxSteps, 10, 1e7),
+    tableFree: tf,
+    tlbFlush: tl,
+  };
+}
+
+function list<T extends string>(v: string | undefined, parse: (s: string) => T): T[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((s) => parse(s.trim()));
+}
+
+export interface FindingOut {
+  id: string;
+  executions: number;
+  message: string;
+  expected: boolean;
+  replay: string;
+  trace: string;
+  steps: number;
+  preemptions: number;
+}
+
+export interface ResultOut {
+  scenario: string;
+  kernel: string;
+  arch: Arch;
+  mutant: string | null;
+  verdict: 'holds' | 'violated';
+  findings: FindingOut[];
+  outcomes: Record<string, Record<string, number>>;
+  executions: number;
+  complete: boolean;
+  expectations: { expect: string; holds: boolean; observed: string }[];
+  transitions: number;
+  ms: number;
+  strategy: StrategyName;
+  limit: string | null;
+}
+
+/** Run everything, write traces, return results (also used by `npm start` and the report). */
+export function runCheck(
+  files: string[],
+  flags: CheckFlags,
+  hooks: { onRunStart?: (s: ParsedScenario, label: string) => void; shouldStop?: () => string | undefined; onProgress?: (label: string, n: number, ms: number) => void } = {},
+): { results: ResultOut[]; traces: Trace[]; interrupted: boolean } {
+  const opts = parseRunOptions(flags);
+  const kernels = list(flags.kernel, parseKernel);
+  const arches = list(flags.arch, parseArch);
+  if (flags.mutant !== undefined && !findMutant(flags.mutant)) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
+  const parsed = files.map(loadScenario);
+  const results: ResultOut[] = [];
+  const traces: Trace[] = [];
+  let interrupted = false;
+  for (const p of parsed) {
+    const runs = plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant });
+    for (const run of runs) {
+      const label = `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}`;
+      if (interrupted) break;
+      hooks.onRunStart?.(p, label);
+      const t0 = Date.now();
+      const r: RunResult = runOne(p, run, {
+        ...opts,
+        shouldStop: () => {
+          const why = hooks.shouldStop?.();
+          if (why) interrupted = true;
+          return why;
+        },
+        onExecution: (res) => hooks.onProgress?.(label, res.executions, Date.now() - t0),
+      });
+      const findings: FindingOut[] = [];
+      for (const f of r.findings) {
+        const t = buildTrace(p, run, opts, { findingId: f.id, schedule: f.schedule, values: f.values });
+        traces.push(t);
+        const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
+        writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
+        findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
+      }
+      results.push({
+        scenario: r.scenario,
+        kernel: r.kernel,
+        arch: r.arch,
+        mutant: r.mutant,
+        verdict: r.verdict,
+        findings,
+        outcomes: r.outcomes,
+        executions: r.executions,
+        complete: r.complete,
+        expectations: r.expectations.map((e) => ({ expect: e.text, holds: e.holds, observed: e.observed })),
+        transitions: r.transitions,
+        ms: r.ms,
+        strategy: r.strategy,
+        limit: r.limit ?? null,
+      });
+    }
+  }
+  return { results, traces, interrupted };
+}
+
+export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean): string {
+  const c = colors(out);
+  let s = table(
+    out,
+    ['scenario', 'kernel', 'arch', 'mutant', 'verdict', 'findings', 'executions', 'search', 'time'],
+    results.map((r) => [
+      r.scenario,
+      r.kernel,
+      r.arch,
+      r.mutant ?? '',
+      r.verdict === 'holds' ? c.green('holds') : c.red('VIOLATED'),
+      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
+      r.executions,
+      r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`,
+      `${(r.ms / 1000).toFixed(2)}s`,
+    ]),
+  );
+  const bad = results.filter((r) => r.verdict === 'violated');
+  for (const r of bad) {
+    s += `\n${c.red('violated')}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
+    for (const e of r.expectations.filter((x) => !x.holds)) s += `  expected ${e.expect}, observed ${e.observed}\n`;
+  }
+  const withFindings = results.filter((r) => r.findings.length);
+  if (withFindings.length) {
+    s += `\n${c.bold('findings')} (replay with the command shown; JSON traces in the files named):\n`;
+    for (const r of withFindings) {
+      for (const f of r.findings) {
+        s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${c.yellow(f.id)} in ${f.executions}/${r.executions} executions, ${f.steps}-step trace\n`;
+        s += `    ${f.message}\n    gupcheck replay ${f.replay}\n    ${c.dim(f.trace)}\n`;
+      }
+    }
+  }
+  if (showTraces) for (const t of traces) s += '\n' + narrate(t, { c });
+  const held = results.length - bad.length;
+  s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
+  return s;
+}
+
+export function checkCommand(out: Out) {
+  return new Command('check')
+    .description('explore every run of the scenarios and check their expectations')
+    .argument('<paths...>', 'scenario files or directories (*.yaml, *.yml, *.json)')
+    .option('--kernel <revs>', `only these kernel revisions, comma-separated (${REVISION_NAMES.join(', ')})`)
+    .option('--arch <arches>', `only these architectures (${ARCHES.join(', ')})`)
+    .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
+    .option('--strategy <s>', 'dpor (exhaustive, default), naive (exhaustive, no reduction), random or pct (sampling)', 'dpor')
+    .option('--seed <n>', 'seed for random/pct')
+    .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
+    .option('--max-executions <n>', 'stop each run after n executions (not complete)')
+    .option('--max-steps <n>', 'transitions per execution before it is reported as a livelock (default 10000)')
+    .option('--table-free <s>', 'override how page tables are freed: ipi or rcu')
+    .option('--tlb-flush <s>', 'override how the TLB is flushed: ipi or broadcast')
+    .option('--out <dir>', 'where trace files go', 'gupcheck-out')
+    .option('--traces', 'print every finding\'s trace', false)
+    .option('--report <file>', 'also write a self-contained HTML report')
+    .option('--json', 'print {"results": [...]} as JSON on stdout', false)
+    .option('--no-progress', 'no progress line on stderr')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 if every expectation holds, 1 if one does not, 2 for bad input, 130 if interrupted.
+
+Examples:
+  gupcheck check examples/
+  gupcheck check examples/fast-pin-vs-unmap-reuse.yaml --kernel v7 --arch arm64 --traces
+  gupcheck check examples/fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
+  gupcheck check examples/ --json > results.json`,
+    )
+    .action((paths, o) => {
+      const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
+      const files = scenarioFiles(paths);
+      let stop: string | undefined;
+      const onSig = () => {
+        stop = 'interrupted (Ctrl-C): partial results below';
+      };
+      process.on('SIGINT', onSig);
+      process.on('SIGTERM', onSig);
+      const prog = progress(!o.json && o.progress);
+      let res: ReturnType<typeof runCheck>;
+      try {
+        res = runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms) => prog.update(l, n, ms) });
+      } finally {
+        prog.done();
+        process.off('SIGINT', onSig);
+        process.off('SIGTERM', onSig);
+      }
+      if (o.report) writeReport(o.report, res.results, res.traces, { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
+      if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
+      else {
+        out.write(renderResults(out, res.results, res.traces, o.traces));
+        if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
+        if (o.report) out.write(`report: ${o.report}\n`);
+      }
+      process.exitCode = res.interrupted ? EXIT_INTERRUPTED : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
+    });
+}

@@ -1,0 +1,101 @@
+/** `gupcheck replay`, `gupcheck list`, `gupcheck explain`. */
+import { Command } from '@commander-js/extra-typings';
+import { MUTANTS } from '../../kernel/mutants.ts';
+import { REVISIONS } from '../../kernel/revisions/index.ts';
+import { FINDINGS, LIMITS_EXPLAIN } from '../../run/catalog.ts';
+import { bundledScenarios, findBundled, loadScenario } from '../../run/load.ts';
+import type { PlannedRun } from '../../run/run.ts';
+import { buildTrace, checkReplay } from '../../run/trace.ts';
+import { narrate } from '../../trace/narrate.ts';
+import { decodeToken, sourceHash, TokenError } from '../../trace/token.ts';
+import type { Arch } from '../../kernel/types.ts';
+import { EXIT_OK, UserError } from '../errors.ts';
+import { writeAtomic } from '../files.ts';
+import { colors, type Out, table } from '../output.ts';
+
+export function replayCommand(out: Out) {
+  return new Command('replay')
+    .description('re-run one execution from its replay token and print its trace')
+    .argument('<token>', 'the token printed with a finding (gc1:...)')
+    .option('--scenario <file>', 'the scenario file (default: the bundled example of that name)')
+    .option('--json', 'print the trace as JSON (the trace file schema)', false)
+    .option('--save <file>', 'also write the JSON trace to a file')
+    .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:293e3bd9:080457')
+    .action((tok, o) => {
+      let d;
+      try {
+        d = decodeToken(tok);
+      } catch (e) {
+        if (e instanceof TokenError) throw new UserError('GUPCHECK_BAD_TOKEN', e.message, 'copy the whole token from the report or the JSON output');
+        throw e;
+      }
+      const file = o.scenario ?? findBundled(d.scenario);
+      if (!file) {
+        throw new UserError('GUPCHECK_SCENARIO_NOT_FOUND', `the token is for scenario '${d.scenario}', which is not a bundled example`, 'pass its file with --scenario FILE');
+      }
+      const p = loadScenario(file);
+      if (p.scenario.name !== d.scenario) {
+        throw new UserError('GUPCHECK_TOKEN_MISMATCH', `the token is for scenario '${d.scenario}' but ${file} is '${p.scenario.name}'`, 'pass the scenario the token came from');
+      }
+      if (sourceHash(p.source) !== d.source) {
+        throw new UserError(
+          'GUPCHECK_TOKEN_STALE',
+          `${file} changed since this token was made (scenario hash ${sourceHash(p.source)}, token ${d.source}): the schedule may not mean the same thing`,
+          'run `gupcheck check` on the scenario again for a fresh token',
+        );
+      }
+      const run: PlannedRun = { scenario: d.scenario, kernel: d.kernel, arch: d.arch as Arch, mutant: d.mutant };
+      const opts = { tableFree: d.tableFree as 'ipi' | 'rcu' | undefined, tlbFlush: d.tlbFlush as 'ipi' | 'broadcast' | undefined };
+      const req = { findingId: null, schedule: d.schedule, values: d.values };
+      const r = checkReplay(p, run, opts, req);
+      if (!r.fits) throw new UserError('GUPCHECK_TOKEN_MISMATCH', `the schedule does not fit the scenario: ${r.why ?? ''}`, 'the token was made for another version of the model or scenario');
+      const fid = r.findings[0]?.id ?? null;
+      const t = buildTrace(p, run, opts, { ...req, findingId: fid }, false);
+      if (o.save) writeAtomic(o.save, JSON.stringify(t, null, 1) + '\n');
+      out.write(o.json ? JSON.stringify(t, null, 1) + '\n' : narrate(t, { c: colors(out) }));
+      process.exitCode = EXIT_OK;
+    });
+}
+
+export function listCommand(out: Out) {
+  return new Command('list')
+    .description('bundled scenarios, kernel revisions, architectures, mutants and finding ids')
+    .action(() => {
+      const c = colors(out);
+      let s = c.bold('scenarios') + ` (examples/; run with gupcheck check examples/<file>)\n`;
+      s += table(out, ['name', 'shows'], bundledScenarios().map((p) => [p.scenario.name, firstSentence(p.scenario.shows)]));
+      s += '\n' + c.bold('kernel revisions') + ' (--kernel)\n';
+      s += table(out, ['name', 'what'], REVISIONS.map((r) => [r.name, r.summary]));
+      s += '\n' + c.bold('architectures') + ' (--arch)\n';
+      s += table(out, ['name', 'TLB flush and page-table freeing'], [
+        ['x86', 'before 6.15: TLB flush by IPI (waits for IRQs-off CPUs), page tables freed after it; 6.15+: RCU table freeing, broadcast flush'],
+        ['arm64', 'broadcast TLBI (no IPI), page tables freed via RCU (CONFIG_MMU_GATHER_RCU_TABLE_FREE)'],
+      ]);
+      s += '\n' + c.bold('mutants') + ' (--mutant)\n';
+      s += table(out, ['name', 'change'], MUTANTS.map((m) => [m.name, m.change]));
+      s += '\n' + c.bold('findings') + ' (gupcheck explain <id>)\n';
+      s += table(out, ['id', 'meaning'], FINDINGS.map((f) => [f.id, f.line]));
+      out.write(s);
+    });
+}
+
+function firstSentence(s: string): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  const i = t.indexOf('. ');
+  return i > 0 ? t.slice(0, i + 1) : t;
+}
+
+export function explainCommand(out: Out) {
+  return new Command('explain')
+    .description("what a finding means and which kernel bug it is (or 'limits': what the model leaves out)")
+    .argument('<id>', `a finding id (${FINDINGS.map((f) => f.id).join(', ')}) or 'limits'`)
+    .action((id) => {
+      if (id === 'limits') {
+        out.write(LIMITS_EXPLAIN + '\n');
+        return;
+      }
+      const f = FINDINGS.find((x) => x.id === id);
+      if (!f) throw new UserError('GUPCHECK_UNKNOWN_FINDING', `unknown finding id '${id}' (valid: ${FINDINGS.map((x) => x.id).join(', ')}, limits)`);
+      out.write(`${colors(out).bold(f.id)}: ${f.line}\n\n${f.explain}\n`);
+    });
+}

@@ -1,0 +1,67 @@
+/**
+ * A trace as text, one line per step, in kernel words (design.md §7):
+ *
+ *   CPU0  gup_pte_range     ptep_get_lockless(ptep)        pte@0x7f0000000000 -> pfn 17 present|write|dirty
+ *   CPU1  zap_pte_range     ptep_get_and_clear_full()      pte@0x7f0000000000: pfn 17 ... -> none
+ *         ... folio@pfn17 freed (back on the free list)
+ *
+ * Local steps with nothing to say are folded away; notes and findings are indented under their
+ * step.
+ */
+import type { Trace, TraceStep } from './schema.ts';
+
+export interface NarrateOptions {
+  /** Colour functions (identity when piped). */
+  readonly c?: { red(s: string): string; yellow(s: string): string; dim(s: string): string; bold(s: string): string; cyan(s: string): string };
+  /** Show every step, also IRQ toggles and lock operations (default: all). */
+  readonly all?: boolean;
+}
+
+const id = (s: string) => s;
+
+export function describeStep(s: TraceStep): string {
+  const obj = s.object;
+  switch (s.access) {
+    case 'read':
+      return `${obj}${s.value !== undefined ? ` -> ${s.value}` : ''}`;
+    case 'write':
+      if (s.value === 'released' || s.value?.startsWith('released')) return `${obj} ${s.value}`;
+      return `${obj} := ${s.value ?? ''}${s.before !== undefined ? ` (was ${s.before})` : ''}`;
+    case 'rmw':
+      return s.before !== undefined ? `${obj}: ${s.before} -> ${s.value ?? '?'}` : `${obj} -> ${s.value ?? '?'}`;
+    case 'lock':
+      return `${obj} ${s.value ?? 'taken'}`;
+    case 'wait':
+      return obj ? `${obj}: done waiting` : 'done waiting';
+    case 'choice':
+      return `chooses alternative ${s.value ?? '?'}`;
+    case 'local':
+      return '';
+  }
+}
+
+export function narrate(t: Trace, o: NarrateOptions = {}): string {
+  const c = o.c ?? { red: id, yellow: id, dim: id, bold: id, cyan: id };
+  const lines: string[] = [];
+  const head = t.finding ? `${c.red(c.bold(t.finding.id))}: ${t.finding.message}` : 'execution (no finding)';
+  lines.push(head);
+  lines.push(
+    c.dim(
+      `  scenario ${t.scenario}, kernel ${t.kernel}, ${t.arch} (page tables freed via ${t.tableFree === 'rcu' ? 'RCU' : 'IPI-synchronised TLB flush'}, TLB flush ${t.tlbFlush === 'ipi' ? 'by IPI' : 'broadcast'})${t.mutant ? `, mutant ${t.mutant}` : ''}`,
+    ),
+  );
+  lines.push(c.dim(`  ${t.steps.length} steps, ${t.preemptions} preemption${t.preemptions === 1 ? '' : 's'}; model: SC interleavings only`));
+  lines.push('');
+  const cw = Math.max(4, ...t.steps.map((s) => s.cpu.length));
+  const fw = Math.min(30, Math.max(8, ...t.steps.map((s) => s.fn.length)));
+  for (const s of t.steps) {
+    const d = describeStep(s);
+    const line = `  ${c.cyan(s.cpu.padEnd(cw))}  ${s.fn.padEnd(fw)}  ${s.action}${d ? `  ${d}` : ''}`;
+    lines.push(s.finding ? c.red(line) : line);
+    for (const n of s.notes) lines.push(c.dim(`  ${' '.repeat(cw)}    ${n}`));
+    if (s.finding) lines.push(c.red(`  ${' '.repeat(cw)}    ^ ${s.finding.id}: ${s.finding.message}`));
+  }
+  lines.push('');
+  lines.push(`replay: ${t.command}`);
+  return lines.join('\n') + '\n';
+}
