@@ -72,7 +72,7 @@ export function record(program: Program & Presentable, schedule: readonly number
   const steps: TraceStep[] = [];
   const states: StateSnapshot[] = [];
   const fmt = (name: string, v: unknown) =>
-    v === undefined ? undefined : program.formatValue ? program.formatValue(name, v) : typeof v === 'object' ? JSON.stringify(v) : String(v as string);
+    v === undefined ? undefined : program.formatValue ? program.formatValue(name, v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const kname = (fn: string) => program.kernelName?.(fn) ?? fn;
   const initial = program.snapshot?.(w) ?? null;
   let notes: string[] = [];
