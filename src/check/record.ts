@@ -71,8 +71,11 @@ export function record(program: Program & Presentable, schedule: readonly number
   const w = ex.w;
   const steps: TraceStep[] = [];
   const states: StateSnapshot[] = [];
-  const fmt = (name: string, v: unknown) =>
-    v === undefined ? undefined : program.formatValue ? program.formatValue(name, v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const fmt = (name: string, v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (program.formatValue) return program.formatValue(name, v);
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+  };
   const kname = (fn: string) => program.kernelName?.(fn) ?? fn;
   const initial = program.snapshot?.(w) ?? null;
   let notes: string[] = [];
