@@ -21,7 +21,7 @@ import {
 import { split_folio } from '../kernel/huge_memory.ts';
 import { type Ctx, ctxMaker, type Kernel } from '../kernel/kernel.ts';
 import { copy_page_range } from '../kernel/memory.ts';
-import { MAP_SHARED, madvise_dontneed, mprotect, munmap, PROT_READ, PROT_WRITE } from '../kernel/mmap.ts';
+import { madvise_dontneed, mprotect, munmap, PROT_READ, PROT_WRITE } from '../kernel/mmap.ts';
 import { flush_tlb } from '../kernel/mmu_gather.ts';
 import { type File, type Folio, type MmStruct, Vma } from '../kernel/mm_types.ts';
 import { applyMutant, findMutant } from '../kernel/mutants.ts';
@@ -36,7 +36,7 @@ import { add_to_swap, swap_out_folio } from '../kernel/swap.ts';
 import { anon_vma_prepare } from '../kernel/rmap.ts';
 import { boot, createFile, mapBacking, Process, runSequential, touch, user_access } from '../kernel/setup.ts';
 import { FS } from '../kernel/fs.ts';
-import { errnoName, FOLL_LONGTERM, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_SIZE, parseFoll, type Arch, type TableFree } from '../kernel/types.ts';
+import { errnoName, VM_SHARED, FOLL_LONGTERM, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_SIZE, parseFoll, type Arch, type TableFree } from '../kernel/types.ts';
 import { type Step, site } from '../sim/op.ts';
 import { choose, down_read, down_write, up_read, up_write } from '../sim/sync.ts';
 import type { World } from '../sim/world.ts';
@@ -46,7 +46,7 @@ import type { StateSnapshot } from '../trace/schema.ts';
 import { kernelName } from '../trace/names.ts';
 import type { Revision } from '../kernel/revision.ts';
 import { opEnabled } from '../sim/sync.ts';
-import type { OpSpecT, ScenarioT, VmaSpecT } from './schema.ts';
+import { basePages, type OpSpecT, type ScenarioT, type VmaSpecT } from './schema.ts';
 
 export interface RunConfig {
   readonly kernel: string;
@@ -65,13 +65,7 @@ interface Env {
   readonly caches: { ptr: number; desc: string }[];
 }
 
-/** Base pages in a layout VMA. */
-export function basePages(v: VmaSpecT): number {
-  if (v.thp === 'pmd') return 512;
-  if (v.thp === 'pte') return 4;
-  const huge = v.backing === 'memfd_hugetlb' || v.backing === 'hugetlbfs' ? 512 : v.backing === 'memfd_hugetlb_1g' ? 262144 : 1;
-  return v.pages * huge;
-}
+export { basePages };
 
 export type ScenarioProgram = Program & Presentable & { readonly revision: Revision; readonly tableFree: () => string; readonly tlbFlush: () => string };
 
@@ -444,7 +438,7 @@ function* fork(c: Ctx, mm: MmStruct): Step<void> {
   for (const v of mm.vmas) {
     const cv = new Vma(child, v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot_write, v.vm_ops, v.vm_file, v.vm_pgoff, `${v.label} (child)`);
     child.vmas.push(cv);
-    if (v.vm_ops === null && !(v.vm_flags & MAP_SHARED)) yield* copy_page_range(c, child, cv, v);
+    if (v.vm_ops === null && !(v.vm_flags & VM_SHARED)) yield* copy_page_range(c, child, cv, v);
   }
   yield* flush_tlb(c);
   yield* up_write(c, mm.mmap_lock, S_fork_lock);

@@ -10,7 +10,7 @@
 import { isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MUTANTS } from '../kernel/mutants.ts';
-import { Scenario, type ScenarioT } from './schema.ts';
+import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
 export const MAX_NESTING = 64;
@@ -221,7 +221,8 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
         const v = s.layout[vi]!;
         const page = 'page' in op ? op.page : 0;
         const n = 'pages' in op ? op.pages : 1;
-        if (page + n > v.pages) fail(file, doc, lc, ['cpus', cpu, j], `pages ${page}..${page + n - 1} are beyond '${v.name}' (${v.pages} page${v.pages > 1 ? 's' : ''})`, 'use a smaller page/pages, or a larger VMA');
+        const bp = basePages(v);
+        if (page + n > bp) fail(file, doc, lc, ['cpus', cpu, j], `pages ${page}..${page + n - 1} are beyond '${v.name}' (${bp} page${bp > 1 ? 's' : ''} of 4 KB)`, 'use a smaller page/pages, or a larger VMA');
         if (op.op === 'truncate' && (v.backing === 'anon' || v.backing === 'driver' || v.backing === 'secretmem')) {
           fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `truncate needs a file-backed VMA ('${v.name}' is ${v.backing})`, 'use an ext4/xfs/btrfs/tmpfs/memfd VMA');
         }

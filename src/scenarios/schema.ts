@@ -148,3 +148,11 @@ export type ScenarioT = z.infer<typeof Scenario>;
 export type VmaSpecT = z.infer<typeof VmaSpec>;
 export type OpSpecT = z.infer<typeof OpSpec>;
 export type ExpectationT = z.infer<typeof Expectation>;
+
+/** Base (4 KB) pages in a layout VMA: THPs are 512 or 4 pages, hugetlb pages count 512 or 262144. */
+export function basePages(v: Pick<VmaSpecT, 'thp' | 'backing' | 'pages'>): number {
+  if (v.thp === 'pmd') return 512;
+  if (v.thp === 'pte') return 4;
+  const huge = v.backing === 'memfd_hugetlb' || v.backing === 'hugetlbfs' ? 512 : v.backing === 'memfd_hugetlb_1g' ? 262144 : 1;
+  return v.pages * huge;
+}
