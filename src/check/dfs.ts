@@ -222,7 +222,7 @@ function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
   const acc = Int32Array.from(ex.threadClock(p));
   for (let i = n - 1; i >= 0; i--) {
     const e = evs[i]!;
-    if (e.tid === p || !dependent(e, fp)) continue;
+    if (e.tid === p || e.release || !dependent(e, fp)) continue;
     if (e.clock[e.tid]! <= acc[e.tid]!) continue; // ordered through other events: not a direct race
     addBacktrack(evs, stack, i, n, p, nClock);
     joinInto(acc, e.clock);

@@ -35,6 +35,8 @@ export interface Ev {
   readonly clock: Int32Array;
   /** Value chosen, for a choice event. */
   readonly value: number;
+  /** A release: orders, never races (see Op.release). */
+  readonly release: boolean;
 }
 
 export class Execution {
@@ -155,6 +157,7 @@ export class Execution {
       ctxWrite: op.acc !== READ && this.ctxObjs.has(op.obj),
       clock,
       value,
+      release: op.release,
     };
     if (!e.choice) {
       const evs = this.events;

@@ -36,6 +36,7 @@ function announce(t: SimThread, obj: number, acc: 1 | 2 | 3, s: Site): Op {
   op.target = null;
   op.site = s;
   op.choices = 0;
+  op.release = false;
   op.before = undefined;
   op.after = undefined;
   return op;

@@ -76,6 +76,13 @@ export class Op {
   after: unknown = undefined;
   /** A local nondeterministic choice: the number of alternatives (0 = not a choice). */
   choices = 0;
+  /**
+   * A release (spin_unlock, up_read/up_write, IRQs re-enabled, rcu_read_unlock). It orders what
+   * follows (happens-before) but is never a race partner: the reversal worth exploring is
+   * between the acquisitions, not between a release and the next acquire (as Nidhugg treats
+   * mutexes).
+   */
+  release = false;
 }
 
 export const GROUP_CPU = 1;

@@ -66,6 +66,7 @@ export function* local_irq_save(t: SimThread, s: Site = S_irq_save): Step<boolea
 
 export function* local_irq_restore(t: SimThread, wasOff: boolean, s: Site = S_irq_restore): Step<void> {
   const op = announce(t, t.ctxObj, WRITE, s);
+  op.release = !wasOff;
   yield op;
   const wasReader = t.inRcuReader;
   t.irqOff = Math.max(0, t.irqOff - 1);
@@ -112,6 +113,7 @@ export function* rcu_read_lock(t: SimThread): Step<void> {
 
 export function* rcu_read_unlock(t: SimThread): Step<void> {
   const op = announce(t, t.ctxObj, WRITE, S_rcu_unlock);
+  op.release = true;
   yield op;
   t.rcuDepth--;
   if (!t.inRcuReader) t.rcuQs++;
@@ -183,6 +185,7 @@ export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
 
 export function* spin_unlock(t: SimThread, l: SpinLock, s: Site): Step<void> {
   const op = announce(t, l.id, WRITE, s);
+  op.release = true;
   yield op;
   l.owner = -1;
   op.after = 'released';
@@ -207,6 +210,7 @@ export function* down_read(t: SimThread, l: RwSem, s: Site): Step<void> {
 }
 export function* up_read(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, READ, s);
+  op.release = true;
   yield op;
   l.readers--;
   op.after = 'released (read)';
@@ -221,6 +225,7 @@ export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
 }
 export function* up_write(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, WRITE, s);
+  op.release = true;
   yield op;
   l.writer = -1;
   op.after = 'released (write)';
