@@ -8,7 +8,7 @@ import { stdoutOut } from './output.ts';
 import { ScenarioError } from '../scenarios/parse.ts';
 import { LoadError } from '../run/load.ts';
 import { LimitError } from '../sim/world.ts';
-import { pinCommand, probeCommand } from './commands/pin.ts';
+import { matrixCommand, pinCommand, probeCommand } from './commands/pin.ts';
 import { checkCommand } from './commands/check.ts';
 import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
 
@@ -23,7 +23,7 @@ export function buildProgram(out = stdoutOut()) {
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
-  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), listCommand(out), explainCommand(out)]) {
+  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), listCommand(out), explainCommand(out)]) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),

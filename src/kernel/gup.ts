@@ -46,6 +46,7 @@ import {
   is_zero_page,
   PageAnonExclusive,
   page_folio,
+  page_folio_pfn,
 } from './page_ref.ts';
 import {
   PMD_LEVEL,
@@ -225,6 +226,23 @@ export function* gup_put_folio(c: Ctx, folio: Folio, refs: number, flags: number
     else n = refs * GUP_PIN_COUNTING_BIAS;
   }
   yield* folio_put_refs(c, folio, n);
+}
+
+/**
+ * How many entries of pfns, from i on, are consecutive pages of `folio` (a large folio held
+ * pinned, so it cannot be split meanwhile): the run gup_folio_next() would find page by page.
+ */
+function folioRun(c: Ctx, pfns: readonly number[], i: number, folio: Folio): number {
+  const order = folio._folio_order.v;
+  if (!folio.PG_head.v || order === 0) return 1;
+  const end = folio.pfn + 2 ** order;
+  let n = 1;
+  while (i + n < pfns.length && pfns[i + n] === pfns[i]! + n && pfns[i + n]! < end) {
+    const p = c.k.pages.get(pfns[i + n]!);
+    if (p && p.compound_head.v !== folio.pfn + 1) break;
+    n++;
+  }
+  return n;
 }
 
 // ===== ghost bookkeeping for the checker =====
@@ -522,22 +540,33 @@ export function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flag
 /** sanity_check_pinned_pages() (DEBUG_VM): a pinned anon page must be exclusive. */
 function* sanity_check_pinned_pages(c: Ctx, pfns: number[]): Step<void> {
   if (!c.k.config.CONFIG_DEBUG_VM) return;
-  for (const pfn of pfns) {
-    const page = c.k.page(pfn);
-    if (is_zero_page(c, page)) continue;
-    const folio = yield* page_folio(c, page);
-    if (!(yield* folio_test_anon(c, folio))) continue;
-    if (!(yield* PageAnonExclusive(c, page))) {
-      VM_BUG_ON(c, true, `sanity_check_pinned_pages(): pinned anon ${page.name} is not PageAnonExclusive`);
-      return;
+  for (let i = 0; i < pfns.length; ) {
+    const pfn = pfns[i]!;
+    if (pfn === c.k.zeroPfn) {
+      i++;
+      continue;
     }
+    const folio = yield* page_folio_pfn(c, pfn);
+    const run = folioRun(c, pfns, i, folio);
+    if (!(yield* folio_test_anon(c, folio))) {
+      i += run; // not anonymous: nothing to check on any of its pages
+      continue;
+    }
+    for (let j = 0; j < run; j++) {
+      const page = c.k.page(pfns[i + j]!);
+      if (!(yield* PageAnonExclusive(c, page))) {
+        VM_BUG_ON(c, true, `sanity_check_pinned_pages(): pinned anon ${page.name} is not PageAnonExclusive`);
+        return;
+      }
+    }
+    i += run;
   }
 }
 
 /** unpin_user_pages_lockless(): drop pins taken by GUP-fast before handing them out. */
 function* unpin_user_pages_lockless(c: Ctx, pfns: number[]): Step<void> {
   for (const pfn of pfns) {
-    const folio = yield* page_folio(c, c.k.page(pfn));
+    const folio = yield* page_folio_pfn(c, pfn);
     yield* gup_put_folio(c, folio, 1, FOLL_PIN);
   }
 }
@@ -914,12 +943,19 @@ export function is_valid_gup_args(c: Ctx, pages: boolean, locked: boolean, gup_f
 
 /** Results of the API calls a caller now holds (ghost: for the refcount audit and findings). */
 function* handed_out(c: Ctx, pfns: readonly number[], flags: number): Step<void> {
-  for (const pfn of pfns) {
-    const page = c.k.page(pfn);
-    if (is_zero_page(c, page) && flags & FOLL_PIN) continue;
-    const folio = page.compound_head.v === 0 ? page : c.k.page(page.compound_head.v - 1);
-    if (flags & FOLL_PIN) folio.ghost.pins++;
-    else folio.ghost.gets++;
+  for (let i = 0; i < pfns.length; ) {
+    const pfn = pfns[i]!;
+    if (pfn === c.k.zeroPfn && flags & FOLL_PIN) {
+      i++;
+      continue;
+    }
+    const existing = c.k.pages.get(pfn);
+    const head = existing ? (existing.compound_head.v === 0 ? pfn : existing.compound_head.v - 1) : (c.k.compoundHeadOf(pfn) ?? pfn);
+    const folio = c.k.page(head);
+    const run = folioRun(c, pfns, i, folio);
+    i += run;
+    if (flags & FOLL_PIN) folio.ghost.pins += run;
+    else folio.ghost.gets += run;
     if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE) && needsDirtyTracking(c, folio)) {
       c.w.report(
         'longterm-write-pin-on-dirty-tracked-file',
@@ -1009,9 +1045,9 @@ export function* unpin_user_pages_dirty_lock(c: Ctx, pfns: readonly number[], ma
 function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): Step<void> {
   let i = 0;
   while (i < pfns.length) {
-    const folio = yield* page_folio(c, c.k.page(pfns[i]!));
-    let nr = 1;
-    while (i + nr < pfns.length && (yield* page_folio(c, c.k.page(pfns[i + nr]!))) === folio) nr++;
+    const folio = yield* page_folio_pfn(c, pfns[i]!);
+    let nr = folioRun(c, pfns, i, folio);
+    while (i + nr < pfns.length && (yield* page_folio_pfn(c, pfns[i + nr]!)) === folio) nr++;
     if (make_dirty && !(yield* folio_test_dirty(c, folio))) {
       // "Racing with clear_page_dirty_for_io() is OK" (the kernel comment): the fs is not asked.
       c.note?.(`${S_dirty_lock.fn}: ${folio.name} marked dirty without ->page_mkwrite`);
@@ -1030,7 +1066,7 @@ function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): St
 /** put_page() for FOLL_GET callers. */
 export function* put_user_pages(c: Ctx, pfns: readonly number[]): Step<void> {
   for (const pfn of pfns) {
-    const folio = yield* page_folio(c, c.k.page(pfn));
+    const folio = yield* page_folio_pfn(c, pfn);
     folio.ghost.gets = Math.max(0, folio.ghost.gets - 1);
     yield* folio_put_refs(c, folio, 1);
   }

@@ -22,8 +22,8 @@ import { type Ctx, WARN_ON_ONCE } from './kernel.ts';
 import type { Folio, Vma } from './mm_types.ts';
 import { flush_tlb, type MmuGather } from './mmu_gather.ts';
 import { alloc_hugetlb_folio } from './page_alloc.ts';
-import { folio_put, folio_put_refs, folio_ref_add, folio_test_anon, PageAnonExclusive, SetPageAnonExclusive } from './page_ref.ts';
-import { ptep_get, ptep_get_and_clear, read_entry, set_pte_at, update_entry, walk_alloc } from './pgtable-generic.ts';
+import { atomic_add_pincount, folio_put, folio_put_refs, folio_ref_add, folio_test_anon, PageAnonExclusive, SetPageAnonExclusive } from './page_ref.ts';
+import { ptep_get, ptep_get_and_clear, set_pte_at, update_entry, walk_alloc } from './pgtable-generic.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
@@ -45,7 +45,7 @@ import { anon_vma_prepare, folio_add_new_anon_rmap } from './rmap.ts';
 import { filemap_add_folio, filemap_get_folio } from './filemap.ts';
 import { vm_fault_to_errno, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS } from './memory.ts';
 import { gup_must_unshare, try_grab_page } from './gup.ts';
-import { ENOMEM, FOLL_WRITE, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
+import { ENOMEM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
 
 const FAULT_FLAG_WRITE = 0x1;
 const FAULT_FLAG_UNSHARE = 0x400;
@@ -59,9 +59,10 @@ function hugeOrder(vma: Vma): number {
 
 /** hugetlb_walk(): the table holding the huge PTE for addr (PMD table for 2 MB, PUD table for 1 GB). */
 function* huge_pte_table(c: Ctx, vma: Vma, addr: number, alloc: boolean): Step<PageTable | null> {
-  const w = yield* walk_alloc(c, vma.vm_mm, addr, alloc, 'pmd');
+  const gig = hugeOrder(vma) >= 18;
+  const w = yield* walk_alloc(c, vma.vm_mm, addr, alloc, gig ? 'pud' : 'pmd');
   if (!w) return null;
-  return hugeOrder(vma) >= 18 ? w.pud : w.pmd;
+  return gig ? w.pud : w.pmd;
 }
 
 const S_hwalk = site('follow_hugetlb_page', 'huge_ptep_get() under huge_pte_lock()');
@@ -128,30 +129,45 @@ export function* follow_hugetlb_page(c: Ctx, vma: Vma, start: number, nr_pages: 
   return i ? i : err;
 }
 
-/** 6.6+ (hugetlb_follow_page_mask()): one page at a time through try_grab_page(). */
+/**
+ * 6.6+: hugetlb_follow_page_mask() finds the page under the huge PTE lock and grabs it with
+ * try_grab_page(); __get_user_pages() then takes the rest of the huge page's subpages in one
+ * go (page_increm - 1 more references: "mm/gup: accelerate thp gup even for pages != NULL").
+ * IRQs are on, but these grabs carry no IRQ assertion.
+ */
 export function* hugetlb_follow_page_mask(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
   let i = 0;
   let vaddr = start;
+  const size = hugeSize(vma);
   while (i < nr_pages && vaddr < vma.vm_end) {
     const table = yield* huge_pte_table(c, vma, vaddr, false);
-    const pte = table ? yield* read_entry(c, table, vaddr, S_hwalk) : 0;
+    if (table) yield* spin_lock(c, table.ptl, S_hwalk);
+    const pte = table ? yield* ptep_get(c, table, vaddr, S_hwalk) : 0;
     if (!pte || !pte_present(pte) || (flags & FOLL_WRITE && !pte_write(pte))) {
+      if (table) yield* spin_unlock(c, table.ptl, S_hwalk);
       const ret = yield* hugetlb_fault(c, vma, vaddr, flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0);
       if (ret & VM_FAULT_ERROR) return i ? i : vm_fault_to_errno(ret, flags);
       continue;
     }
-    yield* spin_lock(c, table!.ptl, S_hwalk);
-    const size = hugeSize(vma);
     const base = Math.floor(vaddr / size) * size;
-    const page = c.k.page(pte_pfn(pte) + (vaddr - base) / PAGE_SIZE);
+    const off = (vaddr - base) / PAGE_SIZE;
+    const page = c.k.page(pte_pfn(pte) + off);
     const r = yield* try_grab_page(c, page, flags);
     yield* spin_unlock(c, table!.ptl, S_hwalk);
     if (r) return i ? i : r;
-    pages.push(page.pfn);
-    i++;
-    vaddr += PAGE_SIZE;
+    const increm = Math.min(size / PAGE_SIZE - off, nr_pages - i);
+    if (increm > 1) yield* grab_more(c, c.k.page(pte_pfn(pte)), increm - 1, flags);
+    for (let j = 0; j < increm; j++) pages.push(page.pfn + j);
+    i += increm;
+    vaddr += increm * PAGE_SIZE;
   }
   return i;
+}
+
+/** try_grab_folio(folio, refs, flags) (6.10 slow-path form): more references on a folio we already hold. */
+function* grab_more(c: Ctx, folio: Folio, refs: number, flags: number): Step<void> {
+  yield* folio_ref_add(c, folio, refs);
+  if (flags & FOLL_PIN) yield* atomic_add_pincount(c, folio, refs);
 }
 
 /** hugetlb_fault(): returns a vm_fault_t. */

@@ -78,6 +78,8 @@ export class Kernel {
   readonly pages = new Map<number, Page>();
   /** Live compound (large) folios: head pfn -> order. */
   readonly compound = new Map<number, number>();
+  /** Orders that have ever been in `compound` (few: 2, 9, 18). */
+  readonly compoundOrders = new Set<number>();
   readonly kobjs = new Map<number, KObject>();
   readonly tables = new Map<number, PageTable>();
   readonly mms: MmStruct[] = [];
@@ -134,10 +136,22 @@ export class Kernel {
     let p = this.pages.get(pfn);
     if (!p) {
       p = new Page(this.w, pfn, this.zoneOfPfn(pfn));
-      for (const [head, order] of this.compound) if (pfn > head && pfn < head + 2 ** order) p.compound_head.v = head + 1;
+      const head = this.compoundHeadOf(pfn);
+      if (head !== undefined) p.compound_head.v = head + 1;
       this.pages.set(pfn, p);
     }
     return p;
+  }
+
+  /** Head pfn of the live large folio containing pfn (pfn itself excluded), if any. */
+  compoundHeadOf(pfn: number): number | undefined {
+    // Large folios are naturally aligned: the head is pfn rounded down to the folio size.
+    for (const order of this.compoundOrders) {
+      const n = 2 ** order;
+      const head = pfn - (pfn % n);
+      if (head !== pfn && this.compound.get(head) === order) return head;
+    }
+    return undefined;
   }
 
   zoneOfPfn(pfn: number): Zone {

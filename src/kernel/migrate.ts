@@ -23,7 +23,7 @@ import type { Ctx } from './kernel.ts';
 import type { AddressSpace, Folio } from './mm_types.ts';
 import { flush_tlb } from './mmu_gather.ts';
 import { alloc_pages, free_folio } from './page_alloc.ts';
-import { folio_get, folio_put, folio_ref_add, folio_ref_freeze, page_folio } from './page_ref.ts';
+import { folio_get, folio_put, folio_ref_add, folio_ref_freeze, page_folio_pfn } from './page_ref.ts';
 import { ptep_get_and_clear, set_pte_at } from './pgtable-generic.ts';
 import { mk_pte, pte_flags, pte_present, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, swp_entry_to_pte, pte_write } from './pgtable.ts';
 import { rmap_find } from './rmap.ts';
@@ -41,7 +41,7 @@ export function* check_and_migrate_movable_pages(c: Ctx, pfns: readonly number[]
   const collected: Folio[] = [];
   let prev: Folio | null = null;
   for (const pfn of pfns) {
-    const folio = yield* page_folio(c, c.k.page(pfn));
+    const folio = yield* page_folio_pfn(c, pfn);
     if (folio === prev) continue;
     prev = folio;
     if (folio_is_longterm_pinnable(c, folio)) continue;
@@ -57,7 +57,7 @@ export function* check_and_migrate_movable_pages(c: Ctx, pfns: readonly number[]
   );
   // migrate_longterm_unpinnable_pages(): drop every pin just taken.
   for (const pfn of pfns) {
-    const folio = yield* page_folio(c, c.k.page(pfn));
+    const folio = yield* page_folio_pfn(c, pfn);
     yield* gup_put_folio(c, folio, 1, flags & FOLL_PIN ? FOLL_PIN : flags);
   }
   for (const folio of collected) {

@@ -50,7 +50,10 @@ export function prep_compound_page(k: Kernel, head: Page, order: number): void {
   init(head._folio_order, order);
   init(head._pincount, 0);
   init(head._entire_mapcount, 0);
-  if (order > 0) k.compound.set(head.pfn, order);
+  if (order > 0) {
+    k.compound.set(head.pfn, order);
+    k.compoundOrders.add(order);
+  }
   else k.compound.delete(head.pfn);
   // Tail pages that already have struct page objects: point them at the head.
   for (const [pfn, p] of k.pages) {

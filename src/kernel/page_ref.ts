@@ -36,6 +36,24 @@ export function* page_folio(c: Ctx, page: Page): Step<Folio> {
   return head === 0 ? page : c.k.page(head - 1);
 }
 
+const S_page_folio_tail = site('page_folio', 'READ_ONCE(page->compound_head) (tail of a large folio)');
+
+/**
+ * page_folio() for a pfn: the same, without creating a struct page object for a tail page that
+ * was never touched (a 1 GB hugetlb folio has 262,144). The scheduling point reads the head's
+ * order word, which a split writes, so a racing split still conflicts with it.
+ */
+export function* page_folio_pfn(c: Ctx, pfn: number): Step<Folio> {
+  const k = c.k;
+  const p = k.pages.get(pfn);
+  if (p) return yield* page_folio(c, p);
+  const head = k.compoundHeadOf(pfn);
+  if (head === undefined) return yield* page_folio(c, k.page(pfn));
+  const h = k.page(head);
+  yield* READ_ONCE(c, h._folio_order, S_page_folio_tail);
+  return h;
+}
+
 /** The folio of a page without a scheduling point, for code that holds the page stable. */
 export function page_folio_stable(c: Ctx, page: Page): Folio {
   const head = page.compound_head.v;

@@ -148,10 +148,11 @@ export function* walk_alloc(
   mm: MmStruct,
   addr: number,
   alloc: boolean,
-  upto: 'pmd' | 'pte',
+  upto: 'pud' | 'pmd' | 'pte',
 ): Step<{ pud: PageTable; pmd: PageTable | null; pte: PageTable | null } | null> {
   const pud = yield* descend(c, mm, mm.pgd, addr, PUD_LEVEL, alloc, S_walk_pgd, S_pud_alloc);
   if (!pud) return null;
+  if (upto === 'pud') return { pud, pmd: null, pte: null };
   const pmd = yield* descend(c, mm, pud, addr, PMD_LEVEL, alloc, S_walk_pud, S_pmd_alloc);
   if (!pmd) return { pud, pmd: null, pte: null };
   if (upto === 'pmd') return { pud, pmd, pte: null };

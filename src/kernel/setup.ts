@@ -57,7 +57,7 @@ export function boot(o: BootOptions): Kernel {
     CONFIG_SECRETMEM: true,
     CONFIG_PROVE_LOCKING: true,
     CONFIG_DEBUG_VM: true,
-    hugetlbPool: o.hugetlbPool ?? { [HPAGE_PMD_ORDER]: 4, [HPAGE_PUD_ORDER]: 1 },
+    hugetlbPool: o.hugetlbPool ?? { [HPAGE_PMD_ORDER]: 4, [HPAGE_PUD_ORDER]: 2 },
   };
   const k = new Kernel(w, o.rev, config, FS.tmpfs.a_ops, FS.swap.a_ops, FS.swap);
   k.userZone = o.userZone ?? 'normal';

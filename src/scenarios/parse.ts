@@ -52,7 +52,7 @@ export function parseScenario(file: string, src: string): ParsedScenario {
   }
   const first = doc.errors[0] ?? doc.warnings[0];
   if (first) {
-    const pos = first.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = first.linePos?.[0] ?? lc.linePos(first.pos[0]);
     throw new ScenarioError(file, pos.line, pos.col, `YAML ${doc.errors.length ? 'syntax error' : 'problem'}: ${firstLine(first.message)}`, yamlHint(first.code));
   }
   keepKernelNamesAsText(doc);

@@ -2,6 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { answerPin, type PinAnswer, SetupImpossible, TOUCHES, VIAS, type Touch, type Via } from '../../answer/pin.ts';
 import { probe } from '../../answer/probe.ts';
+import { MATRIX_BACKINGS, runMatrix, TEST_CASES } from '../../answer/matrix.ts';
 import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import { BACKINGS, BACKING_HELP, type Backing } from '../../kernel/setup.ts';
 import type { Arch } from '../../kernel/types.ts';
@@ -125,5 +126,35 @@ export function probeCommand(out: Out) {
           rows.map((r) => [r.mechanism, r.backing, r.map, r.prot, r.touch, r.result === 'ok' ? col.green('ok') : col.red(r.result)]),
         ),
       );
+    });
+}
+
+export function matrixCommand(out: Out) {
+  return new Command('matrix')
+    .description("the gup_longterm selftest (6.5-era shape) run against the model: 10 test cases x backings, with the selftest's own verdicts")
+    .requiredOption('--kernel <rev>', `kernel revision (${REVISION_NAMES.join(', ')})`)
+    .option('--arch <arch>', 'x86 or arm64', 'x86')
+    .option('--json', 'a JSON array of {test, backing, result, selftest}', false)
+    .addHelpText('after', '\nExamples:\n  gupcheck matrix --kernel 6.5\n  gupcheck matrix --kernel 6.1 --json')
+    .action((o) => {
+      const cells = runMatrix(parseKernel(o.kernel), parseArch(o.arch));
+      if (o.json) {
+        out.write(JSON.stringify(cells.map(({ test, backing, result, selftest }) => ({ test, backing, result, selftest })), null, 2) + '\n');
+        return;
+      }
+      const col = colors(out);
+      const paint = (s: string) => (s === 'PASS' ? col.green(s) : s === 'FAIL' ? col.red(s) : col.yellow(s));
+      const backs = MATRIX_BACKINGS.map((b) => b.label);
+      const rows = TEST_CASES.map((tc) => [
+        tc.name,
+        ...backs.map((b) => {
+          const c = cells.find((x) => x.test === tc.name && x.backing === b)!;
+          return `${c.result} ${paint(c.selftest)}`;
+        }),
+      ]);
+      out.write(table(out, ['test case (gup_longterm.c)', ...backs], rows));
+      const n = (v: string) => cells.filter((c) => c.selftest === v).length;
+      out.write(`\n${findRevision(o.kernel)!.title}: ${n('PASS')} PASS, ${n('FAIL')} FAIL, ${n('SKIP')} SKIP of ${cells.length}\n`);
+      for (const c of cells.filter((x) => x.selftest === 'FAIL')) out.write(`  not ok: ${c.run}: ${c.message} (model: ${c.result})\n`);
     });
 }

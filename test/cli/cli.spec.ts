@@ -1,0 +1,117 @@
+/** The CLI as a user runs it: exit codes, one-line errors with the valid values, JSON shapes. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gupcheck } from './helpers.ts';
+
+describe('gupcheck CLI', () => {
+  it('--help lists the commands', () => {
+    const r = gupcheck(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['check', 'replay', 'pin', 'probe', 'matrix', 'list', 'explain']) expect(r.stdout).toContain(c);
+  });
+
+  it('pin answers with the result and the check that decided it', () => {
+    const r = gupcheck(['pin', '--kernel', '6.5', '--via', 'pin_user_pages', '--write', '--longterm', '--backing', 'ext4', '--map', 'shared']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/result: EFAULT/);
+    expect(r.stdout).toMatch(/check_vma_flags .*writable_file_mapping_allowed\(\) is false/);
+  });
+
+  it('pin --json gives result and path', () => {
+    const r = gupcheck(['pin', '--kernel', '6.1', '--via', 'io_uring', '--backing', 'xfs', '--map', 'private', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { result: string; path: [string, string][] };
+    expect(j.result).toBe('EOPNOTSUPP');
+    expect(j.path.at(-1)?.[0]).toBe('io_pin_pages');
+  });
+
+  it('bad arguments: one line naming the valid values, exit 2', () => {
+    const r = gupcheck(['pin', '--kernel', '6.9', '--via', 'io_uring', '--backing', 'ext4', '--map', 'shared']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/unknown kernel revision '6\.9' \(valid: 6\.1, v7, 6\.5,.*next\)/);
+    const b = gupcheck(['pin', '--kernel', '6.5', '--via', 'io_uring', '--backing', 'ext9', '--map', 'shared']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/unknown backing 'ext9' \(valid: anon, memfd/);
+    const m = gupcheck(['pin', '--kernel', '6.5']);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/required option '--via <api>' not specified/);
+    const i = gupcheck(['pin', '--kernel', '6.5', '--via', 'io_uring', '--backing', 'ext4', '--map', 'shared', '--prot', 'r', '--touch', 'write']);
+    expect(i.code).toBe(2);
+    expect(i.stderr).toMatch(/cannot set up this pin: a write touch on a PROT_READ mapping/);
+  });
+
+  it('probe --json: the exact keys, every combination that can be set up', () => {
+    const r = gupcheck(['probe', '--kernel', '6.5', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Record<string, string>[];
+    expect(rows).toHaveLength(5 * 8 * 2 * (3 + 2));
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['backing', 'map', 'mechanism', 'prot', 'result', 'touch']);
+    const find = (m: string, b: string, map: string) => rows.find((x) => x.mechanism === m && x.backing === b && x.map === map && x.prot === 'rw' && x.touch === 'write')!.result;
+    expect(find('gup_rw', 'ext4', 'shared')).toBe('EFAULT');
+    expect(find('gup_rw_fast', 'ext4', 'shared')).toBe('EFAULT');
+    expect(find('gup_ro', 'ext4', 'shared')).toBe('ok');
+    expect(find('iouring', 'memfd', 'shared')).toBe('ok');
+  });
+
+  it('check: a scenario file with an error gives file:line:col and a fix, exit 2', () => {
+    const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
+    const f = join(d, 'bad.yaml');
+    writeFileSync(f, 'name: bad\nshows: x\nlayout:\n  - { name: buf, backing: anon }\ncpus:\n  CPU0:\n    - { op: pin_user_pages_fast, vma: nope }\n');
+    const r = gupcheck(['check', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${f}:7:39: cpus.CPU0[0].vma: no VMA named 'nope' in the layout`);
+    expect(r.stderr).toMatch(/fix: use one of: buf/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('check --json: the documented shape; exit 0 when every expectation holds', () => {
+    const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
+    const r = gupcheck(['check', 'examples/fast-pin-vs-unmap-reuse.yaml', '--kernel', 'v7', '--arch', 'arm64', '--json', '--out', d]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { results: Record<string, unknown>[] };
+    expect(j.results).toHaveLength(1);
+    const res = j.results[0]!;
+    for (const k of ['scenario', 'kernel', 'arch', 'mutant', 'verdict', 'findings', 'outcomes', 'executions', 'complete']) expect(res).toHaveProperty(k);
+    expect(res.mutant).toBeNull();
+    expect(res.verdict).toBe('holds');
+    const f = (res.findings as { id: string; replay: string; trace: string }[])[0]!;
+    expect(f.id).toBe('wild-deref');
+    const trace = JSON.parse(readFileSync(f.trace, 'utf8')) as { version: number; replay: string };
+    expect(trace.version).toBe(1);
+    expect(trace.replay).toBe(f.replay);
+    // The token replays to the same finding.
+    const rp = gupcheck(['replay', f.replay, '--json']);
+    expect(rp.code).toBe(0);
+    expect((JSON.parse(rp.stdout) as { finding: { id: string } }).finding.id).toBe('wild-deref');
+  });
+
+  it('check exits 1 when an expectation fails', () => {
+    const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
+    const f = join(d, 'wrong.yaml');
+    writeFileSync(
+      f,
+      readFileSync('examples/fast-pin-vs-unmap-reuse.yaml', 'utf8').replace('{ kernel: v7, arch: arm64, finding: wild-deref, is: sometimes }', '{ kernel: v7, arch: arm64, finding: wild-deref, is: never }'),
+    );
+    const r = gupcheck(['check', f, '--kernel', 'v7', '--arch', 'arm64', '--out', d]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/VIOLATED/);
+    expect(r.stdout).toMatch(/expected wild-deref: never, observed in \d+ of \d+ executions/);
+  });
+
+  it('replay: a corrupted token is a clear error, exit 2', () => {
+    const r = gupcheck(['replay', 'gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16:293e3bd9:000000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/corrupted/);
+  });
+
+  it('list and explain', () => {
+    const l = gupcheck(['list']);
+    expect(l.code).toBe(0);
+    for (const s of ['fast-pin-vs-unmap-reuse', 'jg-proposal', 'check-before-recheck', 'wild-deref']) expect(l.stdout).toContain(s);
+    const e = gupcheck(['explain', 'wild-deref']);
+    expect(e.stdout).toMatch(/before the PTE re-check/);
+    expect(gupcheck(['explain', 'nope']).code).toBe(2);
+  });
+});
