@@ -602,12 +602,16 @@ export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: n
 function* mm_set_has_pinned_flag(c: Ctx, mm: MmStruct): Step<void> {
   const op = announce(c, mm.has_pinned.id, READ, S_mm_pinned);
   yield op;
+  op.before = mm.has_pinned.v;
   if (!mm.has_pinned.v) mm.has_pinned.v = true;
+  op.after = true;
 }
 
 // ===== the slow path (§3) =====
 
 const S_follow_pte = site('follow_page_pte', 'ptep_get(ptep) under the PTL');
+const S_follow_lock = site('follow_page_pte', 'pte_offset_map_lock()');
+const S_follow_unlock = site('follow_page_pte', 'pte_unmap_unlock()');
 const S_follow_pmd = site('follow_pmd_mask', 'pmdp_get_lockless(pmd)');
 
 /** writable_file_mapping_allowed() (merged v8/v9, §3.2). */
@@ -717,7 +721,7 @@ type Follow = { page: Page } | { err: number } | null;
 
 /** follow_page_pte() (6.5): under the PTL. null = fault needed; {err: -EMLINK} = unshare fault. */
 function* follow_page_pte(c: Ctx, vma: Vma, addr: number, ptable: PageTable, flags: number): Step<Follow> {
-  yield* spin_lock(c, ptable.ptl, S_follow_pte);
+  yield* spin_lock(c, ptable.ptl, S_follow_lock);
   try {
     const pte = yield* ptep_get(c, ptable, addr, S_follow_pte);
     if (pte === null) return { err: -EFAULT };
@@ -748,7 +752,7 @@ function* follow_page_pte(c: Ctx, vma: Vma, addr: number, ptable: PageTable, fla
     }
     return { page };
   } finally {
-    yield* spin_unlock(c, ptable.ptl, S_follow_pte);
+    yield* spin_unlock(c, ptable.ptl, S_follow_unlock);
   }
 }
 

@@ -114,13 +114,16 @@ function maybe_mkwrite(pte: pte_t, vma: Vma): pte_t {
 
 const S_fault_read = site('handle_pte_fault', 'vmf->orig_pte = ptep_get_lockless()');
 const S_fault_ptl = site('handle_pte_fault', 'spin_lock(vmf->ptl)');
+const S_fault_unlock = site('handle_pte_fault', 'pte_unmap_unlock()');
 const S_access_flags = site('handle_pte_fault', 'ptep_set_access_flags()');
 const S_anon_ptl = site('do_anonymous_page', 'pte_offset_map_lock()');
+const S_anon_unlock = site('do_anonymous_page', 'pte_unmap_unlock()');
 const S_anon_set = site('do_anonymous_page', 'set_pte_at()');
 const S_zero_set = site('do_anonymous_page', 'set_pte_at(zero page, special, read-only)');
 const S_uptodate = site('__folio_mark_uptodate', 'set PG_uptodate');
 const S_set_pte_fault = site('do_set_pte', 'set_pte_at()');
 const S_finish_ptl = site('finish_fault', 'pte_offset_map_lock()');
+const S_finish_unlock = site('finish_fault', 'pte_unmap_unlock()');
 const S_wp_reuse = site('wp_page_reuse', 'ptep_set_access_flags(mkwrite, mkdirty)');
 const S_wp_copy_ptl = site('wp_page_copy', 'pte_offset_map_lock()');
 const S_wp_copy_clear = site('wp_page_copy', 'ptep_clear_flush()');
@@ -165,7 +168,7 @@ function* handle_pte_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number, flags:
   yield* spin_lock(c, pt.ptl, S_fault_ptl);
   const entry = yield* ptep_get(c, pt, addr);
   if (entry !== orig) {
-    yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+    yield* spin_unlock(c, pt.ptl, S_fault_unlock);
     return 0;
   }
   let ne = entry;
@@ -175,7 +178,7 @@ function* handle_pte_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number, flags:
   }
   ne = pte_mkyoung(ne);
   if (ne !== entry) yield* update_entry(c, pt, addr, () => ne, S_access_flags);
-  yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+  yield* spin_unlock(c, pt.ptl, S_fault_unlock);
   return 0;
 }
 
@@ -204,7 +207,7 @@ function* do_anonymous_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, flags
     yield* spin_lock(c, pt.ptl, S_anon_ptl);
     const cur = yield* ptep_get(c, pt, addr);
     if (cur === 0) yield* set_pte_at(c, pt, addr, entry, S_zero_set);
-    yield* spin_unlock(c, pt.ptl, S_anon_ptl);
+    yield* spin_unlock(c, pt.ptl, S_anon_unlock);
     return 0;
   }
   anon_vma_prepare(c, vma);
@@ -215,14 +218,14 @@ function* do_anonymous_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, flags
   yield* spin_lock(c, pt.ptl, S_anon_ptl);
   const cur = yield* ptep_get(c, pt, addr);
   if (cur !== 0) {
-    yield* spin_unlock(c, pt.ptl, S_anon_ptl);
+    yield* spin_unlock(c, pt.ptl, S_anon_unlock);
     yield* folio_put(c, folio);
     return 0;
   }
   yield* folio_add_new_anon_rmap(c, folio, vma, addr);
   yield* folio_add_lru(c, folio);
   yield* set_pte_at(c, pt, addr, entry, S_anon_set);
-  yield* spin_unlock(c, pt.ptl, S_anon_ptl);
+  yield* spin_unlock(c, pt.ptl, S_anon_unlock);
   return 0;
 }
 
@@ -245,7 +248,7 @@ function* finish_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number, folio: Fol
   yield* spin_lock(c, pt.ptl, S_finish_ptl);
   const cur = yield* ptep_get(c, pt, addr);
   if (cur !== 0) {
-    yield* spin_unlock(c, pt.ptl, S_finish_ptl);
+    yield* spin_unlock(c, pt.ptl, S_finish_unlock);
     return false;
   }
   let entry = vm_page_prot(vma, folio.pfn);
@@ -257,7 +260,7 @@ function* finish_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number, folio: Fol
     yield* page_add_file_rmap(c, folio);
   }
   yield* set_pte_at(c, pt, addr, entry, S_set_pte_fault);
-  yield* spin_unlock(c, pt.ptl, S_finish_ptl);
+  yield* spin_unlock(c, pt.ptl, S_finish_unlock);
   return true;
 }
 
@@ -327,7 +330,7 @@ function* do_wp_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_t,
   const page = vm_normal_page(c, vma, orig);
   if (vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) {
     if (!page || unshare) {
-      yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+      yield* spin_unlock(c, pt.ptl, S_fault_unlock);
       return 0;
     }
     return yield* wp_page_shared(c, vma, pt, addr, orig, yield* page_folio(c, page));
@@ -338,12 +341,12 @@ function* do_wp_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_t,
     if (excl || (yield* wp_can_reuse_anon_folio(c, folio))) {
       if (!excl) yield* SetPageAnonExclusive(c, page);
       if (!unshare) yield* update_entry(c, pt, addr, (v) => maybe_mkwrite(pte_mkdirty(pte_mkyoung(v)), vma), S_wp_reuse);
-      yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+      yield* spin_unlock(c, pt.ptl, S_fault_unlock);
       return 0;
     }
   }
   if (folio) yield* folio_get(c, folio);
-  yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+  yield* spin_unlock(c, pt.ptl, S_fault_unlock);
   return yield* wp_page_copy(c, vma, pt, addr, orig, folio, unshare);
 }
 
@@ -357,7 +360,7 @@ function* wp_can_reuse_anon_folio(c: Ctx, folio: Folio): Step<boolean> {
 /** wp_page_shared(): ->page_mkwrite, then make the PTE writable and dirty the folio. */
 function* wp_page_shared(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_t, folio: Folio): Step<number> {
   yield* folio_get(c, folio);
-  yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+  yield* spin_unlock(c, pt.ptl, S_fault_unlock);
   const mk = yield* do_page_mkwrite(c, vma, folio);
   if (mk) {
     yield* folio_put(c, folio);
@@ -367,7 +370,7 @@ function* wp_page_shared(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pt
   yield* spin_lock(c, pt.ptl, S_fault_ptl);
   const cur = yield* ptep_get(c, pt, addr);
   if (cur === orig) yield* update_entry(c, pt, addr, (v) => maybe_mkwrite(pte_mkdirty(pte_mkyoung(v)), vma), S_wp_reuse);
-  yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+  yield* spin_unlock(c, pt.ptl, S_fault_unlock);
   if (cur === orig) {
     yield* fault_dirty_shared_page(c, vma, folio);
   }
@@ -419,7 +422,7 @@ function* do_swap_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_
   yield* spin_lock(c, pt.ptl, S_fault_ptl);
   const cur = yield* ptep_get(c, pt, addr);
   if (cur !== orig) {
-    yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+    yield* spin_unlock(c, pt.ptl, S_fault_unlock);
     yield* folio_put(c, folio);
     return 0;
   }
@@ -429,13 +432,14 @@ function* do_swap_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_
   yield* page_add_file_rmap(c, folio); // mapcount only: the folio keeps its anon mapping
   yield* SetPageAnonExclusive(c, folio);
   yield* set_pte_at(c, pt, addr, entry, S_set_pte_fault);
-  yield* spin_unlock(c, pt.ptl, S_fault_ptl);
+  yield* spin_unlock(c, pt.ptl, S_fault_unlock);
   return 0;
 }
 
 // ===== zap (munmap / MADV_DONTNEED) =====
 
 const S_zap_ptl = site('zap_pte_range', 'pte_offset_map_lock()');
+const S_zap_unlock = site('zap_pte_range', 'pte_unmap_unlock()');
 const S_zap_clear = site('zap_pte_range', 'ptep_get_and_clear_full()');
 
 /**
@@ -461,7 +465,7 @@ export function* zap_pte_range(c: Ctx, vma: Vma, pt: PageTable, start: number, e
     tlb.pages.push(folio);
     c.note?.(`zap: PTE for 0x${addr.toString(16)} cleared; ${folio.name} queued for freeing after the TLB flush`);
   }
-  yield* spin_unlock(c, pt.ptl, S_zap_ptl);
+  yield* spin_unlock(c, pt.ptl, S_zap_unlock);
 }
 
 /** Zap the PTE-mapped and PMD-mapped pages of [start, end) in a VMA (unmap_page_range()). */

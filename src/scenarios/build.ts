@@ -401,7 +401,7 @@ function* runOp(c: Ctx, op: OpSpecT, st: CpuState, env: Env, record: (v: string)
       const owners: OwnerName[] = op.owner === 'any' ? ['slab', 'kernel', 'anon', 'pagecache'] : Array.isArray(op.owner) ? op.owner : [op.owner];
       const got: string[] = [];
       for (let n = 0; n < op.times; n++) {
-        const which = owners.length > 1 ? owners[yield* choose(c, owners.length, S_reuse)]! : owners[0]!;
+        const which = owners.length > 1 ? owners[yield* choose(c, owners.length, S_reuse, owners)]! : owners[0]!;
         got.push(yield* reuseAs(c, env, which, op.vma, op.page, n));
       }
       record(got.join(','));

@@ -263,12 +263,12 @@ export function opEnabled(w: World, t: SimThread, op: Op): boolean {
  * A choice the environment makes (which new owner gets a freed page, say). Local to the
  * thread, so independent of every other op; the explorer tries every alternative.
  */
-export function* choose(t: SimThread, n: number, s: Site): Step<number> {
+export function* choose(t: SimThread, n: number, s: Site, labels?: readonly string[]): Step<number> {
   const op = announce(t, 0, READ, s);
   op.choices = n;
-  const v = yield op;
-  op.after = v;
-  return v ?? 0;
+  const v = (yield op) ?? 0;
+  op.after = labels?.[v] ?? v;
+  return v;
 }
 
 // ===== seqcount_t =====

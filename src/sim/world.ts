@@ -103,7 +103,7 @@ export class World {
         `more than ${this.maxThreads} threads (CPUs plus spawned RCU callbacks); raise it with --max-threads`,
       );
     }
-    const t = make(this.threads.length, name, this.newObject(() => `${name}.ctx`), this.live ? this.step : -1);
+    const t = make(this.threads.length, name, this.newObject(() => `${name} IRQs`), this.live ? this.step : -1);
     t.w = this;
     t.gen = body(t);
     this.threads.push(t);

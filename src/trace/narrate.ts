@@ -34,10 +34,32 @@ export function describeStep(s: TraceStep): string {
     case 'wait':
       return obj ? `${obj}: done waiting` : 'done waiting';
     case 'choice':
-      return `chooses alternative ${s.value ?? '?'}`;
+      return `-> ${s.value ?? '?'}`;
     case 'local':
       return '';
   }
+}
+
+/**
+ * The race in a few lines: the steps that changed what other CPUs see (state-change notes), the
+ * page-table reads and reference grabs of the CPU that hit the finding, and the finding.
+ */
+export function story(t: Trace): string[] {
+  const who = t.finding ? t.steps.find((s) => s.finding)?.cpu : undefined;
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const s of t.steps) {
+    const mine = s.cpu === who;
+    if (mine && /^(ptep_get_lockless|pmdp_get_lockless)/.test(s.action) && !seen.has(s.object)) {
+      seen.add(s.object);
+      out.push(`${s.cpu} ${s.fn}: read ${s.object} -> ${s.value ?? '?'}`);
+    } else if (mine && s.fn === 'folio_ref_try_add_rcu') {
+      out.push(`${s.cpu} ${s.fn}: took a reference (${s.object} ${s.before ?? '?'} -> ${s.value ?? '?'})`);
+    }
+    for (const n of s.notes) out.push(`${s.cpu} ${n}`);
+    if (s.finding) out.push(`${s.cpu} ${s.fn}: ${s.finding.id}`);
+  }
+  return out;
 }
 
 export function narrate(t: Trace, o: NarrateOptions = {}): string {
@@ -52,6 +74,13 @@ export function narrate(t: Trace, o: NarrateOptions = {}): string {
   );
   lines.push(c.dim(`  ${t.steps.length} steps, ${t.preemptions} preemption${t.preemptions === 1 ? '' : 's'}; model: SC interleavings only`));
   lines.push('');
+  const st = story(t);
+  if (st.length) {
+    lines.push(c.bold('what happened:'));
+    st.forEach((l, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${l}`));
+    lines.push('');
+    lines.push(c.bold('every step:'));
+  }
   const cw = Math.max(4, ...t.steps.map((s) => s.cpu.length));
   const fw = Math.min(30, Math.max(8, ...t.steps.map((s) => s.fn.length)));
   for (const s of t.steps) {

@@ -68,7 +68,7 @@ describe('gupcheck CLI', () => {
 
   it('check --json: the documented shape; exit 0 when every expectation holds', () => {
     const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
-    const r = gupcheck(['check', 'examples/fast-pin-vs-unmap-reuse.yaml', '--kernel', 'v7', '--arch', 'arm64', '--json', '--out', d]);
+    const r = gupcheck(['check', 'examples/09-fast-pin-vs-unmap-reuse.yaml', '--kernel', 'v7', '--arch', 'arm64', '--json', '--out', d]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { results: Record<string, unknown>[] };
     expect(j.results).toHaveLength(1);
@@ -92,7 +92,7 @@ describe('gupcheck CLI', () => {
     const f = join(d, 'wrong.yaml');
     writeFileSync(
       f,
-      readFileSync('examples/fast-pin-vs-unmap-reuse.yaml', 'utf8').replace('{ kernel: v7, arch: arm64, finding: wild-deref, is: sometimes }', '{ kernel: v7, arch: arm64, finding: wild-deref, is: never }'),
+      readFileSync('examples/09-fast-pin-vs-unmap-reuse.yaml', 'utf8').replace('{ kernel: v7, arch: arm64, finding: wild-deref, is: sometimes }', '{ kernel: v7, arch: arm64, finding: wild-deref, is: never }'),
     );
     const r = gupcheck(['check', f, '--kernel', 'v7', '--arch', 'arm64', '--out', d]);
     expect(r.code).toBe(1);

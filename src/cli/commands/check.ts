@@ -217,8 +217,8 @@ Exit status: 0 if every expectation holds, 1 if one does not, 2 for bad input, 1
 
 Examples:
   gupcheck check examples/
-  gupcheck check examples/fast-pin-vs-unmap-reuse.yaml --kernel v7 --arch arm64 --traces
-  gupcheck check examples/fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
+  gupcheck check examples/09-fast-pin-vs-unmap-reuse.yaml --kernel v7 --arch arm64 --traces
+  gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
   gupcheck check examples/ --json > results.json`,
     )
     .action((paths, o) => {
