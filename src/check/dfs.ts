@@ -22,7 +22,7 @@
  */
 import { LimitError } from '../sim/world.ts';
 import { conclude, countPreemptions } from './conclude.ts';
-import { dependent, type Ev, Execution, footprintOf, hb, joinInto, type Program } from './execution.ts';
+import { dependent, type Ev, Execution, footprintOf, forEachAccess, hb, joinDependencies, joinInto, type Program } from './execution.ts';
 import { Results } from './results.ts';
 
 export interface DfsOptions {
@@ -213,16 +213,34 @@ function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
   const fp = footprintOf(ex, p);
   if (fp.choice) return;
   const evs = ex.events;
-  // The new event's clock: p's clock joined with every earlier dependent event.
-  const nClock = Int32Array.from(ex.threadClock(p));
-  for (let i = n - 1; i >= 0; i--) {
+  const cp = ex.threadClock(p);
+  // Candidate race partners: conflicting events on the same objects not already ordered before
+  // p's last event. Most events have none; then nothing is allocated.
+  let cand: number[] | null = null;
+  forEachAccess(ex, fp, (obj, kind) => {
+    const l = ex.accesses.get(obj);
+    if (!l) return;
+    for (let j = l.length - 1; j >= 0; j--) {
+      const a = l[j]!;
+      if (kind !== 2 && (a & 3) !== 2) continue;
+      const e = evs[a >> 2]!;
+      if (e.tid === p || e.release || e.clock[e.tid]! <= cp[e.tid]!) continue;
+      (cand ??= []).push(a >> 2);
+    }
+  });
+  if (cand === null) return;
+  const list: number[] = cand;
+  list.sort((a, b) => b - a);
+  // The new event's clock: p's clock joined with the earlier events it depends on.
+  const nClock = Int32Array.from(cp);
+  joinDependencies(ex, nClock, fp);
+  const acc = Int32Array.from(cp);
+  let last = -1;
+  for (const i of list) {
+    if (i === last || i >= n) continue;
+    last = i;
     const e = evs[i]!;
-    if (e.tid !== p && dependent(e, fp)) joinInto(nClock, e.clock);
-  }
-  const acc = Int32Array.from(ex.threadClock(p));
-  for (let i = n - 1; i >= 0; i--) {
-    const e = evs[i]!;
-    if (e.tid === p || e.release || !dependent(e, fp)) continue;
+    if (!dependent(e, fp)) continue;
     if (e.clock[e.tid]! <= acc[e.tid]!) continue; // ordered through other events: not a direct race
     addBacktrack(evs, stack, i, n, p, nClock);
     joinInto(acc, e.clock);

@@ -47,6 +47,13 @@ export class Execution {
   private readonly ctxObjs = new Set<number>();
   private primed = 0;
   readonly width: number;
+  /**
+   * Per object: the events that accessed it, in order, as `index * 4 + kind` (kind 1 = read,
+   * 2 = write or read-modify-write). A group read (IPI wait, grace period) is entered as a read
+   * of every CPU context object. Used to compute clocks and find races without scanning every
+   * earlier event.
+   */
+  readonly accesses = new Map<number, number[]>();
   /** The schedule so far: thread id per transition. */
   readonly schedule: number[] = [];
   readonly values: number[] = [];
@@ -159,16 +166,23 @@ export class Execution {
       value,
       release: op.release,
     };
+    const idx = this.events.length;
     if (!e.choice) {
-      const evs = this.events;
-      for (let i = evs.length - 1; i >= 0; i--) {
-        const x = evs[i]!;
-        if (x.tid !== t.id && dependent(x, e)) joinInto(clock, x.clock);
-      }
+      joinDependencies(this, clock, e);
+      forEachAccess(this, e, (obj, kind) => {
+        let l = this.accesses.get(obj);
+        if (!l) this.accesses.set(obj, (l = []));
+        l.push(idx * 4 + kind);
+      });
     }
     clock[t.id] = (clock[t.id] ?? 0) + 1;
     this.events.push(e);
     this.clocks[t.id] = clock;
+  }
+
+  /** Every CPU context object (IRQ/RCU state), for group accesses. */
+  ctxObjects(): Iterable<number> {
+    return this.ctxObjs;
   }
 
   /** The clock thread tid's next event would start from (its last event's clock). */
@@ -223,4 +237,38 @@ export function footprintOf(ex: Execution, tid: number): Footprint {
     choice: op.choices > 0,
     ctxWrite: op.acc !== READ && ex.isCtxObj(op.obj),
   };
+}
+
+/** The objects an op touches, with the kind of access (1 read, 2 write). */
+export function forEachAccess(ex: Execution, f: Footprint, fn: (obj: number, kind: 1 | 2) => void): void {
+  if (f.choice) return;
+  if (f.obj) fn(f.obj, f.acc === READ ? 1 : 2);
+  if (f.obj2) fn(f.obj2, 1);
+  if (f.group === GROUP_CPU) for (const o of ex.ctxObjects()) fn(o, 1);
+}
+
+/**
+ * Join into `clock` the clocks of the earlier events this access depends on: per object, the
+ * last write, and for a write also the reads since it (earlier accesses are ordered before those
+ * already).
+ */
+export function joinDependencies(ex: Execution, clock: Int32Array, f: Footprint): void {
+  forEachAccess(ex, f, (obj, kind) => {
+    const l = ex.accesses.get(obj);
+    if (!l) return;
+    for (let i = l.length - 1; i >= 0; i--) {
+      const a = l[i]!;
+      const k = a & 3;
+      const e = ex.events[a >> 2]!;
+      if (e.tid === f.tid) {
+        if (k === 2) return;
+        continue;
+      }
+      if (k === 2) {
+        joinInto(clock, e.clock);
+        return;
+      }
+      if (kind === 2) joinInto(clock, e.clock);
+    }
+  });
 }

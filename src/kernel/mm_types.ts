@@ -96,8 +96,35 @@ const FLAG_CELLS = [
  * struct page. Fields are Cells created on first use: a 1 GB hugetlb folio has 262,144 tail
  * pages and most of them are only ever asked for their compound_head.
  */
+/**
+ * struct page. Fields are Cells created on first use: a 1 GB hugetlb folio has 262,144 tail
+ * pages and most of them are only ever asked for their compound_head. (Plain optional fields
+ * rather than a dictionary, so property access stays monomorphic in the explorer's hot path.)
+ */
 export class Page {
-  private readonly cells: Partial<Record<PageCellName, Cell<unknown>>> = {};
+  private c__refcount: Cell<number> | undefined = undefined;
+  private c__mapcount: Cell<number> | undefined = undefined;
+  private c_mapping: Cell<number> | undefined = undefined;
+  private c_index: Cell<number> | undefined = undefined;
+  private c_private: Cell<number> | undefined = undefined;
+  private c_compound_head: Cell<number> | undefined = undefined;
+  private c_PG_locked: Cell<boolean> | undefined = undefined;
+  private c_PG_referenced: Cell<boolean> | undefined = undefined;
+  private c_PG_uptodate: Cell<boolean> | undefined = undefined;
+  private c_PG_dirty: Cell<boolean> | undefined = undefined;
+  private c_PG_lru: Cell<boolean> | undefined = undefined;
+  private c_PG_head: Cell<boolean> | undefined = undefined;
+  private c_PG_writeback: Cell<boolean> | undefined = undefined;
+  private c_PG_swapcache: Cell<boolean> | undefined = undefined;
+  private c_PG_slab: Cell<boolean> | undefined = undefined;
+  private c_PG_reserved: Cell<boolean> | undefined = undefined;
+  private c_PG_hugetlb: Cell<boolean> | undefined = undefined;
+  private c_PG_anon_exclusive: Cell<boolean> | undefined = undefined;
+  private c__folio_order: Cell<number> | undefined = undefined;
+  private c__pincount: Cell<number> | undefined = undefined;
+  private c__entire_mapcount: Cell<number> | undefined = undefined;
+  private c_fs_private: Cell<boolean> | undefined = undefined;
+  private c_data: Cell<number> | undefined = undefined;
   // ----- ghost -----
   readonly ghost: PageGhost;
 
@@ -119,105 +146,93 @@ export class Page {
     };
   }
 
-  private cell<T>(f: PageCellName, v: T): Cell<T> {
-    let c = this.cells[f] as Cell<T> | undefined;
-    if (!c) {
-      const pfn = this.pfn;
-      c = new Cell<T>(this.w.newObject(() => `folio@pfn${pfn}.${f}`), v);
-      this.cells[f] = c;
-    }
-    return c;
+  private mk<T>(f: PageCellName, v: T): Cell<T> {
+    const pfn = this.pfn;
+    return new Cell<T>(this.w.newObject(() => `folio@pfn${pfn}.${f}`), v);
   }
 
-  // ----- struct page -----
   get _refcount(): Cell<number> {
-    return this.cell('_refcount', 0);
+    return (this.c__refcount ??= this.mk('_refcount', 0));
   }
   /** Number of page-table mappings of this page (the kernel's _mapcount + 1). */
   get _mapcount(): Cell<number> {
-    return this.cell('_mapcount', 0);
+    return (this.c__mapcount ??= this.mk('_mapcount', 0));
   }
   /** The mapping word: address_space *, anon_vma | PAGE_MAPPING_ANON, KSM node | 3, movable ops | 2, or slab_cache. */
   get mapping(): Cell<number> {
-    return this.cell('mapping', 0);
+    return (this.c_mapping ??= this.mk('mapping', 0));
   }
   get index(): Cell<number> {
-    return this.cell('index', 0);
+    return (this.c_index ??= this.mk('index', 0));
   }
   /** page->private; for swap-cache folios the swap entry (folio->swap). */
   get private(): Cell<number> {
-    return this.cell('private', 0);
+    return (this.c_private ??= this.mk('private', 0));
   }
   /** 0 for a head or order-0 page; for a tail page the head's pfn + 1 (the kernel stores head | 1). */
   get compound_head(): Cell<number> {
-    return this.cell('compound_head', 0);
+    return (this.c_compound_head ??= this.mk('compound_head', 0));
   }
-  // ----- page flags, one cell per bit -----
   get PG_locked(): Cell<boolean> {
-    return this.cell('PG_locked', false);
+    return (this.c_PG_locked ??= this.mk('PG_locked', false));
   }
   get PG_referenced(): Cell<boolean> {
-    return this.cell('PG_referenced', false);
+    return (this.c_PG_referenced ??= this.mk('PG_referenced', false));
   }
   get PG_uptodate(): Cell<boolean> {
-    return this.cell('PG_uptodate', false);
+    return (this.c_PG_uptodate ??= this.mk('PG_uptodate', false));
   }
   get PG_dirty(): Cell<boolean> {
-    return this.cell('PG_dirty', false);
+    return (this.c_PG_dirty ??= this.mk('PG_dirty', false));
   }
   get PG_lru(): Cell<boolean> {
-    return this.cell('PG_lru', false);
+    return (this.c_PG_lru ??= this.mk('PG_lru', false));
   }
   get PG_head(): Cell<boolean> {
-    return this.cell('PG_head', false);
+    return (this.c_PG_head ??= this.mk('PG_head', false));
   }
   get PG_writeback(): Cell<boolean> {
-    return this.cell('PG_writeback', false);
+    return (this.c_PG_writeback ??= this.mk('PG_writeback', false));
   }
   get PG_swapcache(): Cell<boolean> {
-    return this.cell('PG_swapcache', false);
+    return (this.c_PG_swapcache ??= this.mk('PG_swapcache', false));
   }
   get PG_slab(): Cell<boolean> {
-    return this.cell('PG_slab', false);
+    return (this.c_PG_slab ??= this.mk('PG_slab', false));
   }
   get PG_reserved(): Cell<boolean> {
-    return this.cell('PG_reserved', false);
+    return (this.c_PG_reserved ??= this.mk('PG_reserved', false));
   }
   get PG_hugetlb(): Cell<boolean> {
-    return this.cell('PG_hugetlb', false);
+    return (this.c_PG_hugetlb ??= this.mk('PG_hugetlb', false));
   }
   get PG_anon_exclusive(): Cell<boolean> {
-    return this.cell('PG_anon_exclusive', false);
+    return (this.c_PG_anon_exclusive ??= this.mk('PG_anon_exclusive', false));
   }
-  // ----- large-folio fields (meaningful on the head) -----
+  /** Large-folio order (meaningful on the head). */
   get _folio_order(): Cell<number> {
-    return this.cell('_folio_order', 0);
+    return (this.c__folio_order ??= this.mk('_folio_order', 0));
   }
+  /** Exact pin count of a large folio (on the head). */
   get _pincount(): Cell<number> {
-    return this.cell('_pincount', 0);
+    return (this.c__pincount ??= this.mk('_pincount', 0));
   }
   /** PMD/PUD mappings of the whole folio. */
   get _entire_mapcount(): Cell<number> {
-    return this.cell('_entire_mapcount', 0);
+    return (this.c__entire_mapcount ??= this.mk('_entire_mapcount', 0));
   }
-
-  /**
-   * The filesystem's per-folio write state in folio->private (ext4/xfs/btrfs: buffers mapped,
-   * delalloc reserved): set by ->page_mkwrite / write_begin, dropped when writeback cleans the
-   * folio. Writing or dirtying a folio of such a filesystem without it is the
-   * "dirty without ->page_mkwrite" bug (kernel-gup-reference.md §6).
-   */
+  /** The filesystem's per-folio write state in folio->private (ext4/xfs/btrfs: buffers mapped, delalloc reserved): set by ->page_mkwrite / write_begin, dropped when writeback cleans the folio. Writing or dirtying a folio of such a filesystem without it is the "dirty without ->page_mkwrite" bug (kernel-gup-reference.md §6). */
   get fs_private(): Cell<boolean> {
-    return this.cell('fs_private', false);
+    return (this.c_fs_private ??= this.mk('fs_private', false));
   }
   /** The page's contents, as a version number (writes bump it, writeback and CoW copy it). */
   get data(): Cell<number> {
-    return this.cell('data', 0);
+    return (this.c_data ??= this.mk('data', 0));
   }
 
   /** Whether a field has ever been touched (state dumps skip untouched tail pages). */
   has(f: PageCellName): boolean {
-    return this.cells[f] !== undefined;
+    return (this as unknown as Record<string, unknown>)[`c_${f}`] !== undefined;
   }
 
   get name(): string {
@@ -228,7 +243,7 @@ export class Page {
   flagNames(): string[] {
     const out: string[] = [];
     for (const [n, f] of FLAG_CELLS) {
-      const c = this.cells[f] as Cell<boolean> | undefined;
+      const c = (this as unknown as Record<string, Cell<boolean> | undefined>)[`c_${f}`];
       if (c?.v) out.push(n);
     }
     return out;

@@ -144,6 +144,9 @@ const LEVEL_SHIFT = [0, PAGE_SHIFT, 21, 30, 39];
 
 export class PageTable {
   private readonly entries: (Cell<pte_t> | undefined)[] = new Array<Cell<pte_t> | undefined>(PTRS_PER_TABLE);
+  /** Indices of the entries that exist, in creation order. */
+  private readonly used: number[] = [];
+  private readonly shift: number;
   /** The table page is still allocated (false after it was freed: reading it is a use-after-free). */
   readonly live: Cell<boolean>;
 
@@ -158,10 +161,11 @@ export class PageTable {
     readonly ptl: SpinLock,
   ) {
     this.live = new Cell(w.newObject(() => `${LEVEL_NAMES[level]}-table@${tpfn.toString(16)}`), true);
+    this.shift = 2 ** LEVEL_SHIFT[level]!;
   }
 
   index(addr: number): number {
-    return Math.floor(addr / 2 ** LEVEL_SHIFT[this.level]!) % PTRS_PER_TABLE;
+    return Math.floor(addr / this.shift) % PTRS_PER_TABLE;
   }
 
   /** The entry cell covering addr (created on first use; a new entry reads as none). */
@@ -169,21 +173,20 @@ export class PageTable {
     const i = this.index(addr);
     let c = this.entries[i];
     if (!c) {
-      const va = this.base + i * 2 ** LEVEL_SHIFT[this.level]!;
+      const va = this.base + i * this.shift;
       const lvl = this.level;
       c = new Cell<pte_t>(this.w.newObject(() => `${LEVEL_NAMES[lvl]}@0x${va.toString(16)}`), 0);
       this.entries[i] = c;
+      this.used.push(i);
     }
     return c;
   }
 
   /** Entries that exist, with their virtual address (for rmap walks, state dumps and the leak check). */
-  *existing(): Generator<[number, Cell<pte_t>]> {
-    const span = 2 ** LEVEL_SHIFT[this.level]!;
-    for (let i = 0; i < PTRS_PER_TABLE; i++) {
-      const c = this.entries[i];
-      if (c) yield [this.base + i * span, c];
-    }
+  existing(): [number, Cell<pte_t>][] {
+    const out: [number, Cell<pte_t>][] = [];
+    for (const i of [...this.used].sort((a, b) => a - b)) out.push([this.base + i * this.shift, this.entries[i]!]);
+    return out;
   }
 
   get levelName(): string {

@@ -77,6 +77,8 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
   const rev = m ? applyMutant(base, m) : base;
   let env: Env | null = null;
   const cpuNames = Object.keys(s.cpus).sort();
+  const needsHugetlb = s.layout.some((v) => v.backing.includes('hugetlb'));
+  const needsOther = Object.values(s.cpus).some((ops) => ops.some((op) => op.op === 'reuse'));
   const outcomeKeys = new Map<string, string>(); // "<cpu>:<index>" -> outcome name
   for (const cpu of cpuNames) {
     const ops = s.cpus[cpu]!;
@@ -85,7 +87,14 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
   }
   return {
     start(): World {
-      const k = boot({ rev, arch: run.arch, tableFree: run.tableFree ?? s['table-free'], tlbFlush: run.tlbFlush, maxThreads: run.maxThreads });
+      const k = boot({
+        rev,
+        arch: run.arch,
+        tableFree: run.tableFree ?? s['table-free'],
+        tlbFlush: run.tlbFlush,
+        maxThreads: run.maxThreads,
+        hugetlbPool: needsHugetlb ? { 9: 4, 18: 2 } : {},
+      });
       const proc = new Process(k);
       const vmas = new Map<string, Vma>();
       const files = new Map<string, File>();
@@ -94,7 +103,7 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
         vmas.set(v.name, vma);
         if (vma.vm_file) files.set(v.name, vma.vm_file);
       }
-      const other = createFile(k, FS.ext4, '/mnt/ext4/other');
+      const other = needsOther ? createFile(k, FS.ext4, '/mnt/ext4/other') : (null as unknown as File);
       env = { k, proc, vmas, other, caches: [] };
       const e = env;
       for (const cpu of cpuNames) {

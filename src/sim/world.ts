@@ -75,8 +75,8 @@ export class World {
   /** Whether scheduling is live (false while the scenario's setup runs). */
   live = false;
   private nextObj = 1;
-  /** Names of objects, computed lazily for traces. */
-  private readonly namers = new Map<number, () => string>();
+  /** Names of objects (by id, dense), computed lazily for traces. */
+  private readonly namers: ((() => string) | undefined)[] = [];
   /** Threads spawned while running; the executor starts them. */
   readonly maxThreads: number;
 
@@ -86,12 +86,12 @@ export class World {
 
   newObject(namer?: () => string): number {
     const id = this.nextObj++;
-    if (namer) this.namers.set(id, namer);
+    if (namer) this.namers[id] = namer;
     return id;
   }
 
   objectName(id: number): string {
-    const n = this.namers.get(id);
+    const n = this.namers[id];
     return n ? n() : `obj#${id}`;
   }
 
