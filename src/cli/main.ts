@@ -11,6 +11,7 @@ import { LimitError } from '../sim/world.ts';
 import { matrixCommand, pinCommand, probeCommand } from './commands/pin.ts';
 import { checkCommand } from './commands/check.ts';
 import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
+import { selftestCommand } from './commands/selftest.ts';
 
 export function buildProgram(out = stdoutOut()) {
   const program = new Command('gupcheck')
@@ -23,7 +24,7 @@ export function buildProgram(out = stdoutOut()) {
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
-  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), listCommand(out), explainCommand(out)]) {
+  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out)]) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),

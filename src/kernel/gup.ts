@@ -161,6 +161,7 @@ export function* try_get_folio(c: Ctx, page: Page, refs: number): Step<Folio | n
       c.why?.('try_get_folio', `${folio.name} has _refcount 0 (free or frozen): no reference taken`);
       return null;
     }
+    if (c.rev.mut?.noFolioRecheck) return folio;
     const again = yield* page_folio(c, page);
     if (again === folio) return folio;
     // The page was split away from the folio meanwhile: drop and retry.
@@ -372,10 +373,8 @@ export function* gup_pte_range(
       return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'page_is_secretmem(): secretmem pages are never pinned');
     }
     if (!mut?.noRecheck) {
-      if (!mut?.noPmdRecheck) {
-        const pmdNow = yield* read_entry(c, pmdTable, addr, S_recheck_pmd);
-        if (pmdNow !== pmd) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PMD changed since it was read');
-      }
+      const pmdNow = yield* read_entry(c, pmdTable, addr, S_recheck_pmd);
+      if (pmdNow !== pmd) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PMD changed since it was read');
       const pteNow = yield* ptep_get(c, ptable, addr, S_recheck_pte);
       if (pteNow !== pte) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PTE changed since it was read');
     }

@@ -35,10 +35,10 @@ export const MUTANTS: readonly Mutant[] = [
     appliesTo: any,
   },
   {
-    name: 'no-pmd-recheck',
-    change: 'GUP-fast re-checks the PTE but not the PMD (pmd_val(pmd) != pmd_val(*pmdp))',
-    expect: 'a finding when the PTE table is freed and reused under the walk',
-    switches: { noPmdRecheck: true },
+    name: 'no-folio-recheck',
+    change: "try_get_folio() takes its add-unless-zero reference but does not re-check page_folio(page) afterwards",
+    expect: 'pin-on-reused-page: the page was split away from the folio the reference is on',
+    switches: { noFolioRecheck: true },
     appliesTo: any,
   },
   {

@@ -18,8 +18,8 @@ export interface MutantSwitches {
   checkBeforeRecheck?: boolean;
   /** GUP-fast: drop the PMD/PTE value re-check after taking the reference. */
   noRecheck?: boolean;
-  /** GUP-fast: drop only the PMD re-check. */
-  noPmdRecheck?: boolean;
+  /** try_get_folio(): no page_folio(page) == folio re-check after taking the reference. */
+  noFolioRecheck?: boolean;
   /** try_get_folio(): a plain folio_ref_add() on page_folio(), no "unless zero", no re-check of the folio. */
   plainGet?: boolean;
   /** The allowed-check reads folio->mapping with plain loads (one per use) instead of READ_ONCE. */

@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly onExecution?: (r: Results) => void;
   /** Random/PCT: executions to sample (default 1000). */
   readonly samples?: number | undefined;
+  /** Judge against the expectations of another run (selftest: a mutated run against the unmutated expectations). */
+  readonly judgeAs?: RunConfig | undefined;
 }
 
 export interface Filters {
@@ -146,7 +148,7 @@ export function runOne(p: ParsedScenario, run: PlannedRun, o: RunOptions): RunRe
   const s = p.scenario;
   const t0 = Date.now();
   const r = explore(s, run, o);
-  const matching = s.expect.filter((e) => expectationMatches(e, run));
+  const matching = s.expect.filter((e) => expectationMatches(e, o.judgeAs ?? run));
   const expectations = matching.map((e) => judge(e, r));
   const mentioned = new Set<string>(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));
   const anyCovered = matching.some((e) => e.finding === 'any');

@@ -1,0 +1,24 @@
+/**
+ * The checker catches every mutant with some bundled example, and no example fails unmutated
+ * (issue 6: the kill matrix, asserted).
+ */
+import { describe, expect, it } from 'vitest';
+import { MUTANTS } from '../../src/kernel/mutants.ts';
+import { bundledScenarios } from '../../src/run/load.ts';
+import { runSelftest } from '../../src/run/selftest.ts';
+
+describe('gupcheck selftest', () => {
+  it('has at least 10 mutants, each caught by some example; every unmutated example holds', () => {
+    expect(MUTANTS.length).toBeGreaterThanOrEqual(10);
+    const r = runSelftest(bundledScenarios());
+    expect(r.unmutated.filter((u) => u.violated.length)).toEqual([]);
+    const uncaught = MUTANTS.map((m) => m.name).filter((m) => !r.cells.some((c) => c.mutant === m && c.caughtBy));
+    expect(uncaught).toEqual([]);
+    // The headline mutants are caught by the example named for them.
+    const by = (m: string) => r.cells.filter((c) => c.mutant === m && c.caughtBy).map((c) => c.scenario);
+    expect(by('check-before-recheck')).toContain('fast-pin-vs-unmap-reuse');
+    expect(by('no-read-once')).toContain('fast-pin-vs-truncate');
+    expect(by('no-write-protect-seq')).toContain('fast-pin-vs-fork');
+    expect(by('table-free-no-sync')).toContain('fast-pin-vs-munmap');
+  }, 600_000);
+});
