@@ -34,7 +34,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', 'scripts/**/*.mjs', 'bin/**/*.mjs'],
+    files: ['eslint.config.js', 'scripts/**/*.mjs', 'bin/**/*.mjs', 'src/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' },
+    },
   },
 );
