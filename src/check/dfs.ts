@@ -22,7 +22,18 @@
  */
 import { LimitError } from '../sim/world.ts';
 import { conclude, countPreemptions } from './conclude.ts';
-import { dependent, type Ev, Execution, footprintOf, forEachAccess, hb, joinDependencies, joinInto, type Program } from './execution.ts';
+import {
+  accessesConflict,
+  dependent,
+  type Ev,
+  Execution,
+  footprintOf,
+  forEachAccess,
+  hb,
+  joinDependencies,
+  joinInto,
+  type Program,
+} from './execution.ts';
 import { Results } from './results.ts';
 
 export interface DfsOptions {
@@ -222,7 +233,7 @@ function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
     if (!l) return;
     for (let j = l.length - 1; j >= 0; j--) {
       const a = l[j]!;
-      if (kind !== 2 && (a & 3) !== 2) continue;
+      if (!accessesConflict(kind, a & 3)) continue;
       const e = evs[a >> 2]!;
       if (e.tid === p || e.release || e.clock[e.tid]! <= cp[e.tid]!) continue;
       (cand ??= []).push(a >> 2);

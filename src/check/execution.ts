@@ -37,6 +37,11 @@ export interface Ev {
   readonly value: number;
   /** A release: orders, never races (see Op.release). */
   readonly release: boolean;
+  /** Counter op kind (Op.counter), its delta and unless value, and the value it saw. */
+  readonly counter: number;
+  readonly delta: number;
+  readonly unless: number;
+  readonly before: number;
 }
 
 export class Execution {
@@ -165,6 +170,10 @@ export class Execution {
       clock,
       value,
       release: op.release,
+      counter: op.counter,
+      delta: op.delta,
+      unless: op.unless,
+      before: op.counter ? (op.target as { v: number }).v : 0,
     };
     const idx = this.events.length;
     if (!e.choice) {
@@ -204,6 +213,8 @@ interface Footprint {
   readonly tid: number;
   readonly obj: number;
   readonly acc: number;
+  /** 1 for atomic_add (adds commute with each other). */
+  readonly counter: number;
   readonly obj2: number;
   readonly group: number;
   readonly choice: boolean;
@@ -217,7 +228,7 @@ function conflict(o1: number, a1: number, o2: number, a2: number): boolean {
 /** The dependence relation: two ops of different threads that do not commute. */
 export function dependent(x: Footprint, y: Footprint): boolean {
   if (x.tid === y.tid || x.choice || y.choice) return false;
-  if (conflict(x.obj, x.acc, y.obj, y.acc)) return true;
+  if (conflict(x.obj, x.acc, y.obj, y.acc) && !(x.counter === 1 && y.counter === 1)) return true;
   if (x.obj2 && conflict(x.obj2, READ, y.obj, y.acc)) return true;
   if (y.obj2 && conflict(x.obj, x.acc, y.obj2, READ)) return true;
   if (x.group === GROUP_CPU && y.ctxWrite) return true;
@@ -232,6 +243,7 @@ export function footprintOf(ex: Execution, tid: number): Footprint {
     tid,
     obj: op.obj,
     acc: op.acc,
+    counter: op.counter,
     obj2: op.obj2,
     group: op.group,
     choice: op.choices > 0,
@@ -239,10 +251,10 @@ export function footprintOf(ex: Execution, tid: number): Footprint {
   };
 }
 
-/** The objects an op touches, with the kind of access (1 read, 2 write). */
-export function forEachAccess(ex: Execution, f: Footprint, fn: (obj: number, kind: 1 | 2) => void): void {
+/** The objects an op touches, with the kind of access (1 read, 2 write, 3 add: commutes with adds). */
+export function forEachAccess(ex: Execution, f: Footprint, fn: (obj: number, kind: 1 | 2 | 3) => void): void {
   if (f.choice) return;
-  if (f.obj) fn(f.obj, f.acc === READ ? 1 : 2);
+  if (f.obj) fn(f.obj, f.acc === READ ? 1 : f.counter === 1 ? 3 : 2);
   if (f.obj2) fn(f.obj2, 1);
   if (f.group === GROUP_CPU) for (const o of ex.ctxObjects()) fn(o, 1);
 }
@@ -268,7 +280,15 @@ export function joinDependencies(ex: Execution, clock: Int32Array, f: Footprint)
         joinInto(clock, e.clock);
         return;
       }
-      if (kind === 2) joinInto(clock, e.clock);
+      if (accessesConflict(kind, k)) joinInto(clock, e.clock);
     }
   });
 }
+
+/** Do two access kinds (1 read, 2 write, 3 add) to one object conflict? */
+export function accessesConflict(a: number, b: number): boolean {
+  if (a === 1) return b !== 1;
+  if (a === 3) return b !== 3;
+  return true;
+}
+

@@ -85,8 +85,8 @@ export class Kernel {
   readonly mms: MmStruct[] = [];
   /** Free lists per zone and order, LIFO: the most recently freed page is handed out first. */
   readonly freeLists = new Map<string, number[]>();
-  /** Page allocator lock word (zone->lock / pcp): alloc and free are dependent. */
-  readonly allocator: Cell<number>;
+  /** The free list objects, one per (zone, order) like the buddy lists: allocs and frees of one list conflict. */
+  private readonly freeListObjs = new Map<string, Cell<number>>();
   /** Every address_space ever created, for rmap walks and the refcount audit. */
   readonly mappings: AddressSpace[] = [];
   /** The swap cache's address_space (swapper_spaces[]). */
@@ -125,8 +125,17 @@ export class Kernel {
     readonly swapAops: AOps,
     readonly swapFs: FsType,
   ) {
-    this.allocator = new Cell(w.newObject(() => 'page allocator (zone free lists)'), 0);
     this.swapSpace = this.newAddressSpace('swapper_space', swapAops, swapFs);
+  }
+
+  /** The object standing for one free list (zone->free_area[order] / the hugetlb pool). */
+  freeListObj(key: string): Cell<number> {
+    let c = this.freeListObjs.get(key);
+    if (!c) {
+      c = new Cell(this.w.newObject(() => `free list ${key}`), 0);
+      this.freeListObjs.set(key, c);
+    }
+    return c;
   }
 
   // ----- struct pages -----

@@ -48,8 +48,6 @@ export interface PageGhost {
   gets: number;
   /** The refcount is frozen (folio_ref_freeze succeeded, page_ref_unfreeze not yet done). */
   frozen: boolean;
-  /** References added while the count was zero (free or frozen): only broken code does that. */
-  frozenAdds: number;
 }
 
 type PageCellName =
@@ -142,7 +140,6 @@ export class Page {
       pins: 0,
       gets: 0,
       frozen: false,
-      frozenAdds: 0,
     };
   }
 

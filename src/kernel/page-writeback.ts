@@ -19,7 +19,7 @@
  * Left out: dirty accounting and throttling (balance_dirty_pages), bdi writeback queues,
  * stable pages (folio_wait_stable), the folio lock's waiters, writeback errors.
  */
-import { atomic_add_return } from '../sim/atomic.ts';
+import { atomic_add } from '../sim/atomic.ts';
 import { READ_ONCE, WRITE_ONCE } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
@@ -159,5 +159,5 @@ export function* dma_write(c: Ctx, folio: Folio): Step<void> {
       );
     }
   }
-  yield* atomic_add_return(c, folio.data, 1, S_dma);
+  yield* atomic_add(c, folio.data, 1, S_dma);
 }

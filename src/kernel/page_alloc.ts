@@ -67,7 +67,7 @@ export function prep_compound_page(k: Kernel, head: Page, order: number): void {
  */
 export function* alloc_pages(c: Ctx, order: number, zone: Zone, owner: OwnerKind, desc: string): Step<Folio> {
   const k = c.k;
-  const op = announce(c, k.allocator.id, RMW, S_alloc);
+  const op = announce(c, k.freeListObj(listKey(zone, order)).id, RMW, S_alloc);
   yield op;
   const list = freeList(k, zone, order);
   const reused = list.length > 0;
@@ -127,7 +127,7 @@ export function* free_folio(c: Ctx, folio: Folio): Step<void> {
   }
   if (folio.PG_hugetlb.v) {
     // free_huge_folio(): back to the pool; the folio keeps PG_hugetlb and its compound shape.
-    const op = announce(c, k.allocator.id, RMW, S_hugetlb_free);
+    const op = announce(c, k.freeListObj(listKey('hugetlb', folio._folio_order.v)).id, RMW, S_hugetlb_free);
     yield op;
     folio.mapping.v = 0;
     folio.PG_anon_exclusive.v = false;
@@ -162,7 +162,7 @@ export function* free_folio(c: Ctx, folio: Folio): Step<void> {
     k.compound.delete(folio.pfn);
     for (const [pfn, p] of k.pages) if (pfn > folio.pfn && pfn < folio.pfn + 2 ** order) init(p.compound_head, 0);
   }
-  const op = announce(c, k.allocator.id, RMW, S_free);
+  const op = announce(c, k.freeListObj(listKey(folio.ghost.zone, order)).id, RMW, S_free);
   yield op;
   g.owner = 'free';
   g.ownerDesc = 'free';
@@ -189,7 +189,7 @@ function* clearFlag(
 /** dequeue_hugetlb_folio(): a free huge page from the pool, or null if the pool is empty. */
 export function* alloc_hugetlb_folio(c: Ctx, order: number, desc: string): Step<Folio | null> {
   const k = c.k;
-  const op = announce(c, k.allocator.id, RMW, S_hugetlb_dequeue);
+  const op = announce(c, k.freeListObj(listKey('hugetlb', order)).id, RMW, S_hugetlb_dequeue);
   yield op;
   const list = freeList(k, 'hugetlb', order);
   const pfn = list.pop();

@@ -12,9 +12,9 @@
  * Left out: devmap-managed pages (put_devmap_managed_page_refs), page_ref tracepoints,
  * folio_ref_try_add_rcu's CONFIG_TINY_RCU variant.
  */
-import { atomic_add_return, atomic_add_unless, atomic_cmpxchg, test_and_set } from '../sim/atomic.ts';
-import { READ_ONCE, WRITE_ONCE, init } from '../sim/cell.ts';
-import { type Step, site } from '../sim/op.ts';
+import { atomic_add, atomic_add_unless, atomic_cmpxchg, atomic_sub_and_test, test_and_set } from '../sim/atomic.ts';
+import { announce, READ_ONCE, init } from '../sim/cell.ts';
+import { RMW, type Step, site } from '../sim/op.ts';
 import type { Ctx } from './kernel.ts';
 import type { Folio, Page } from './mm_types.ts';
 import { free_folio } from './page_alloc.ts';
@@ -69,18 +69,14 @@ export function* folio_ref_try_add_rcu(c: Ctx, folio: Folio, refs: number): Step
   return yield* atomic_add_unless(c, folio._refcount, refs, 0, S_try_add);
 }
 
+/** folio_ref_add(): atomic_add. (Adding to a free or frozen folio is caught by page_ref_unfreeze() and the audit.) */
 export function* folio_ref_add(c: Ctx, folio: Folio, refs: number): Step<void> {
-  const nv = yield* atomic_add_return(c, folio._refcount, refs, S_ref_add);
-  if (nv === refs) {
-    // It was zero: free or frozen. Only a broken caller gets here (correct code uses try_add).
-    folio.ghost.frozenAdds += refs;
-    c.note?.(`${folio.name} _refcount raised from 0 (folio is free or frozen)`);
-  }
+  yield* atomic_add(c, folio._refcount, refs, S_ref_add);
 }
 
 /** folio_put_refs(): drop refs; the last put frees the folio. */
 export function* folio_put_refs(c: Ctx, folio: Folio, refs: number): Step<void> {
-  const nv = yield* atomic_add_return(c, folio._refcount, -refs, S_put);
+  const nv = yield* atomic_sub_and_test(c, folio._refcount, refs, S_put);
   if (nv < 0) {
     c.w.report('refcount', `${folio.name} _refcount went negative (${nv}) in folio_put_refs`, true);
     return;
@@ -107,19 +103,20 @@ export function* folio_try_get(c: Ctx, folio: Folio): Step<boolean> {
 /** folio_ref_freeze(folio, count): _refcount := 0 iff it equals count. */
 export function* folio_ref_freeze(c: Ctx, folio: Folio, count: number): Step<boolean> {
   const old = yield* atomic_cmpxchg(c, folio._refcount, count, 0, S_freeze);
-  if (old === count) {
-    folio.ghost.frozen = true;
-    folio.ghost.frozenAdds = 0;
-  }
+  if (old === count) folio.ghost.frozen = true;
   return old === count;
 }
 
 /** page_ref_unfreeze(page, count): atomic_set. Anything added while frozen is overwritten. */
 export function* page_ref_unfreeze(c: Ctx, page: Page, count: number): Step<void> {
-  yield* WRITE_ONCE(c, page._refcount, count, S_unfreeze);
-  const lost = page.ghost.frozenAdds;
+  const op = announce(c, page._refcount.id, RMW, S_unfreeze);
+  yield op;
+  // A frozen count is 0: whatever is there now was added while frozen, and is lost.
+  const lost = page.ghost.frozen ? page._refcount.v : 0;
+  op.before = page._refcount.v;
+  page._refcount.v = count;
+  op.after = count;
   page.ghost.frozen = false;
-  page.ghost.frozenAdds = 0;
   if (lost > 0) {
     c.w.report(
       'refcount',
@@ -130,7 +127,7 @@ export function* page_ref_unfreeze(c: Ctx, page: Page, count: number): Step<void
 }
 
 export function* atomic_add_pincount(c: Ctx, folio: Folio, refs: number): Step<void> {
-  yield* atomic_add_return(c, folio._pincount, refs, refs > 0 ? S_pin_add : S_pin_sub);
+  yield* atomic_add(c, folio._pincount, refs, refs > 0 ? S_pin_add : S_pin_sub);
 }
 
 // ===== page flags (include/linux/page-flags.h) =====

@@ -11,7 +11,7 @@
  * Left out: anon_vma chains and forking hierarchies (the child shares the parent's anon_vma
  * here), nonlinear i_mmap, mlock, the deferred-split queue, KSM rmap items.
  */
-import { atomic_add_return } from '../sim/atomic.ts';
+import { atomic_add } from '../sim/atomic.ts';
 import { WRITE_ONCE } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
@@ -56,11 +56,11 @@ export function linear_page_index(vma: Vma, addr: number): number {
 }
 
 export function* page_add_file_rmap(c: Ctx, page: Page): Step<void> {
-  yield* atomic_add_return(c, page._mapcount, 1, S_file_rmap);
+  yield* atomic_add(c, page._mapcount, 1, S_file_rmap);
 }
 
 export function* page_remove_rmap(c: Ctx, page: Page): Step<void> {
-  yield* atomic_add_return(c, page._mapcount, -1, S_remove_rmap);
+  yield* atomic_add(c, page._mapcount, -1, S_remove_rmap);
 }
 
 // ===== rmap walks =====

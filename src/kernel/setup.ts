@@ -25,7 +25,7 @@ import { read_entry, update_entry, walk_alloc } from './pgtable-generic.ts';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_access_permitted, pte_huge, pte_pfn, pte_present } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SIZE, type Arch, type TableFree } from './types.ts';
-import { atomic_add_return } from '../sim/atomic.ts';
+import { atomic_add } from '../sim/atomic.ts';
 import { filemap_add_folio } from './filemap.ts';
 
 export interface BootOptions {
@@ -284,13 +284,16 @@ export function* user_access(c: Ctx, addr: number, write: boolean): Step<number>
       }
     }
     if (leafTable && pte_access_permitted(leaf, write)) {
+      // The MMU sets the accessed/dirty bits with an atomic update only when one is clear.
       const bits = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-      const prev = yield* update_entry(c, leafTable, addr, (v) => (v === leaf ? v + (bits & ~(v % 4096)) : v), S_mmu_set_ad);
-      if (prev !== leaf) continue;
+      if ((leaf % 4096 & bits) !== bits) {
+        const prev = yield* update_entry(c, leafTable, addr, (v) => (v === leaf ? v + (bits & ~(v % 4096)) : v), S_mmu_set_ad);
+        if (prev !== leaf) continue;
+      }
       const base = pte_huge(leaf) ? Math.floor(addr / (leafTable.level === 3 ? 2 ** 30 : 2 ** 21)) * (leafTable.level === 3 ? 2 ** 30 : 2 ** 21) : addr;
       const page = c.k.page(pte_pfn(leaf) + Math.floor((addr - base) / PAGE_SIZE));
       const head = page.compound_head.v === 0 ? page : c.k.page(page.compound_head.v - 1);
-      if (write) yield* atomic_add_return(c, head.data, 1, S_user_write);
+      if (write) yield* atomic_add(c, head.data, 1, S_user_write);
       else yield* READ_ONCE(c, head.data, S_user_read);
       return 0;
     }

@@ -9,10 +9,39 @@
  *   reference taken by GUP-fast first makes the freeze fail (mm/huge_memory.c, mm/vmscan.c).
  * - xchg is ptep_get_and_clear(): the PTE is read and cleared in one step, so a racing
  *   hardware dirty-bit update is not lost (zap_pte_range()).
+ *
+ * Counter ops (atomic_add, atomic_sub_and_test, atomic_add_unless) tell the checker their delta,
+ * so two adjacent ones on the same counter that observe the same thing in either order are not
+ * treated as a race (check/dfs.ts: counterOpsCommute()).
  */
 import { type Cell, announce } from './cell.ts';
 import { RMW, type Site, type Step } from './op.ts';
 import type { SimThread } from './world.ts';
+
+/** atomic_add(a, v): the result is not observed, so adds commute with each other. */
+export function* atomic_add(t: SimThread, c: Cell<number>, a: number, s: Site): Step<void> {
+  const op = announce(t, c.id, RMW, s);
+  op.counter = 1;
+  op.delta = a;
+  op.target = c;
+  yield op;
+  op.before = c.v;
+  c.v += a;
+  op.after = c.v;
+}
+
+/** atomic_sub_and_test(a, v) (as atomic_add of -a): returns the new value; callers test it for zero (and for < 0). */
+export function* atomic_sub_and_test(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
+  const op = announce(t, c.id, RMW, s);
+  op.counter = 2;
+  op.delta = -a;
+  op.target = c;
+  yield op;
+  op.before = c.v;
+  c.v -= a;
+  op.after = c.v;
+  return c.v;
+}
 
 /** atomic_add_return(a, v): returns the new value. */
 export function* atomic_add_return(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
@@ -27,6 +56,10 @@ export function* atomic_add_return(t: SimThread, c: Cell<number>, a: number, s: 
 /** atomic_add_unless(v, a, u): adds unless the value is u; returns whether it added. */
 export function* atomic_add_unless(t: SimThread, c: Cell<number>, a: number, u: number, s: Site): Step<boolean> {
   const op = announce(t, c.id, RMW, s);
+  op.counter = 3;
+  op.delta = a;
+  op.unless = u;
+  op.target = c;
   yield op;
   const old = c.v;
   op.before = old;

@@ -37,6 +37,7 @@ function announce(t: SimThread, obj: number, acc: 1 | 2 | 3, s: Site): Op {
   op.site = s;
   op.choices = 0;
   op.release = false;
+  op.counter = 0;
   op.before = undefined;
   op.after = undefined;
   return op;

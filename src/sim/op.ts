@@ -83,6 +83,15 @@ export class Op {
    * mutexes).
    */
   release = false;
+  /**
+   * Counter ops (see sim/atomic.ts): 1 = atomic_add (result not observed), 2 = sub_and_test
+   * (observes the sign of the result), 3 = add_unless (observes whether the old value was the
+   * "unless" value). With `delta` (and `unless`), the race check can tell when two adjacent
+   * counter ops commute: same state, same observations in either order.
+   */
+  counter = 0;
+  delta = 0;
+  unless = 0;
 }
 
 export const GROUP_CPU = 1;
