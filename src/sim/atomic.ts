@@ -10,9 +10,10 @@
  * - xchg is ptep_get_and_clear(): the PTE is read and cleared in one step, so a racing
  *   hardware dirty-bit update is not lost (zap_pte_range()).
  *
- * Counter ops (atomic_add, atomic_sub_and_test, atomic_add_unless) tell the checker their delta,
- * so two adjacent ones on the same counter that observe the same thing in either order are not
- * treated as a race (check/dfs.ts: counterOpsCommute()).
+ * Counter ops tag themselves (Op.counter): two plain atomic_add()s on one counter commute, since
+ * neither observes the value, so the checker does not treat them as a race
+ * (check/execution.ts: dependent(), accessesConflict()). atomic_sub_and_test and
+ * atomic_add_unless observe the value and stay dependent on every other access.
  */
 import { type Cell, announce } from './cell.ts';
 import { RMW, type Site, type Step } from './op.ts';
