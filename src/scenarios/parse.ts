@@ -6,14 +6,27 @@
  * Traps handled (ecosystem.md §0.6): yaml reports warnings through process.emitWarning unless
  * logLevel is 'error'; an alias without an anchor makes toJS() throw a plain ReferenceError;
  * alias bombs are cut by maxAliasCount; deep nesting is refused before it can overflow the stack.
+ *
+ * The file's shape is checked first (checkShape): yaml's Parser and Composer recurse once per
+ * nesting level, and block nesting (`- - - ...`, `? ? ...`) or brackets behind quotes (`[ "]",`)
+ * got past a bracket count: the Composer overflowed the stack at about a thousand levels, the
+ * Parser at a few thousand, and 20000 `? ` aborted the process (a V8 fatal error, no exception).
+ * The same pass caps the number of YAML tokens: the yaml library takes microseconds per token,
+ * checks duplicate keys pairwise and resolves each alias by a scan over every anchor, so a
+ * 256 KiB file of tiny tokens took up to 13 s. (test/fuzz found these; test/fixtures/fuzz keeps
+ * the inputs.)
  */
-import { isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MUTANTS } from '../kernel/mutants.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
 export const MAX_NESTING = 64;
+/** YAML tokens (lexemes) per file: the largest bundled example has about 550. Parse time grows with it (about 10 µs a token when each one is a syntax error). */
+export const MAX_YAML_TOKENS = 10_000;
+/** Block tokens start at most this many columns right (the old check: indentation / 2 <= MAX_NESTING). */
+export const MAX_BLOCK_COLUMN = 2 * MAX_NESTING;
 
 export class ScenarioError extends Error {
   constructor(
@@ -36,13 +49,12 @@ export interface ParsedScenario {
 }
 
 export function parseScenario(file: string, src: string): ParsedScenario {
-  if (src.length > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(file, 1, 1, `file is ${src.length} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`, 'split it, or check you named the right file');
+  // UTF-8 bytes, as the message says (a character may take up to 3 bytes per UTF-16 unit).
+  const bytes = src.length * 3 > MAX_SCENARIO_BYTES ? Buffer.byteLength(src, 'utf8') : src.length;
+  if (bytes > MAX_SCENARIO_BYTES) {
+    throw new ScenarioError(file, 1, 1, `file is ${bytes} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`, 'split it, or check you named the right file');
   }
-  const depth = maxNesting(src);
-  if (depth.depth > MAX_NESTING) {
-    throw new ScenarioError(file, depth.line, depth.col, `nesting deeper than ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect');
-  }
+  checkShape(file, src);
   const lc = new LineCounter();
   let doc: Document;
   try {
@@ -61,12 +73,15 @@ export function parseScenario(file: string, src: string): ParsedScenario {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
     const msg = (e as Error).message;
+    // Not every toJS() error is about aliases: YAML 1.1 merge keys (`<<: 1`) fail here too.
+    if (!(e instanceof ReferenceError)) throw new ScenarioError(file, 1, 1, `YAML problem: ${msg}`, 'check the YAML syntax (merge keys `<<` take a mapping or an alias of one)');
     throw new ScenarioError(file, 1, 1, `YAML alias problem: ${msg}`, /Excessive alias/.test(msg) ? 'do not expand aliases that many times' : 'define the anchor (&name) before using *name');
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError(file, 1, 1, 'a scenario file must be a mapping with name, shows, layout, cpus, expect', 'see docs/scenario-format.md or examples/');
   }
-  const r = Scenario.safeParse(data);
+  // reportInput: hintFor() tells a missing key (input undefined) from one of the wrong type.
+  const r = Scenario.safeParse(data, { reportInput: true });
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const { line, col } = positionOf(doc, lc, issue.path);
@@ -105,6 +120,8 @@ function yamlHint(code: string): string {
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'each key may appear once in a mapping';
+    case 'MULTIPLE_DOCS':
+      return 'a scenario file holds one YAML document: remove the extra `---` line, or split the file';
     case 'BAD_INDENT':
     case 'MISSING_CHAR':
       return 'check indentation and the closing bracket or quote';
@@ -163,29 +180,92 @@ function positionOf(doc: Document, lc: LineCounter, path: readonly PropertyKey[]
   return lc.linePos(off);
 }
 
-/** Quick scan for flow-style ([ {) nesting and indentation depth, so a pathological file fails early. */
-function maxNesting(src: string): { depth: number; line: number; col: number } {
-  let d = 0;
-  let best = { depth: 0, line: 1, col: 1 };
+/** Offset to 1-based line and column, without a LineCounter (for errors found before parsing). */
+function posAt(src: string, offset: number): { line: number; col: number } {
   let line = 1;
-  let col = 1;
-  for (let i = 0; i < src.length; i++) {
-    const ch = src[i];
-    if (ch === '\n') {
-      line++;
-      col = 1;
-      let ind = 0;
-      while (src[i + 1 + ind] === ' ' && ind < 1000) ind++;
-      if (ind / 2 > best.depth) best = { depth: ind / 2, line, col: 1 };
+  let start = 0;
+  const end = Math.min(Math.max(0, offset), src.length);
+  for (let i = src.indexOf('\n'); i >= 0 && i < end; i = src.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: end - start + 1 };
+}
+
+/**
+ * Before yaml's (recursive) Parser and Composer run, one pass over its Lexer (iterative):
+ *   - at most MAX_YAML_TOKENS tokens;
+ *   - flow collections (`[`, `{`; the lexer knows quoted scalars and comments) nested at most
+ *     MAX_NESTING deep;
+ *   - block collections bounded by their column: each nested block collection starts at least one
+ *     column further right (a sequence under a mapping key may share its column, hence two levels
+ *     per column), so no block token may start right of MAX_BLOCK_COLUMN. The tokens that can open
+ *     a nested block collection are the first on a line and the `-` and `?` indicators.
+ * Then the CST (now at most a few hundred levels deep) is walked for the exact depth.
+ */
+function checkShape(file: string, src: string): void {
+  let tokens = 0;
+  let flow = 0;
+  let offset = 0;
+  let lineStart = 0;
+  let lineHasContent = false;
+  const refuse = (at: number, what: string, hint: string): never => {
+    const { line, col } = posAt(src, at);
+    throw new ScenarioError(file, line, col, what, hint);
+  };
+  let atScalar = false;
+  for (const lexeme of new Lexer().lex(src)) {
+    if (++tokens > MAX_YAML_TOKENS) refuse(offset, `more than ${MAX_YAML_TOKENS} YAML tokens; scenario files are small`, 'check you named the right file, or split it into several scenarios');
+    // After the scalar marker comes the scalar's text, whatever its first character (as in Parser.next()).
+    const type: string | null = atScalar ? 'scalar-text' : CST.tokenType(lexeme);
+    atScalar = type === 'scalar';
+    // Markers the lexer adds (document, scalar, flow-error-end) take no room in the source.
+    if (type === 'doc-mode' || type === 'scalar') continue;
+    if (type === 'flow-error-end') {
+      flow = 0;
       continue;
     }
-    if (ch === '[' || ch === '{') {
-      d++;
-      if (d > best.depth) best = { depth: d, line, col };
-    } else if (ch === ']' || ch === '}') d = Math.max(0, d - 1);
-    col++;
+    const at = offset;
+    offset += lexeme.length;
+    if (type === 'newline') {
+      lineStart = offset;
+      lineHasContent = false;
+      continue;
+    }
+    if (type === 'space' || type === 'comment' || type === 'byte-order-mark') continue;
+    if (type === 'flow-seq-start' || type === 'flow-map-start') {
+      if (++flow > MAX_NESTING) refuse(at, `nesting deeper than ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect');
+    } else if (type === 'flow-seq-end' || type === 'flow-map-end') {
+      if (flow > 0) flow--;
+    }
+    const compact = type === 'seq-item-ind' || type === 'explicit-key-ind';
+    if (flow === 0 && (compact || !lineHasContent) && at - lineStart > MAX_BLOCK_COLUMN) {
+      // `- - - x` on one line is nesting; a line that starts far right is indentation.
+      if (lineHasContent) refuse(at, `nesting deeper than ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect');
+      refuse(at, `indented ${at - lineStart} columns; scenario files nest at most ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect; check the indentation');
+    }
+    lineHasContent = true;
+    // Multi-line scalars: the next line starts after their last line break.
+    const nl = lexeme.lastIndexOf('\n');
+    if (nl >= 0) lineStart = at + nl + 1;
   }
-  return best;
+  const stack: [CST.Token, number][] = [];
+  for (const t of new Parser().parse(src)) stack.push([t, 0]);
+  stack.reverse();
+  while (stack.length) {
+    const [t, depth] = stack.pop()!;
+    if (t.type === 'document') {
+      if (t.value) stack.push([t.value, depth]);
+    } else if (t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection') {
+      if (depth + 1 > MAX_NESTING) refuse(t.offset, `nesting deeper than ${MAX_NESTING} levels`, 'scenario files are flat: layout, cpus, expect');
+      // Reversed, so the walk meets the nodes in document order and reports the first deep one.
+      for (let i = t.items.length - 1; i >= 0; i--) {
+        const it = t.items[i]!;
+        if (it.value) stack.push([it.value, depth + 1]);
+        if (it.key) stack.push([it.key, depth + 1]);
+      }
+    }
+  }
 }
 
 function fail(file: string, doc: Document, lc: LineCounter, path: PropertyKey[], what: string, hint: string): never {
@@ -247,6 +327,10 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
   s.expect.forEach((e, i) => {
     if (e.mutant !== undefined && e.mutant !== '*' && !known.has(e.mutant)) {
       fail(file, doc, lc, ['expect', i, 'mutant'], `unknown mutant '${e.mutant}'`, `use one of: ${[...known].join(', ')}`);
+    }
+    // judge() reads the outcome's entry: an empty one (`outcome: {}`) passed the schema and crashed the run.
+    if (e.outcome !== undefined && Object.keys(e.outcome).length === 0) {
+      fail(file, doc, lc, ['expect', i, 'outcome'], 'an outcome expectation names no CPU', 'write it as outcome: { CPU0: <value> }');
     }
     for (const k of Object.keys(e.outcome ?? {})) {
       if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
