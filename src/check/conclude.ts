@@ -1,12 +1,12 @@
 /**
  * The end of one execution: a deadlock if live threads remain and none can run; otherwise the
- * program's end-of-run checks and outcomes (skipped after a fatal finding: the kernel oopsed).
+ * program's end-of-run checks and outcomes (skipped after a fatal finding: the kernel oopsed, and a task died holding whatever it held).
  */
 import type { Execution } from './execution.ts';
 
 export function conclude(ex: Execution): void {
   const w = ex.w;
-  if (w.stopped) return;
+  if (w.stopped || w.oopsed) return;
   const live = ex.liveMask();
   if (live !== 0 && ex.enabledMask() === 0) {
     const stuck = w.threads

@@ -99,6 +99,10 @@ export class Execution {
       t.done = true;
       t.result = r.value;
       t.gen = null;
+    } else if (t.killed) {
+      // An oops kills the task that hit it; the other CPUs go on (World.report()).
+      t.done = true;
+      t.gen = null;
     }
   }
 

@@ -54,11 +54,13 @@ export class Results {
       if (seen.has(f.id)) continue;
       seen.add(f.id);
       this.firstFindingMs ??= Date.now() - this.startedAt;
+      // A fatal finding's example ends at the oops: what other CPUs did afterwards is not part of it.
+      const end = f.fatal && f.step >= 0 ? f.step + 1 : schedule.length;
       const ex: Example = {
-        schedule: schedule.slice(),
-        values: values.slice(),
+        schedule: schedule.slice(0, end),
+        values: values.slice(0, end),
         preemptions,
-        steps: schedule.length,
+        steps: end,
         message: f.message,
         at: f.step,
         thread: f.thread,

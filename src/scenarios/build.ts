@@ -460,7 +460,7 @@ function* fork(c: Ctx, mm: MmStruct): Step<void> {
  * alone: what unrelated CPUs happened to do before it differs between equivalent executions.
  */
 function stateKey(k: Kernel, w: World): string {
-  if (w.stopped) return `oops: ${w.findings.filter((f) => f.fatal).map((f) => `${f.id}: ${f.message}`).join('; ')}`;
+  if (w.oopsed) return `oops: ${w.findings.filter((f) => f.fatal).map((f) => `${f.id}: ${f.message}`).sort().join('; ')}`;
   const parts: string[] = [];
   for (const p of [...k.pages.values()].sort((a, b) => a.pfn - b.pfn)) {
     if (p.ghost.owner === 'free' && p._refcount.v === 0) continue;

@@ -30,6 +30,8 @@ export class SimThread {
   note: ((msg: string) => void) | undefined = undefined;
   gen: Step<unknown> | null = null;
   done = false;
+  /** Hit a fatal finding (an oops): the task is killed at its next scheduling point. */
+  killed = false;
   /** Result of the thread's program, when done. */
   result: unknown = undefined;
 
@@ -66,7 +68,14 @@ export class World {
   readonly findings: Finding[] = [];
   /** Named outcomes, e.g. "CPU0" -> "pinned-fast". */
   readonly outcomes = new Map<string, string>();
-  /** Set when a fatal finding ends the execution. */
+  /**
+   * A fatal finding happened (an oops). The thread that hit it is killed; the other threads run
+   * on, so the checker still sees their later accesses and can reorder them before the oops
+   * (stopping the whole execution there hid those races from DPOR, test/property/FOUND.md).
+   * End-of-run checks and outcomes are skipped.
+   */
+  oopsed = false;
+  /** A fatal finding outside any thread (setup, end-of-run): nothing runs after it. */
   stopped = false;
   /** Index of the transition being executed (maintained by the executor). */
   step = 0;
@@ -112,7 +121,11 @@ export class World {
 
   report(id: string, message: string, fatal: boolean, thread = this.current): void {
     this.findings.push({ id, message, thread, step: thread < 0 ? -1 : this.step, fatal });
-    if (fatal) this.stopped = true;
+    if (!fatal) return;
+    this.oopsed = true;
+    const t = this.live && thread >= 0 ? this.threads[thread] : undefined;
+    if (t) t.killed = true;
+    else this.stopped = true;
   }
 }
 

@@ -1,0 +1,191 @@
+/**
+ * DPOR against the naive enumerator on generated programs (issue 6, part B): where naive
+ * finishes, both must reach the same final states, the same outcome values and the same
+ * findings, and DPOR must not need more executions.
+ *
+ *   1. tiny programs on the sim primitives (tiny-programs.ts): 2-3 threads, 1-4 items each over
+ *      1-3 cells and 0-2 spinlocks: reads, writes, RMWs, nested lock sections, choose(), checks;
+ *   2. small scenario files (scenario-programs.ts) explored on the kernel model.
+ *
+ * Cases whose naive search would not finish within MAX_EXECUTIONS are skipped (fc.pre): first
+ * by an estimate, then by naive's own `complete`. fast-check shrinks a failing case; the message
+ * prints it as a program listing (1) or as the scenario file (2).
+ *
+ *   GUPCHECK_PROP_RUNS   compared cases per generator (default: 300 tiny programs, 30 scenarios)
+ *   GUPCHECK_PROP_SEED   fast-check seed (default: a new one each run, shown in the titles)
+ *   GUPCHECK_PROP_FATAL  0: tiny programs report no fatal findings (default: they may)
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exploreDfs } from '../../src/check/dfs.ts';
+import type { Results } from '../../src/check/results.ts';
+import { explore } from '../../src/run/run.ts';
+import { type GenScenario, naiveEstimate as scenarioEstimate, parseCase, renderScenario, scenarioCaseArb } from './scenario-programs.ts';
+import { buildTiny, naiveEstimate as tinyEstimate, type TinyProgram, tinyProgramArb, tinyText, WITH_FATAL } from './tiny-programs.ts';
+
+const MAX_EXECUTIONS = 20_000;
+const RUNS = process.env.GUPCHECK_PROP_RUNS !== undefined ? Number(process.env.GUPCHECK_PROP_RUNS) : undefined;
+const TINY_RUNS = RUNS ?? 300;
+const SCENARIO_RUNS = RUNS ?? 30;
+const SEED = process.env.GUPCHECK_PROP_SEED !== undefined ? Number(process.env.GUPCHECK_PROP_SEED) : (Date.now() % 2 ** 31) | 0;
+
+interface Stats {
+  compared: number;
+  skippedEstimate: number;
+  skippedIncomplete: number;
+  dporExecutions: number;
+  naiveExecutions: number;
+  states: number;
+  withFindings: number;
+  ms: number;
+}
+const newStats = (): Stats => ({ compared: 0, skippedEstimate: 0, skippedIncomplete: 0, dporExecutions: 0, naiveExecutions: 0, states: 0, withFindings: 0, ms: 0 });
+
+function valueSets(r: Results): Map<string, string[]> {
+  return new Map([...r.outcomes].map(([k, m]) => [k, [...m.keys()].sort()]));
+}
+
+/** How DPOR's results differ from naive's (empty: they agree). */
+function differences(d: Results, n: Results): string[] {
+  const out: string[] = [];
+  if (!d.complete) out.push(`DPOR did not complete: ${d.stopReason ?? d.limit ?? '?'}`);
+  const ds = d.states!;
+  const ns = n.states!;
+  const missed = [...ns].filter((s) => !ds.has(s)).sort();
+  const extra = [...ds].filter((s) => !ns.has(s)).sort();
+  if (missed.length) out.push(`final states naive reached and DPOR missed (${missed.length}):\n${missed.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
+  if (extra.length) out.push(`final states DPOR reached and naive did not (${extra.length}):\n${extra.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
+  const dv = valueSets(d);
+  const nv = valueSets(n);
+  for (const k of new Set([...dv.keys(), ...nv.keys()])) {
+    const a = JSON.stringify(dv.get(k) ?? []);
+    const b = JSON.stringify(nv.get(k) ?? []);
+    if (a !== b) out.push(`outcome ${k}: DPOR saw ${a}, naive saw ${b}`);
+  }
+  const df = JSON.stringify([...d.findings.keys()].sort());
+  const nf = JSON.stringify([...n.findings.keys()].sort());
+  if (df !== nf) out.push(`findings: DPOR found ${df}, naive found ${nf}`);
+  if (d.executions > n.executions) out.push(`DPOR ran ${d.executions} executions, more than naive's ${n.executions}`);
+  return out;
+}
+
+function checkOrThrow<T>(arb: fc.Arbitrary<T>, predicate: (v: T) => void, runs: number, seed: number): void {
+  const out = fc.check(fc.property(arb, predicate), { numRuns: runs, seed, maxSkipsPerRun: 1000 });
+  if (out.failed) {
+    const why = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
+    const path = 'counterexamplePath' in out ? out.counterexamplePath : '';
+    throw new Error(`${why}\n\n(fast-check: seed ${out.seed}, path "${path ?? ''}", ${out.numRuns} runs, shrunk ${out.numShrinks} times)`);
+  }
+}
+
+function summary(name: string, s: Stats): string {
+  return (
+    `${name}: ${s.compared} cases compared, ${s.skippedEstimate + s.skippedIncomplete} skipped (${s.skippedEstimate} by the estimate, ` +
+    `${s.skippedIncomplete} naive incomplete); ${s.naiveExecutions} naive and ${s.dporExecutions} DPOR executions, ${s.states} final states, ` +
+    `${s.withFindings} cases with findings; ${(s.ms / 1000).toFixed(1)} s`
+  );
+}
+
+const stats = { tiny: newStats(), scenarios: newStats() };
+afterAll(() => {
+  console.log(`DPOR vs naive, seed ${SEED}\n  ${summary('tiny programs', stats.tiny)}\n  ${summary('scenarios', stats.scenarios)}`);
+});
+
+describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
+  const arb = tinyProgramArb.map((p) => Object.assign(p, { [fc.toStringMethod]: () => `\n${tinyText(p)}\n` }));
+  const extras = ['atomic_add / atomic_sub_and_test', WITH_FATAL ? 'fatal findings' : 'no fatal findings (GUPCHECK_PROP_FATAL=0)'];
+  it(`${TINY_RUNS} programs reach the same final states, outcomes and findings (${extras.join('; ')})`, () => {
+    const st = stats.tiny;
+    checkOrThrow(
+      arb,
+      (p: TinyProgram) => {
+        const t0 = Date.now();
+        if (tinyEstimate(p) > 4 * MAX_EXECUTIONS) {
+          st.skippedEstimate++;
+          fc.pre(false);
+        }
+        const program = buildTiny(p);
+        const n = exploreDfs(program, { mode: 'naive', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        if (!n.complete) {
+          st.skippedIncomplete++;
+          st.ms += Date.now() - t0;
+          fc.pre(false);
+        }
+        const d = exploreDfs(program, { mode: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        st.compared++;
+        st.naiveExecutions += n.executions;
+        st.dporExecutions += d.executions;
+        st.states += n.states!.size;
+        if (n.findings.size) st.withFindings++;
+        st.ms += Date.now() - t0;
+        const diffs = differences(d, n);
+        if (diffs.length) {
+          throw new Error(`DPOR and naive disagree on this program (naive ${n.executions} executions, DPOR ${d.executions}):\n\n${tinyText(p)}\n\n${diffs.join('\n')}`);
+        }
+      },
+      TINY_RUNS,
+      SEED,
+    );
+  }, 60_000 + TINY_RUNS * 2_000);
+});
+
+describe(`DPOR = naive on generated scenario files (seed ${SEED + 1}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
+  const arb = scenarioCaseArb.map((c) => Object.assign(c, { [fc.toStringMethod]: () => `\n${renderScenario(c)}` }));
+  it(`${SCENARIO_RUNS} scenarios reach the same final states, outcomes and findings`, () => {
+    const st = stats.scenarios;
+    checkOrThrow(
+      arb,
+      (c: GenScenario) => {
+        const t0 = Date.now();
+        // The estimate is close (within 2x either way on 150 sampled cases), and much cheaper than a naive run that does not finish.
+        if (scenarioEstimate(c) > MAX_EXECUTIONS) {
+          st.skippedEstimate++;
+          st.ms += Date.now() - t0;
+          fc.pre(false);
+        }
+        const s = parseCase(c);
+        const run = { kernel: c.kernel, arch: c.arch, mutant: null };
+        const n = explore(s, run, { strategy: 'naive', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        if (!n.complete) {
+          st.skippedIncomplete++;
+          st.ms += Date.now() - t0;
+          fc.pre(false);
+        }
+        const d = explore(s, run, { strategy: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        st.compared++;
+        st.naiveExecutions += n.executions;
+        st.dporExecutions += d.executions;
+        st.states += n.states!.size;
+        if (n.findings.size) st.withFindings++;
+        st.ms += Date.now() - t0;
+        const diffs = differences(d, n);
+        if (diffs.length) {
+          throw new Error(
+            `DPOR and naive disagree on this scenario (kernel ${c.kernel}, arch ${c.arch}; naive ${n.executions} executions, DPOR ${d.executions}):\n\n${renderScenario(c)}\n${diffs.join('\n')}`,
+          );
+        }
+      },
+      SCENARIO_RUNS,
+      SEED + 1,
+    );
+  }, 60_000 + SCENARIO_RUNS * 30_000);
+});
+
+describe('states after a fatal finding (found by this test: DPOR used to stop the execution at the oops)', () => {
+  // T1's first op (x1 = 1) does not race with anything. When the oops in T0 ended the whole
+  // execution, T1's later write x0 = 1 never ran, so DPOR never saw it race with T0's read and
+  // missed the execution where x0 = 1 comes first and nothing fails. Now the oops kills only T0.
+  const p: TinyProgram = {
+    cells: 2,
+    locks: 0,
+    threads: [[{ k: 'check', c: 0, v: 0, fatal: true }], [{ k: 'write', c: 1, v: 1, plusReg: false }, { k: 'write', c: 0, v: 1, plusReg: false }]],
+  };
+  it(`DPOR reaches every final state naive reaches:\n${tinyText(p)}`, () => {
+    const program = buildTiny(p);
+    const n = exploreDfs(program, { mode: 'naive', collectStates: true });
+    const d = exploreDfs(program, { mode: 'dpor', collectStates: true });
+    expect([...n.states!].sort()).toEqual(['[[1,1],[[1],[]],[]]', 'oops: saw-x0=0-fatal']);
+    expect([...d.states!].sort()).toEqual([...n.states!].sort());
+    expect(d.findings.get('saw-x0=0-fatal')?.best.schedule).toEqual([0]);
+  });
+});
