@@ -35,6 +35,7 @@ import {
   type Program,
 } from './execution.ts';
 import { Results } from './results.ts';
+import { drain, type Sliced, SliceClock } from './slices.ts';
 
 export interface DfsOptions {
   readonly mode: 'dpor' | 'naive';
@@ -48,6 +49,8 @@ export interface DfsOptions {
   readonly onExecution?: (r: Results) => void;
   /** Explore only the subtree below this schedule prefix (work splitting for workers). */
   readonly prefix?: readonly number[];
+  /** Yield (dfsSlices) between executions every this many ms; see slices.ts. */
+  readonly sliceMs?: number | undefined;
 }
 
 interface Node {
@@ -70,6 +73,12 @@ function lowest(mask: number): number {
 }
 
 export function exploreDfs(program: Program, o: DfsOptions): Results {
+  return drain(dfsSlices(program, o));
+}
+
+/** exploreDfs() as a generator that yields between executions when o.sliceMs has run out. */
+export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
+  const slice = new SliceClock(o.sliceMs);
   const dpor = o.mode === 'dpor';
   const bound = o.preemptionBound;
   const r = new Results(o.collectStates ?? false);
@@ -185,6 +194,7 @@ export function exploreDfs(program: Program, o: DfsOptions): Results {
       r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
       break;
     }
+    if (slice.over()) yield;
     const why = o.shouldStop?.(r);
     if (why) {
       r.complete = false;

@@ -9,6 +9,7 @@
 import { conclude, countPreemptions } from './conclude.ts';
 import { Execution, type Program } from './execution.ts';
 import { Results } from './results.ts';
+import { drain, type Sliced, SliceClock } from './slices.ts';
 
 export interface RandomOptions {
   readonly strategy: 'random' | 'pct';
@@ -20,6 +21,8 @@ export interface RandomOptions {
   readonly collectStates?: boolean | undefined;
   readonly shouldStop?: ((r: Results) => string | undefined) | undefined;
   readonly onExecution?: ((r: Results) => void) | undefined;
+  /** Yield (randomSlices) between executions every this many ms; see slices.ts. */
+  readonly sliceMs?: number | undefined;
 }
 
 /** mulberry32: a small, fast, seedable PRNG. */
@@ -35,6 +38,12 @@ export function rng(seed: number): () => number {
 }
 
 export function exploreRandom(program: Program, o: RandomOptions): Results {
+  return drain(randomSlices(program, o));
+}
+
+/** exploreRandom() as a generator that yields between executions when o.sliceMs has run out. */
+export function* randomSlices(program: Program, o: RandomOptions): Sliced<Results> {
+  const slice = new SliceClock(o.sliceMs);
   const r = new Results(o.collectStates ?? false);
   r.complete = false;
   r.limit = 'sampled';
@@ -78,6 +87,7 @@ export function exploreRandom(program: Program, o: RandomOptions): Results {
     conclude(ex);
     r.add(ex.w.findings, ex.w.outcomes, ex.schedule, ex.values, countPreemptions(ex.schedule, enabledAt), o.collectStates ? program.stateKey?.(ex.w) : undefined);
     o.onExecution?.(r);
+    if (slice.over()) yield;
     const why = o.shouldStop?.(r);
     if (why) {
       r.stopReason = why;

@@ -10,9 +10,10 @@
  * agrees with them says so ("holds (bounded)"). With `strict: true` (the default) a finding
  * that no matching expectation mentions makes the run fail too.
  */
-import { exploreDfs } from '../check/dfs.ts';
+import { dfsSlices } from '../check/dfs.ts';
 import type { Results } from '../check/results.ts';
-import { exploreRandom } from '../check/random.ts';
+import { randomSlices } from '../check/random.ts';
+import { drain, drainAsync, type Sliced } from '../check/slices.ts';
 import { findMutant, MUTANTS } from '../kernel/mutants.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
@@ -35,6 +36,8 @@ export interface RunOptions {
   readonly onExecution?: (r: Results) => void;
   /** Random/PCT: executions to sample (default 1000). */
   readonly samples?: number | undefined;
+  /** Return to the event loop every this many ms (runOneAsync); undefined: never. */
+  readonly sliceMs?: number | undefined;
   /** Judge against the expectations of another run (selftest: a mutated run against the unmutated expectations). */
   readonly judgeAs?: RunConfig | undefined;
 }
@@ -120,10 +123,16 @@ export interface RunResult {
 }
 
 export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
+  return drain(exploreSlices(s, run, o));
+}
+
+/** explore() in time slices (o.sliceMs): see check/slices.ts. */
+export function exploreSlices(s: ScenarioT, run: RunConfig, o: RunOptions): Sliced<Results> {
   const program = buildProgram(s, { ...run, tableFree: o.tableFree ?? run.tableFree, tlbFlush: o.tlbFlush ?? run.tlbFlush });
   const bound = o.preemptionBound ?? s['preemption-bound'];
   if (o.strategy === 'random' || o.strategy === 'pct') {
-    return exploreRandom(program, {
+    return randomSlices(program, {
+      sliceMs: o.sliceMs,
       strategy: o.strategy,
       seed: o.seed ?? 1,
       executions: o.maxExecutions ?? o.samples ?? 1000,
@@ -133,7 +142,8 @@ export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
       collectStates: o.collectStates,
     });
   }
-  return exploreDfs(program, {
+  return dfsSlices(program, {
+    sliceMs: o.sliceMs,
     mode: o.strategy,
     preemptionBound: bound,
     maxExecutions: o.maxExecutions,
@@ -145,9 +155,18 @@ export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
 }
 
 export function runOne(p: ParsedScenario, run: PlannedRun, o: RunOptions): RunResult {
+  return drain(runOneSlices(p, run, o));
+}
+
+/** runOne() that lets the event loop run every o.sliceMs (default 50 ms): for the CLI's signal handlers. */
+export function runOneAsync(p: ParsedScenario, run: PlannedRun, o: RunOptions): Promise<RunResult> {
+  return drainAsync(runOneSlices(p, run, { ...o, sliceMs: o.sliceMs ?? 50 }));
+}
+
+function* runOneSlices(p: ParsedScenario, run: PlannedRun, o: RunOptions): Sliced<RunResult> {
   const s = p.scenario;
   const t0 = Date.now();
-  const r = explore(s, run, o);
+  const r = yield* exploreSlices(s, run, o);
   const matching = s.expect.filter((e) => expectationMatches(e, o.judgeAs ?? run));
   const expectations = matching.map((e) => judge(e, r));
   const mentioned = new Set<string>(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));

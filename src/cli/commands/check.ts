@@ -5,7 +5,7 @@ import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
 import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
-import { plannedRuns, runOne, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
+import { plannedRuns, runOneAsync, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
 import { buildTrace } from '../../run/trace.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { narrate } from '../../trace/narrate.ts';
@@ -95,11 +95,11 @@ export interface ResultOut {
 }
 
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
-export function runCheck(
+export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (s: ParsedScenario, label: string) => void; shouldStop?: () => string | undefined; onProgress?: (label: string, n: number, ms: number) => void } = {},
-): { results: ResultOut[]; traces: Trace[]; interrupted: boolean } {
+): Promise<{ results: ResultOut[]; traces: Trace[]; interrupted: boolean }> {
   const opts = parseRunOptions(flags);
   const kernels = list(flags.kernel, parseKernel);
   const arches = list(flags.arch, parseArch);
@@ -115,7 +115,8 @@ export function runCheck(
       if (interrupted) break;
       hooks.onRunStart?.(p, label);
       const t0 = Date.now();
-      const r: RunResult = runOne(p, run, {
+      // runOneAsync returns to the event loop every 50 ms, so Ctrl-C and SIGTERM are seen.
+      const r: RunResult = await runOneAsync(p, run, {
         ...opts,
         shouldStop: () => {
           const why = hooks.shouldStop?.();
@@ -221,19 +222,19 @@ Examples:
   gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
   gupcheck check examples/ --json > results.json`,
     )
-    .action((paths, o) => {
+    .action(async (paths, o) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
       const files = scenarioFiles(paths);
       let stop: string | undefined;
-      const onSig = () => {
-        stop = 'interrupted (Ctrl-C): partial results below';
+      const onSig = (sig: NodeJS.Signals) => {
+        stop = `interrupted (${sig === 'SIGINT' ? 'Ctrl-C' : sig}): the results above are partial`;
       };
       process.on('SIGINT', onSig);
       process.on('SIGTERM', onSig);
       const prog = progress(!o.json && o.progress);
-      let res: ReturnType<typeof runCheck>;
+      let res: Awaited<ReturnType<typeof runCheck>>;
       try {
-        res = runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms) => prog.update(l, n, ms) });
+        res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms) => prog.update(l, n, ms) });
       } finally {
         prog.done();
         process.off('SIGINT', onSig);
