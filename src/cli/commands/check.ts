@@ -5,9 +5,9 @@ import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
 import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
-import { plannedRuns, runOneAsync, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
+import { defaultWorkers, type Job, runJobs } from '../../run/pool.ts';
+import { plannedRuns, type RunOptions, type StrategyName } from '../../run/run.ts';
 import { buildTrace } from '../../run/trace.ts';
-import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
 import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, UserError, unknownValue } from '../errors.ts';
@@ -33,6 +33,7 @@ export interface CheckFlags {
   traces: boolean;
   report?: string | undefined;
   progress: boolean;
+  workers?: string | undefined;
 }
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -60,6 +61,12 @@ export function parseRunOptions(f: CheckFlags): RunOptions & { seed: number } {
     tableFree: tf,
     tlbFlush: tl,
   };
+}
+
+/** --workers: a count, or 'auto' for one per CPU. */
+export function parseWorkers(v: string | undefined): number {
+  if (v === 'auto') return defaultWorkers();
+  return int('--workers', v, 1, 64) ?? 1;
 }
 
 function list<T extends string>(v: string | undefined, parse: (s: string) => T): T[] | undefined {
@@ -98,60 +105,54 @@ export interface ResultOut {
 export async function runCheck(
   files: string[],
   flags: CheckFlags,
-  hooks: { onRunStart?: (s: ParsedScenario, label: string) => void; shouldStop?: () => string | undefined; onProgress?: (label: string, n: number, ms: number) => void } = {},
+  hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: (label: string, n: number, ms: number) => void } = {},
 ): Promise<{ results: ResultOut[]; traces: Trace[]; interrupted: boolean }> {
   const opts = parseRunOptions(flags);
+  const workers = parseWorkers(flags.workers);
   const kernels = list(flags.kernel, parseKernel);
   const arches = list(flags.arch, parseArch);
   if (flags.mutant !== undefined && !findMutant(flags.mutant)) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
-  const parsed = files.map(loadScenario);
-  const results: ResultOut[] = [];
-  const traces: Trace[] = [];
-  let interrupted = false;
-  for (const p of parsed) {
-    const runs = plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant });
-    for (const run of runs) {
-      const label = `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}`;
-      if (interrupted) break;
-      hooks.onRunStart?.(p, label);
-      const t0 = Date.now();
-      // runOneAsync returns to the event loop every 50 ms, so Ctrl-C and SIGTERM are seen.
-      const r: RunResult = await runOneAsync(p, run, {
-        ...opts,
-        shouldStop: () => {
-          const why = hooks.shouldStop?.();
-          if (why) interrupted = true;
-          return why;
-        },
-        onExecution: (res) => hooks.onProgress?.(label, res.executions, Date.now() - t0),
-      });
-      const findings: FindingOut[] = [];
-      for (const f of r.findings) {
-        const t = buildTrace(p, run, opts, { findingId: f.id, schedule: f.schedule, values: f.values });
-        traces.push(t);
-        const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
-        writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
-        findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
-      }
-      results.push({
-        scenario: r.scenario,
-        kernel: r.kernel,
-        arch: r.arch,
-        mutant: r.mutant,
-        verdict: r.verdict,
-        findings,
-        outcomes: r.outcomes,
-        executions: r.executions,
-        complete: r.complete,
-        expectations: r.expectations.map((e) => ({ expect: e.text, holds: e.holds, observed: e.observed })),
-        transitions: r.transitions,
-        ms: r.ms,
-        strategy: r.strategy,
-        limit: r.limit ?? null,
-      });
+  const parsed = new Map(files.map((f) => [f, loadScenario(f)] as const));
+  const jobs: Job[] = [];
+  for (const [file, p] of parsed) {
+    for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant })) {
+      jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}` });
     }
   }
-  return { results, traces, interrupted };
+  const done = await runJobs(jobs, opts, workers, hooks, parsed);
+  const results: ResultOut[] = [];
+  const traces: Trace[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const r = done.results[i];
+    if (!r) continue;
+    const p = parsed.get(job.file)!;
+    const run = job.run;
+    const findings: FindingOut[] = [];
+    for (const f of r.findings) {
+      const t = buildTrace(p, run, opts, { findingId: f.id, schedule: f.schedule, values: f.values });
+      traces.push(t);
+      const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
+      writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
+      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
+    }
+    results.push({
+      scenario: r.scenario,
+      kernel: r.kernel,
+      arch: r.arch,
+      mutant: r.mutant,
+      verdict: r.verdict,
+      findings,
+      outcomes: r.outcomes,
+      executions: r.executions,
+      complete: r.complete,
+      expectations: r.expectations.map((e) => ({ expect: e.text, holds: e.holds, observed: e.observed })),
+      transitions: r.transitions,
+      ms: r.ms,
+      strategy: r.strategy,
+      limit: r.limit ?? null,
+    });
+  }
+  return { results, traces, interrupted: done.interrupted };
 }
 
 export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean): string {
@@ -210,6 +211,7 @@ export function checkCommand(out: Out) {
     .option('--traces', 'print every finding\'s trace', false)
     .option('--report <file>', 'also write a self-contained HTML report')
     .option('--json', 'print {"results": [...]} as JSON on stdout', false)
+    .option('--workers <n>', "explore runs on n worker threads ('auto': one per CPU); results do not depend on n", '1')
     .option('--no-progress', 'no progress line on stderr')
     .addHelpText(
       'after',
