@@ -1,0 +1,53 @@
+/**
+ * The data a report embeds (as JSON in `<script type="application/json" id="gupcheck-data">`)
+ * and the viewer reads. src/report/html.ts writes it; this file is the contract between the two.
+ * The viewer reads it through `loadReportData()` only, so a live data source could replace the
+ * embedded one without touching the views (design.md §12).
+ */
+import type { Trace } from '../trace/schema.ts';
+
+export const REPORT_DATA_VERSION = 1;
+
+export interface ReportFinding {
+  readonly id: string;
+  /** Executions in which it happened. */
+  readonly executions: number;
+  readonly replay: string;
+  /** Did an expectation say it may happen here? */
+  readonly expected: boolean;
+  readonly message?: string;
+}
+
+export interface ReportRun {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly arch: string;
+  readonly mutant: string | null;
+  readonly verdict: 'holds' | 'violated';
+  readonly executions: number;
+  /** The search covered every interleaving (not bounded, not sampled). */
+  readonly complete: boolean;
+  /** Why the search was not complete ('sampled', 'max-executions', ...). */
+  readonly limit: string | null;
+  readonly findings: readonly ReportFinding[];
+  /** Per CPU, each outcome value and how many executions ended with it. */
+  readonly outcomes: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly expectations: readonly { readonly expect: string; readonly holds: boolean; readonly observed: string }[];
+}
+
+export interface ReportMeta {
+  readonly interrupted: boolean;
+  /** The command that produced the report. */
+  readonly command: string;
+}
+
+export interface ReportData {
+  readonly version: typeof REPORT_DATA_VERSION;
+  readonly runs: readonly ReportRun[];
+  readonly traces: readonly Trace[];
+  readonly meta: ReportMeta & {
+    /** What the model does not cover: every report shows it, with or without traces. */
+    readonly notCovered: readonly string[];
+    readonly generated?: string;
+  };
+}
