@@ -30,6 +30,8 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     mutant: run.mutant,
     tableFree: cfg.tableFree,
     tlbFlush: cfg.tlbFlush,
+    // `gupcheck replay` shows the first finding of the execution unless the token names another.
+    finding: f && rec.findings[0]?.id !== f.id ? f.id : undefined,
     schedule: s.schedule,
     values: s.values,
     source: sourceHash(p.source),

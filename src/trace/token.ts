@@ -4,10 +4,11 @@
  *
  *   gc1:<scenario>:<kernel>:<arch>:<mutant or ->:<options>:<schedule>:<source>:<check>
  *
- * options   comma-separated key=value (tf=ipi|rcu table freeing, tl=ipi|broadcast TLB flush),
- *           empty for none
- * schedule  comma-separated steps: a thread index, `x<n>` to repeat it n times, `v<k>` for the
- *           value a choice took: "0x5,1x3,2v1,0x2"
+ * options   comma-separated key=value (tf=ipi|rcu table freeing, tl=ipi|broadcast TLB flush,
+ *           f=<finding id> which finding of the execution the token is for, given only when it is
+ *           not the first one the execution reports), empty for none
+ * schedule  comma-separated steps: a thread index (0-31), `x<n>` to repeat it n times, `v<k>` for
+ *           the value a choice took: "0x5,1x3,2v1,0x2"
  * source    first 8 hex digits of the SHA-256 of the scenario file: replaying against a changed
  *           scenario is refused
  * check     first 6 hex digits of the SHA-256 of everything before it: a mistyped or truncated
@@ -23,6 +24,8 @@ export interface TokenData {
   readonly mutant: string | null;
   readonly tableFree?: string | undefined;
   readonly tlbFlush?: string | undefined;
+  /** The finding the token is for, when it is not the first one its execution reports. */
+  readonly finding?: string | undefined;
   readonly schedule: readonly number[];
   /** Choice value per step (-1 for non-choice steps). */
   readonly values: readonly number[];
@@ -53,13 +56,17 @@ export function encodeToken(d: TokenData): string {
     steps.push(n > 1 ? `${t}x${n}` : `${t}`);
     i += n;
   }
-  const opts = [d.tableFree ? `tf=${d.tableFree}` : '', d.tlbFlush ? `tl=${d.tlbFlush}` : ''].filter(Boolean).join(',');
+  const opts = [d.tableFree ? `tf=${d.tableFree}` : '', d.tlbFlush ? `tl=${d.tlbFlush}` : '', d.finding ? `f=${d.finding}` : ''].filter(Boolean).join(',');
   const body = ['gc1', d.scenario, d.kernel, d.arch, d.mutant ?? '-', opts, steps.join(','), d.source].join(':');
   return `${body}:${sha(body).slice(0, 6)}`;
 }
 
 export function decodeToken(token: string): TokenData {
   const t = token.trim();
+  const version = /^gc(\d+):/.exec(t)?.[1];
+  if (version !== undefined && version !== '1') {
+    throw new TokenError(`token format gc${version} is not one this gupcheck reads (this gupcheck reads gc1): it was made by another version of gupcheck`);
+  }
   if (!t.startsWith('gc1:')) {
     throw new TokenError(`not a gupcheck replay token (it should start with "gc1:"; got "${t.slice(0, 12)}${t.length > 12 ? '...' : ''}")`);
   }
@@ -75,6 +82,7 @@ export function decodeToken(token: string): TokenData {
       const m = /^(\d+)(?:x(\d+)|v(\d+))?$/.exec(s);
       if (!m) throw new TokenError(`malformed schedule step "${s}"`);
       const tid = Number(m[1]);
+      if (tid > 31) throw new TokenError(`schedule step "${s}" names thread ${tid}; threads are numbered 0 to 31`);
       const n = m[2] ? Number(m[2]) : 1;
       if (n < 1 || n > 1_000_000) throw new TokenError(`bad repeat count in "${s}"`);
       for (let i = 0; i < n; i++) {
@@ -89,5 +97,5 @@ export function decodeToken(token: string): TokenData {
     if (!k || !v) throw new TokenError(`malformed option "${kv}"`);
     o[k] = v;
   }
-  return { scenario, kernel, arch, mutant: mutant === '-' ? null : mutant, tableFree: o.tf, tlbFlush: o.tl, schedule, values, source };
+  return { scenario, kernel, arch, mutant: mutant === '-' ? null : mutant, tableFree: o.tf, tlbFlush: o.tl, finding: o.f, schedule, values, source };
 }

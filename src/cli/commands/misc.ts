@@ -1,17 +1,18 @@
 /** `gupcheck replay`, `gupcheck list`, `gupcheck explain`. */
 import { Command } from '@commander-js/extra-typings';
-import { MUTANTS } from '../../kernel/mutants.ts';
-import { REVISIONS } from '../../kernel/revisions/index.ts';
+import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
+import { findRevision, REVISION_NAMES, REVISIONS } from '../../kernel/revisions/index.ts';
 import { FINDINGS, LIMITS_EXPLAIN } from '../../run/catalog.ts';
 import { bundledScenarios, findBundled, loadScenario } from '../../run/load.ts';
 import type { PlannedRun } from '../../run/run.ts';
 import { buildTrace, checkReplay } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
-import { decodeToken, sourceHash, TokenError } from '../../trace/token.ts';
+import { decodeToken, sourceHash, TokenError, type TokenData } from '../../trace/token.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
+import { ARCHES } from './pin.ts';
 
 export function replayCommand(out: Out) {
   return new Command('replay')
@@ -29,6 +30,7 @@ export function replayCommand(out: Out) {
         if (e instanceof TokenError) throw new UserError('GUPCHECK_BAD_TOKEN', e.message, 'copy the whole token from the report or the JSON output');
         throw e;
       }
+      checkTokenNames(d);
       const file = o.scenario ?? findBundled(d.scenario);
       if (!file) {
         throw new UserError('GUPCHECK_SCENARIO_NOT_FOUND', `the token is for scenario '${d.scenario}', which is not a bundled example`, 'pass its file with --scenario FILE');
@@ -49,12 +51,31 @@ export function replayCommand(out: Out) {
       const req = { findingId: null, schedule: d.schedule, values: d.values };
       const r = checkReplay(p, run, opts, req);
       if (!r.fits) throw new UserError('GUPCHECK_TOKEN_MISMATCH', `the schedule does not fit the scenario: ${r.why ?? ''}`, 'the token was made for another version of the model or scenario');
-      const fid = r.findings[0]?.id ?? null;
+      if (d.finding !== undefined && !r.findings.some((f) => f.id === d.finding)) {
+        throw new UserError('GUPCHECK_TOKEN_MISMATCH', `the token is for finding '${d.finding}', which its schedule no longer reaches`, 'the token was made for another version of the model or scenario');
+      }
+      const fid = d.finding ?? r.findings[0]?.id ?? null;
       const t = buildTrace(p, run, opts, { ...req, findingId: fid }, false);
       if (o.save) writeAtomic(o.save, JSON.stringify(t, null, 1) + '\n');
       out.write(o.json ? JSON.stringify(t, null, 1) + '\n' : narrate(t, { c: colors(out) }));
       process.exitCode = EXIT_OK;
     });
+}
+
+/** The kernel, arch, mutant and options a token names must be ones this gupcheck models. */
+function checkTokenNames(d: TokenData): void {
+  const bad = (what: string, got: string, valid: readonly string[]) =>
+    new UserError('GUPCHECK_BAD_TOKEN', `the token names ${what} '${got}', which this gupcheck does not model (valid: ${valid.join(', ')})`, 'the token was edited or made by another version of gupcheck: copy it again from the report or the JSON output');
+  const rev = findRevision(d.kernel);
+  if (!rev) throw bad('kernel revision', d.kernel, REVISION_NAMES);
+  if (!(ARCHES as readonly string[]).includes(d.arch)) throw bad('architecture', d.arch, ARCHES);
+  if (d.mutant !== null) {
+    const m = findMutant(d.mutant);
+    const valid = MUTANTS.filter((x) => x.appliesTo(rev)).map((x) => x.name); // on this kernel
+    if (!m || !m.appliesTo(rev)) throw bad('mutant', d.mutant, valid);
+  }
+  if (d.tableFree !== undefined && d.tableFree !== 'ipi' && d.tableFree !== 'rcu') throw bad('table-free scheme', d.tableFree, ['ipi', 'rcu']);
+  if (d.tlbFlush !== undefined && d.tlbFlush !== 'ipi' && d.tlbFlush !== 'broadcast') throw bad('TLB-flush scheme', d.tlbFlush, ['ipi', 'broadcast']);
 }
 
 export function listCommand(out: Out) {
