@@ -85,7 +85,7 @@ function* runLeaf(t: SimThread, s: State, x: Leaf, reg: { r: number; log: number
           yield* counters.atomic_add(t, c!, x.a, S);
           return;
         case 'sub_and_test':
-          reg.r = (yield* counters.atomic_sub_and_test(t, c!, x.a, S)) as number;
+          reg.r = yield* counters.atomic_sub_and_test(t, c!, x.a, S);
           break;
       }
       break;
