@@ -13,6 +13,7 @@ import { checkCommand } from './commands/check.ts';
 import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
 import { selftestCommand } from './commands/selftest.ts';
 import { schemaCommand } from './commands/schema.ts';
+import { benchCommand } from './commands/bench.ts';
 
 export function buildProgram(out = stdoutOut()) {
   const program = new Command('gupcheck')
@@ -25,7 +26,7 @@ export function buildProgram(out = stdoutOut()) {
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
-  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out), schemaCommand(out)]) {
+  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out), schemaCommand(out), benchCommand(out)]) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),

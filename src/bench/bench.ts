@@ -1,0 +1,159 @@
+/**
+ * `gupcheck bench` (issue 5): speed and memory, measured, never asserted.
+ *
+ * Every measurement runs in a child process of its own (src/bench/child.ts), one at a time, so
+ * its peak RSS is its own and runs do not compete for the two cores. The ratios are each
+ * measured in this one invocation on this machine:
+ *   naive/DPOR  executions of the naive enumerator over DPOR's, where naive finishes (and the
+ *               sets of findings and outcome values must agree; a disagreement is reported);
+ *   workers     wall time with 1 worker over N workers on the scaled benchmark (the same
+ *               execution cap per run, so both do the same work);
+ *   v7 first finding, and scaled-reuse on 6.5/arm64 exhaustive (within a time budget).
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+
+export interface BenchOptions {
+  /** Per-run time budget for the example table (ms). */
+  readonly tableBudgetMs: number;
+  /** Naive runs: execution cap and time budget; runs that hit either get no ratio. */
+  readonly naiveMaxExecutions: number;
+  readonly naiveBudgetMs: number;
+  /** Budget for each scaled-reuse file on 6.5 (exhaustive if it finishes). */
+  readonly scaledBudgetMs: number;
+  /** Execution cap per scaled run for the worker comparison. */
+  readonly workersMaxExecutions: number;
+  readonly workers: number;
+  /** Only these example files (default: all bundled). */
+  readonly examples?: readonly string[] | undefined;
+  readonly log: (line: string) => void;
+}
+
+export interface TableRow extends RunMeasure {
+  readonly rssMB: number;
+  readonly transitionsPerSec: number;
+  readonly naiveExecutions: number | null;
+  readonly naiveComplete: boolean | null;
+  /** Findings and outcome value sets equal (null: naive did not finish). */
+  readonly agree: boolean | null;
+}
+
+export interface BenchReport {
+  readonly machine: { readonly node: string; readonly cpus: number; readonly date: string };
+  readonly rows: readonly TableRow[];
+  readonly ratios: {
+    readonly naiveOverDpor: { readonly runs: number; readonly min: number | null; readonly median: number | null; readonly max: number | null; readonly largestExamples: number | null; readonly naiveUnfinished: number; readonly unfinishedAtLeast: number | null; readonly disagreements: readonly string[] };
+    readonly workers: { readonly n: number; readonly wall1Ms: number; readonly wallNMs: number; readonly speedup: number; readonly executionsPerRun: number };
+  };
+  readonly bestTransitionsPerSec: { readonly value: number; readonly run: string };
+  readonly v7FirstFindingMs: number | null;
+  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
+  readonly maxRssMB: number;
+}
+
+function child(spec: ChildSpec): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(spec)], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`benchmark child failed (${spec.files.join(', ')}, ${spec.strategy}): ${stderr.trim().split('\n').slice(-3).join(' ') || err.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildReport);
+    });
+  });
+}
+
+const key = (r: { scenario: string; kernel: string; arch: string }) => `${r.scenario} ${r.kernel}/${r.arch}`;
+
+function sameObservations(a: RunMeasure, b: RunMeasure): boolean {
+  return JSON.stringify([a.findings, a.outcomes]) === JSON.stringify([b.findings, b.outcomes]);
+}
+
+function median(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function bundledExamples(): string[] {
+  const dir = join(ROOT, 'examples');
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join('examples', f));
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const examples = o.examples ?? bundledExamples();
+  const rows: TableRow[] = [];
+  for (const file of examples) {
+    o.log(`bench: ${file}: DPOR`);
+    const d = await child({ files: [file], strategy: 'dpor', budgetMs: o.tableBudgetMs });
+    o.log(`bench: ${file}: naive (up to ${o.naiveMaxExecutions} executions)`);
+    const n = await child({ files: [file], strategy: 'naive', maxExecutions: o.naiveMaxExecutions, budgetMs: o.naiveBudgetMs });
+    const naive = new Map(n.runs.map((r) => [key(r), r]));
+    for (const r of d.runs) {
+      const nr = naive.get(key(r));
+      const naiveDone = nr ? nr.complete : null;
+      rows.push({
+        ...r,
+        rssMB: d.maxRssMB,
+        transitionsPerSec: r.ms > 0 ? Math.round((r.transitions * 1000) / r.ms) : 0,
+        naiveExecutions: nr?.executions ?? null,
+        naiveComplete: naiveDone,
+        agree: nr && nr.complete && r.complete ? sameObservations(r, nr) : null,
+      });
+    }
+  }
+  const compared = rows.filter((r) => r.agree !== null);
+  const ratios = compared.map((r) => r.naiveExecutions! / r.executions);
+  // Where naive did not finish (and DPOR did), its execution count is a lower bound on the ratio.
+  const lower = rows.filter((r) => r.complete && r.naiveComplete === false).map((r) => r.naiveExecutions! / r.executions);
+  // "Larger examples": the quarter of compared runs with the most DPOR executions.
+  const larger = [...compared].sort((a, b) => b.executions - a.executions).slice(0, Math.max(1, Math.ceil(compared.length / 4)));
+  const largerRatios = larger.map((r) => r.naiveExecutions! / r.executions);
+
+  const scaledFiles = ['bench/scaled-reuse-anon.yaml', 'bench/scaled-reuse-file.yaml', 'bench/scaled-reuse-shmem.yaml'];
+  const scaled: BenchReport['scaled'][number][] = [];
+  for (const file of scaledFiles) {
+    for (const kernel of ['6.5', 'v7']) {
+      o.log(`bench: ${file} ${kernel}/arm64${kernel === '6.5' ? ` (exhaustive, budget ${o.scaledBudgetMs / 1000} s)` : ' (time to first finding)'}`);
+      const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: kernel === '6.5' ? o.scaledBudgetMs : Math.min(o.scaledBudgetMs, 20_000) });
+      const r = c.runs[0]!;
+      scaled.push({ file, kernel, executions: r.executions, complete: r.complete, ms: r.ms, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+    }
+  }
+
+  o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
+  const w1 = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: 1 });
+  const wN = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: o.workers });
+
+  // The inner-loop rate: from runs long enough (>= 0.5 s) that start-up and JIT warm-up do not dominate.
+  const long = rows.filter((r) => r.ms >= 500);
+  const best = (long.length ? long : rows).reduce((b, r) => (r.transitionsPerSec > b.transitionsPerSec ? r : b));
+  const v7 = rows.find((r) => r.scenario === 'fast-pin-vs-unmap-reuse' && r.kernel === 'v7' && r.arch === 'arm64');
+  return {
+    machine: { node: process.version, cpus: (await import('node:os')).availableParallelism(), date: new Date().toISOString() },
+    rows,
+    ratios: {
+      naiveOverDpor: {
+        runs: compared.length,
+        min: ratios.length ? Math.min(...ratios) : null,
+        median: median(ratios),
+        max: ratios.length ? Math.max(...ratios) : null,
+        largestExamples: median(largerRatios),
+        naiveUnfinished: lower.length,
+        unfinishedAtLeast: lower.length ? Math.min(...lower) : null,
+        disagreements: compared.filter((r) => r.agree === false).map(key),
+      },
+      workers: { n: o.workers, wall1Ms: w1.wallMs, wallNMs: wN.wallMs, speedup: w1.wallMs / wN.wallMs, executionsPerRun: o.workersMaxExecutions },
+    },
+    bestTransitionsPerSec: { value: best.transitionsPerSec, run: key(best) },
+    v7FirstFindingMs: v7?.firstFindingMs ?? null,
+    scaled,
+    maxRssMB: Math.max(...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), w1.maxRssMB, wN.maxRssMB),
+  };
+}

@@ -1,0 +1,101 @@
+/** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
+import { Command } from '@commander-js/extra-typings';
+import { type BenchOptions, type BenchReport, runBench } from '../../bench/bench.ts';
+import { defaultWorkers } from '../../run/pool.ts';
+import { EXIT_OK, UserError } from '../errors.ts';
+import { writeAtomic } from '../files.ts';
+import { type Out, table } from '../output.ts';
+
+function posInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number of at least 1 (got '${v}')`);
+  return n;
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(1)}x`);
+
+export function renderBench(out: Out, b: BenchReport): string {
+  let text = table(
+    out,
+    ['scenario', 'kernel', 'arch', 'executions', 'transitions', 'time', 'transitions/s', 'search', 'peak RSS', 'naive execs', 'naive/DPOR'],
+    b.rows.map((r) => [
+      r.scenario,
+      r.kernel,
+      r.arch,
+      r.executions,
+      r.transitions,
+      s(r.ms),
+      r.transitionsPerSec.toLocaleString('en-US'),
+      r.complete ? 'complete' : `bounded (${r.limit ?? '?'})`,
+      `${r.rssMB} MB`,
+      r.naiveExecutions === null ? '-' : `${r.naiveExecutions}${r.naiveComplete ? '' : '+'}`,
+      r.naiveExecutions === null || !r.complete ? '-' : `${r.naiveComplete ? '' : '>='}${(r.naiveExecutions / r.executions).toFixed(1)}x${r.agree === false ? ' DISAGREE' : ''}`,
+    ]),
+  );
+  text += '\nscaled-reuse (2 CPUs x 2 GUP-fast pins, 2 zaps, 3 reuses; arm64):\n';
+  text += table(
+    out,
+    ['file', 'kernel', 'executions', 'search', 'time', 'first finding', 'peak RSS'],
+    b.scaled.map((r) => [r.file, r.kernel, r.executions, r.complete ? 'complete' : 'not finished', s(r.ms), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
+  );
+  const n = b.ratios.naiveOverDpor;
+  const w = b.ratios.workers;
+  const scaled65 = b.scaled.filter((r) => r.kernel === '6.5');
+  const scaledDone = scaled65.every((r) => r.complete);
+  const scaledMs = scaled65.reduce((a, r) => a + r.ms, 0);
+  const v7scaled = b.scaled.filter((r) => r.kernel === 'v7').map((r) => r.firstFindingMs);
+  const lines: [string, string, string][] = [
+    ['explorer inner loop', `${b.bestTransitionsPerSec.value.toLocaleString('en-US')} transitions/s (${b.bestTransitionsPerSec.run})`, '>= 1,000,000/s on one core'],
+    ['scaled-reuse 6.5/arm64 exhaustive', scaledDone ? s(scaledMs) : `not finished: ${scaled65.map((r) => `${r.executions} executions in ${s(r.ms)}`).join(', ')}`, '< 15 s'],
+    ['first v7/arm64 finding (fast-pin-vs-unmap-reuse)', b.v7FirstFindingMs === null ? 'none' : `${b.v7FirstFindingMs} ms`, '< 100 ms'],
+    ['first v7/arm64 finding (scaled-reuse)', v7scaled.map((v) => (v === null ? 'none' : `${v} ms`)).join(', '), '-'],
+    ['naive/DPOR executions', `median ${x(n.median)} (min ${x(n.min)}, max ${x(n.max)}) over ${n.runs} runs; larger examples ${x(n.largestExamples)}${n.naiveUnfinished ? `; naive did not finish on ${n.naiveUnfinished} more, where the ratio is at least ${x(n.unfinishedAtLeast)}` : ''}${n.disagreements.length ? `; DISAGREE: ${n.disagreements.join(', ')}` : '; findings and outcomes agree'}`, '>= 10x on the larger examples'],
+    [`workers: 1 / ${w.n}`, `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run)`, '>= 1.8x with 2'],
+    ['peak RSS', `${b.maxRssMB} MB`, '< 300 MB'],
+  ];
+  text += `\nratios and targets (measured in this run; ${b.machine.cpus} CPUs, Node ${b.machine.node}):\n`;
+  text += table(out, ['measure', 'measured', 'target'], lines);
+  return text;
+}
+
+export function benchCommand(out: Out) {
+  return new Command('bench')
+    .description('measure speed and memory on the bundled examples and the scaled benchmark (a benchmark, not a test)')
+    .option('--quick', 'small budgets (about two minutes in all): numbers are indicative only', false)
+    .option('--workers <n>', 'workers for the worker ratio (default: one per CPU, at least 2)')
+    .option('--examples <files>', 'only these example files, comma-separated')
+    .option('--json-out <file>', 'where to write the JSON results', 'gupcheck-out/bench.json')
+    .option('--json', 'print the JSON results on stdout instead of tables', false)
+    .addHelpText(
+      'after',
+      `
+Each measurement runs alone in a child process (peak RSS is per child). The naive/DPOR ratio is
+taken only where naive finishes, and the tool reports any run where naive and DPOR disagree on
+the findings or outcome values. The scaled benchmark runs within a time budget; if it does not
+finish, the table says so with the executions reached.
+
+Examples:
+  npm run bench
+  gupcheck bench --quick
+  gupcheck bench --examples examples/09-fast-pin-vs-unmap-reuse.yaml --quick`,
+    )
+    .action(async (o) => {
+      const quick = o.quick;
+      const opts: BenchOptions = {
+        tableBudgetMs: quick ? 10_000 : 60_000,
+        naiveMaxExecutions: quick ? 20_000 : 200_000,
+        naiveBudgetMs: quick ? 5_000 : 30_000,
+        scaledBudgetMs: quick ? 10_000 : 90_000,
+        workersMaxExecutions: quick ? 1_000 : 5_000,
+        workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
+        examples: o.examples?.split(',').map((f) => f.trim()),
+        log: (l) => void process.stderr.write(`${l}\n`),
+      };
+      const b = await runBench(opts);
+      writeAtomic(o.jsonOut, JSON.stringify(b, null, 2) + '\n');
+      if (o.json) out.write(JSON.stringify(b, null, 2) + '\n');
+      else out.write(renderBench(out, b) + `\nJSON: ${o.jsonOut}\n`);
+      process.exitCode = EXIT_OK;
+    });
+}
