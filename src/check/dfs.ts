@@ -47,10 +47,57 @@ export interface DfsOptions {
   readonly shouldStop?: (r: Results) => string | undefined;
   /** Called after every execution. */
   readonly onExecution?: (r: Results) => void;
-  /** Explore only the subtree below this schedule prefix (work splitting for workers). */
-  readonly prefix?: readonly number[];
+  /** Explore only the subtree below a shared prefix, for a coordinator (work splitting, run/split.ts). */
+  readonly split?: SplitHooks | undefined;
   /** Yield (dfsSlices) between executions every this many ms; see slices.ts. */
   readonly sliceMs?: number | undefined;
+}
+
+/**
+ * Work splitting between workers (run/split.ts). A work item is a fixed schedule prefix; the
+ * states along it are "shared nodes" whose alternatives the coordinator hands out, in the order
+ * the sequential search would meet them: a race that needs another thread at a shared node
+ * becomes a request instead of a local backtrack entry, and when an idle worker wants work, a busy
+ * one donates its shallowest local node that still has alternatives (with the nodes above it).
+ * Sleep sets along the prefix are rebuilt from doneBefore (the threads handed out at each shared
+ * node before this item's), exactly as the sequential search would have them.
+ */
+export interface SplitItem {
+  readonly schedule: readonly number[];
+  readonly values: readonly number[];
+  /** Per prefix node: threads already handed out there before this item's choice. */
+  readonly doneBefore: readonly number[];
+  /** Per prefix node: its backtrack set as known when the item was made. */
+  readonly backtrack: readonly number[];
+  /** The last prefix step is a thread's first value: its other values are still to be handed out. */
+  readonly freshChoice: boolean;
+}
+
+export interface DonatedNode {
+  readonly chosen: number;
+  readonly value: number;
+  readonly nValues: number;
+  readonly enabled: number;
+  readonly sleep: number;
+  readonly done: number;
+  readonly backtrack: number;
+}
+
+export interface SplitHooks {
+  readonly item: SplitItem;
+  /** A race asks for threads `mask` at shared node `depth` (the state before step `depth`). */
+  request(depth: number, mask: number): void;
+  /** The last prefix step's op has n values: values 1..n-1 are for the coordinator to hand out. */
+  moreValues(n: number): void;
+  /** Polled between executions: an idle worker wants work. */
+  wanted(): boolean;
+  /** The nodes from the current shared depth down to the donated one (empty: nothing to give). */
+  donate(nodes: readonly DonatedNode[]): void;
+}
+
+interface Shared {
+  fixed: number;
+  readonly hooks: SplitHooks | undefined;
 }
 
 interface Node {
@@ -83,7 +130,9 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
   const bound = o.preemptionBound;
   const r = new Results(o.collectStates ?? false);
   const stack: Node[] = [];
-  const fixed = o.prefix?.length ?? 0;
+  const split = o.split;
+  const sh: Shared = { fixed: split?.item.schedule.length ?? 0, hooks: split };
+  if (split && bound !== undefined) throw new Error('[gupcheck internal bug] work splitting with a preemption bound');
   let branch = 0; // events from this index on are new in the current execution
 
   for (;;) {
@@ -112,11 +161,17 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
           );
         }
       } else {
-        if (i < fixed) {
-          const p = o.prefix![i]!;
+        if (i < sh.fixed) {
+          const it = split!.item;
+          const p = it.schedule[i]!;
           if (!(en & bit(p))) throw new NondeterminismError(`[gupcheck internal bug] work prefix names a disabled thread at step ${i}`);
-          node = mkNode(ex, en, 0, p);
-          node.done = node.backtrack = ~0 >>> 0; // the prefix is fixed: no alternatives here
+          node = mkNode(ex, en, dpor ? nextSleep : 0, p);
+          const nValues = node.nValues;
+          node.value = it.values[i]!;
+          node.nValues = node.value + 1; // other values belong to other items
+          node.done = it.doneBefore[i]! | bit(p);
+          node.backtrack = it.backtrack[i]! | node.done;
+          if (i === sh.fixed - 1 && it.freshChoice && nValues > 1) split!.moreValues(nValues);
         } else {
           const sleep = dpor ? nextSleep : 0;
           let cand = en & ~sleep;
@@ -133,7 +188,7 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
       }
       const p = node.chosen;
       if (dpor) nextSleep = childSleep(ex, node);
-      if (dpor && i >= branch) analyze(ex, stack, i, p);
+      if (dpor && i >= branch) analyze(ex, stack, i, p, sh);
       if (prev >= 0 && p !== prev && en & bit(prev)) preempts++;
       enabledAt.push(en);
       ex.step(p, node.value);
@@ -141,7 +196,7 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
     }
     if (dpor && !blocked) {
       // Threads that never ran their pending op (blocked, or cut off by a fatal finding).
-      for (const t of ex.threads) if (!t.done) analyze(ex, stack, ex.events.length, t.id);
+      for (const t of ex.threads) if (!t.done) analyze(ex, stack, ex.events.length, t.id, sh);
     }
     if (blocked) r.sleepBlocked++;
     else {
@@ -149,9 +204,10 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
       r.add(ex.w.findings, ex.w.outcomes, ex.schedule, ex.values, countPreemptions(ex.schedule, enabledAt), o.collectStates ? program.stateKey?.(ex.w) : undefined);
       o.onExecution?.(r);
     }
+    if (split?.wanted()) donate(stack, sh);
     // Backtrack to the deepest node with an unexplored alternative.
     branch = -1;
-    while (stack.length > fixed) {
+    while (stack.length > sh.fixed) {
       const i = stack.length - 1;
       const node = stack[i]!;
       if (node.value + 1 < node.nValues) {
@@ -206,6 +262,30 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
   return r;
 }
 
+/** Give the shallowest local node that has alternatives (and the nodes above it) to the coordinator. */
+function donate(stack: Node[], sh: Shared): void {
+  let j = -1;
+  for (let i = sh.fixed; i < stack.length; i++) {
+    const n = stack[i]!;
+    if (n.backtrack & ~n.done & ~n.sleep & n.enabled || n.value + 1 < n.nValues) {
+      j = i;
+      break;
+    }
+  }
+  if (j < 0) {
+    sh.hooks!.donate([]);
+    return;
+  }
+  const nodes: DonatedNode[] = [];
+  for (let i = sh.fixed; i <= j; i++) {
+    const n = stack[i]!;
+    nodes.push({ chosen: n.chosen, value: n.value, nValues: n.nValues, enabled: n.enabled, sleep: n.sleep, done: n.done, backtrack: n.backtrack });
+    n.nValues = n.value + 1;
+  }
+  sh.fixed = j + 1;
+  sh.hooks!.donate(nodes);
+}
+
 function mkNode(ex: Execution, en: number, sleep: number, p: number): Node {
   const op = ex.pending(p);
   return { enabled: en, sleep, backtrack: 0, done: bit(p), chosen: p, value: 0, nValues: op.choices, site: op.site.id };
@@ -230,7 +310,7 @@ function childSleep(ex: Execution, node: Node): number {
  * Race analysis for the op thread p is about to execute as event n (n = ex.events.length).
  * Finds the direct races and updates backtrack sets (source sets).
  */
-function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
+function analyze(ex: Execution, stack: Node[], n: number, p: number, sh: Shared): void {
   const fp = footprintOf(ex, p);
   if (fp.choice) return;
   const evs = ex.events;
@@ -263,12 +343,12 @@ function analyze(ex: Execution, stack: Node[], n: number, p: number): void {
     const e = evs[i]!;
     if (!dependent(e, fp)) continue;
     if (e.clock[e.tid]! <= acc[e.tid]!) continue; // ordered through other events: not a direct race
-    addBacktrack(evs, stack, i, n, p, nClock);
+    addBacktrack(evs, stack, i, n, p, nClock, sh);
     joinInto(acc, e.clock);
   }
 }
 
-function addBacktrack(evs: Ev[], stack: Node[], i: number, n: number, p: number, nClock: Int32Array): void {
+function addBacktrack(evs: Ev[], stack: Node[], i: number, n: number, p: number, nClock: Int32Array, sh: Shared): void {
   const node = stack[i];
   if (!node) return;
   const e = evs[i]!;
@@ -286,8 +366,12 @@ function addBacktrack(evs: Ev[], stack: Node[], i: number, n: number, p: number,
   if (!(seen & bit(p)) && !v.some((y) => y.clock[y.tid]! <= nClock[y.tid]!)) initials |= bit(p);
   if (initials === 0 || initials & node.backtrack) return;
   const q = initials & bit(p) ? p : lowest(initials);
-  if (node.enabled & bit(q)) node.backtrack |= bit(q);
-  else node.backtrack |= node.enabled;
+  const mask = node.enabled & bit(q) ? bit(q) : node.enabled;
+  if (i < sh.fixed) {
+    // A shared node: its alternatives are handed out by the coordinator.
+    if (mask & ~node.backtrack) sh.hooks!.request(i, mask);
+  }
+  node.backtrack |= mask;
 }
 
 function preemptionsBefore(stack: Node[], i: number): number {

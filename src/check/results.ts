@@ -23,6 +23,29 @@ export interface FindingStats {
   best: Example;
 }
 
+export interface ResultsData {
+  readonly executions: number;
+  readonly transitions: number;
+  readonly sleepBlocked: number;
+  readonly findings: readonly { readonly id: string; readonly count: number; readonly best: Example }[];
+  readonly outcomes: readonly (readonly [string, readonly (readonly [string, number])[]])[];
+  readonly states: readonly string[] | null;
+  readonly complete: boolean;
+  readonly stopReason: string | undefined;
+  readonly limit: string | undefined;
+  /** Wall-clock time (ms since the epoch) of the first finding. */
+  readonly firstFindingAt: number | undefined;
+}
+
+/** Is a a better example than b: fewer preemptions, then fewer steps, then the smaller schedule (a total order). */
+export function better(a: Example, b: Example): boolean {
+  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
+  if (a.steps !== b.steps) return a.steps < b.steps;
+  for (let i = 0; i < a.schedule.length; i++) if (a.schedule[i] !== b.schedule[i]) return a.schedule[i]! < b.schedule[i]!;
+  for (let i = 0; i < a.values.length; i++) if (a.values[i] !== b.values[i]) return a.values[i]! < b.values[i]!;
+  return false;
+}
+
 export class Results {
   executions = 0;
   transitions = 0;
@@ -69,7 +92,7 @@ export class Results {
       if (!s) this.findings.set(f.id, { id: f.id, count: 1, best: ex });
       else {
         s.count++;
-        if (ex.preemptions < s.best.preemptions || (ex.preemptions === s.best.preemptions && ex.steps < s.best.steps)) s.best = ex;
+        if (better(ex, s.best)) s.best = ex;
       }
     }
     for (const [k, v] of outcomes) {
@@ -78,6 +101,50 @@ export class Results {
       m.set(v, (m.get(v) ?? 0) + 1);
     }
     if (stateKey !== undefined) this.states?.add(stateKey);
+  }
+
+  /** Everything, as plain data (to send from a worker thread). */
+  data(): ResultsData {
+    return {
+      executions: this.executions,
+      transitions: this.transitions,
+      sleepBlocked: this.sleepBlocked,
+      findings: [...this.findings.values()].map((f) => ({ id: f.id, count: f.count, best: f.best })),
+      outcomes: [...this.outcomes].map(([k, m]) => [k, [...m]] as const),
+      states: this.states ? [...this.states] : null,
+      complete: this.complete,
+      stopReason: this.stopReason,
+      limit: this.limit,
+      firstFindingAt: this.firstFindingMs === undefined ? undefined : this.startedAt + this.firstFindingMs,
+    };
+  }
+
+  /** Add another part of the same search (a worker's subtree): counts add up, the better example wins. */
+  merge(d: ResultsData): void {
+    this.executions += d.executions;
+    this.transitions += d.transitions;
+    this.sleepBlocked += d.sleepBlocked;
+    for (const f of d.findings) {
+      const s = this.findings.get(f.id);
+      if (!s) this.findings.set(f.id, { id: f.id, count: f.count, best: f.best });
+      else {
+        s.count += f.count;
+        if (better(f.best, s.best)) s.best = f.best;
+      }
+    }
+    for (const [k, vs] of d.outcomes) {
+      let m = this.outcomes.get(k);
+      if (!m) this.outcomes.set(k, (m = new Map<string, number>()));
+      for (const [v, n] of vs) m.set(v, (m.get(v) ?? 0) + n);
+    }
+    if (d.states) for (const s of d.states) this.states?.add(s);
+    if (!d.complete) this.complete = false;
+    this.stopReason ??= d.stopReason;
+    this.limit ??= d.limit;
+    if (d.firstFindingAt !== undefined) {
+      const ms = d.firstFindingAt - this.startedAt;
+      if (this.firstFindingMs === undefined || ms < this.firstFindingMs) this.firstFindingMs = Math.max(0, ms);
+    }
   }
 
   /** Finding ids with their execution counts, sorted. */

@@ -10,7 +10,7 @@
  * agrees with them says so ("holds (bounded)"). With `strict: true` (the default) a finding
  * that no matching expectation mentions makes the run fail too.
  */
-import { dfsSlices } from '../check/dfs.ts';
+import { dfsSlices, type SplitHooks } from '../check/dfs.ts';
 import type { Results } from '../check/results.ts';
 import { randomSlices } from '../check/random.ts';
 import { drain, drainAsync, type Sliced } from '../check/slices.ts';
@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly onExecution?: (r: Results) => void;
   /** Random/PCT: executions to sample (default 1000). */
   readonly samples?: number | undefined;
+  /** Explore one work item of a search split between workers (run/pool.ts). */
+  readonly split?: SplitHooks | undefined;
   /** Return to the event loop every this many ms (runOneAsync); undefined: never. */
   readonly sliceMs?: number | undefined;
   /** Judge against the expectations of another run (selftest: a mutated run against the unmutated expectations). */
@@ -143,6 +145,7 @@ export function exploreSlices(s: ScenarioT, run: RunConfig, o: RunOptions): Slic
     });
   }
   return dfsSlices(program, {
+    split: o.split,
     sliceMs: o.sliceMs,
     mode: o.strategy,
     preemptionBound: bound,
@@ -164,9 +167,14 @@ export function runOneAsync(p: ParsedScenario, run: PlannedRun, o: RunOptions): 
 }
 
 function* runOneSlices(p: ParsedScenario, run: PlannedRun, o: RunOptions): Sliced<RunResult> {
-  const s = p.scenario;
   const t0 = Date.now();
-  const r = yield* exploreSlices(s, run, o);
+  const r = yield* exploreSlices(p.scenario, run, o);
+  return judgeRun(p, run, o, r, t0);
+}
+
+/** A run's verdict from its explored results (also for results merged from workers). */
+export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: Results, t0: number): RunResult {
+  const s = p.scenario;
   const matching = s.expect.filter((e) => expectationMatches(e, o.judgeAs ?? run));
   const expectations = matching.map((e) => judge(e, r));
   const mentioned = new Set<string>(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));

@@ -1,36 +1,50 @@
 /**
- * One exploration worker (src/run/pool.ts): runs the planned runs it is sent, one at a time,
- * with the same runOne() as the single-threaded path, and reports progress every 250 ms.
+ * One exploration worker (src/run/pool.ts): explores the work items it is sent, one at a time,
+ * with the same explorer as the single-threaded path. For a split search it forwards backtrack
+ * requests at shared nodes, hands out the other values of a fresh choice, and donates part of
+ * its tree when the pool sets its `wanted` flag. Progress goes out every 250 ms.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import { loadScenario } from './load.ts';
 import { type FromWorker, serializeError, type ToWorker } from './pool.ts';
-import { runOne } from './run.ts';
+import { explore } from './run.ts';
 
 const port = parentPort!;
-const stopFlag = (workerData as { stopFlag: Int32Array }).stopFlag;
+const { stopFlag, wanted, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; id: number };
 const parsed = new Map<string, ParsedScenario>();
 const send = (m: FromWorker) => port.postMessage(m);
 
 port.on('message', (m: ToWorker) => {
-  const t0 = Date.now();
-  let last = t0;
+  const itemId = m.itemId;
+  let last = Date.now();
   try {
     let p = parsed.get(m.file);
     if (!p) parsed.set(m.file, (p = loadScenario(m.file)));
-    const result = runOne(p, m.run, {
+    const r = explore(p.scenario, m.run, {
       ...m.opts,
+      split: m.item
+        ? {
+            item: m.item,
+            request: (depth, mask) => send({ type: 'request', itemId, depth, mask }),
+            moreValues: (n) => send({ type: 'values', itemId, n }),
+            wanted: () => Atomics.load(wanted, id) === 1,
+            donate: (nodes) => {
+              Atomics.store(wanted, id, 0);
+              send({ type: 'donate', itemId, nodes });
+            },
+          }
+        : undefined,
       shouldStop: () => (Atomics.load(stopFlag, 0) ? 'interrupted' : undefined),
-      onExecution: (r) => {
+      onExecution: (res) => {
         const now = Date.now();
         if (now - last < 250) return;
         last = now;
-        send({ type: 'progress', index: m.index, executions: r.executions, ms: now - t0 });
+        send({ type: 'progress', itemId, executions: res.executions });
       },
     });
-    send({ type: 'done', index: m.index, result });
+    send({ type: 'done', itemId, results: r.data() });
   } catch (e) {
-    send({ type: 'error', index: m.index, error: serializeError(e) });
+    send({ type: 'error', itemId, error: serializeError(e) });
   }
 });

@@ -32,6 +32,21 @@ describe('runJobs', () => {
     expect(one.results.some((r) => r!.findings.some((f) => f.id === 'wild-deref'))).toBe(true);
   });
 
+  it('splits one run between workers and still gives the same result', async () => {
+    // One job and two workers: the idle worker gets part of the busy one's DPOR tree.
+    const file = 'examples/10-fast-pin-vs-thp-split.yaml';
+    const p = loadScenario(file);
+    const js = plannedRuns(p.scenario, { kernels: ['6.5'], arches: ['arm64'] })
+      .filter((r) => r.mutant === null)
+      .map((run) => ({ file, run, label: 'thp-split' }));
+    expect(js).toHaveLength(1);
+    const one = await runJobs(js, { strategy: 'dpor' }, 1);
+    const two = await runJobs(js, { strategy: 'dpor' }, 2);
+    expect(one.results[0]!.complete).toBe(true);
+    expect(one.results[0]!.executions).toBeGreaterThan(1000);
+    expect(two.results.map(timeless)).toEqual(one.results.map(timeless));
+  });
+
   it('stops the workers when asked and starts no further runs', async () => {
     const js = jobs();
     const r = await runJobs(js, { strategy: 'naive' }, 2, { shouldStop: () => 'test stop' });
