@@ -45,7 +45,7 @@ export interface TableRow extends RunMeasure {
 }
 
 export interface BenchReport {
-  readonly machine: { readonly node: string; readonly cpus: number; readonly date: string };
+  readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number };
   readonly rows: readonly TableRow[];
   readonly ratios: {
     readonly naiveOverDpor: { readonly runs: number; readonly min: number | null; readonly median: number | null; readonly max: number | null; readonly largestExamples: number | null; readonly naiveUnfinished: number; readonly unfinishedAtLeast: number | null; readonly disagreements: readonly string[] };
@@ -55,6 +55,23 @@ export interface BenchReport {
   readonly v7FirstFindingMs: number | null;
   readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
   readonly maxRssMB: number;
+}
+
+const SPIN = 'let x=0;for(let i=0;i<2e8;i++)x=(x+i*7)%1000003;process.stdout.write(String(x))';
+
+function spin(): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => execFile(process.execPath, ['-e', SPIN], (err) => (err ? reject(new Error(`spin loop failed: ${err.message}`)) : resolve(Date.now() - t0))));
+}
+
+/**
+ * How much parallel CPU this machine gives right now: n copies of a CPU-bound loop at once,
+ * against one alone (n on a machine with n free cores; about 1 on a throttled or busy one).
+ */
+export async function parallelCapacity(n: number): Promise<number> {
+  const one = await spin();
+  const many = await Promise.all(Array.from({ length: n }, spin));
+  return (n * one) / Math.max(...many);
 }
 
 function child(spec: ChildSpec): Promise<ChildReport> {
@@ -127,6 +144,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
+  const capacity = await parallelCapacity(o.workers);
   o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
   const w1 = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: 1 });
   const wN = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: o.workers });
@@ -136,7 +155,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const best = (long.length ? long : rows).reduce((b, r) => (r.transitionsPerSec > b.transitionsPerSec ? r : b));
   const v7 = rows.find((r) => r.scenario === 'fast-pin-vs-unmap-reuse' && r.kernel === 'v7' && r.arch === 'arm64');
   return {
-    machine: { node: process.version, cpus: (await import('node:os')).availableParallelism(), date: new Date().toISOString() },
+    machine: { node: process.version, cpus: (await import('node:os')).availableParallelism(), date: new Date().toISOString(), parallelCapacity: capacity },
     rows,
     ratios: {
       naiveOverDpor: {
