@@ -3,11 +3,12 @@
  * (design.md §1). Exit codes are documented in cli/errors.ts and docs/cli.md.
  */
 import { Command, CommanderError } from '@commander-js/extra-typings';
-import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError } from './errors.ts';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, limitError, UserError, writeError } from './errors.ts';
 import { stdoutOut } from './output.ts';
 import { ScenarioError } from '../scenarios/parse.ts';
 import { LoadError } from '../run/load.ts';
 import { LimitError } from '../sim/world.ts';
+import { RunLimitError } from '../run/pool.ts';
 import { matrixCommand, pinCommand, probeCommand } from './commands/pin.ts';
 import { checkCommand } from './commands/check.ts';
 import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
@@ -19,7 +20,7 @@ export function buildProgram(out = stdoutOut()) {
   const program = new Command('gupcheck')
     .description('An executable model of Linux GUP (pin_user_pages*) and a model checker for GUP-fast races')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError('  fix: run `gupcheck --help` for the commands and their options')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out.write(s),
@@ -27,7 +28,7 @@ export function buildProgram(out = stdoutOut()) {
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
   for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out), schemaCommand(out), benchCommand(out)]) {
-    cmd.exitOverride().configureOutput({
+    cmd.exitOverride().showHelpAfterError(`  fix: run \`gupcheck ${cmd.name()} --help\` for its arguments and options`).configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck ${cmd.name()}: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
@@ -57,12 +58,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`gupcheck: error[${e.code}]: ${e.message}\n  fix: ${e.hint}\n`);
       return EXIT_USAGE;
     }
-    if (e instanceof LimitError) {
-      process.stderr.write(`gupcheck: error[GUPCHECK_LIMIT_${e.limit.toUpperCase()}]: ${e.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof UserError) {
-      process.stderr.write(`gupcheck: error[${e.code}]: ${e.message}\n${e.hint ? `  fix: ${e.hint}\n` : ''}`);
+    const u = e instanceof LimitError ? limitError(e, e instanceof RunLimitError ? e.job : undefined) : e instanceof UserError ? e : writeError(e);
+    if (u) {
+      process.stderr.write(`gupcheck: error[${u.code}]: ${u.message}\n${u.hint ? `  fix: ${u.hint}\n` : ''}`);
       return EXIT_USAGE;
     }
     const err = e instanceof Error ? e : new Error(String(e));

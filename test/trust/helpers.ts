@@ -68,11 +68,16 @@ export function spawnCli(args: readonly string[], opts: { cwd?: string; onStart?
 export function expectUserError(r: Ran, code: string, message: RegExp): void {
   expect(r.stderr, 'no JavaScript stack trace').not.toMatch(/^\s+at /m);
   expect(r.stderr, 'not an internal error').not.toMatch(/internal error/);
-  const first = r.stderr.split('\n')[0]!;
-  expect(first).toMatch(new RegExp(`^gupcheck(?: \\w+)?: error\\[${code}\\]: `));
-  expect(first).toMatch(message);
+  const line = errorLine(r.stderr);
+  expect(line).toMatch(new RegExp(`^gupcheck(?: \\w+)?: error\\[${code}\\]: `));
+  expect(line).toMatch(message);
   expect(r.stderr).toMatch(/^ {2}fix: \S/m);
   expect(r.code).toBe(2);
+}
+
+/** The error line of stderr (a progress line may come before it on a slow machine). */
+export function errorLine(stderr: string): string {
+  return stderr.split('\n').find((l) => /^gupcheck(?: \w+)?: (?:error\[|internal error)/.test(l)) ?? stderr.split('\n')[0]!;
 }
 
 /** Every file under dir (relative path -> contents). */

@@ -1,6 +1,6 @@
 /** `gupcheck check PATH...`: explore every (scenario, kernel, arch, mutant) run and judge its expectations. */
 import { Command } from '@commander-js/extra-typings';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
 import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
@@ -10,8 +10,8 @@ import { plannedRuns, type RunOptions, type StrategyName } from '../../run/run.t
 import { buildTrace } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
-import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, UserError, unknownValue } from '../errors.ts';
-import { safeName, writeAtomic } from '../files.ts';
+import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UserError, unknownValue } from '../errors.ts';
+import { checkWritableDir, safeName, writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
@@ -40,7 +40,7 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max} (got '${v}')`);
+    throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number from ${min} to ${max} (got '${v}')`, `give ${name} a whole number in that range`);
   }
   return n;
 }
@@ -99,6 +99,8 @@ export interface ResultOut {
   ms: number;
   strategy: StrategyName;
   limit: string | null;
+  /** Why the search stopped early, in words (e.g. the --max-executions bound), or null. */
+  stopReason: string | null;
 }
 
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
@@ -118,6 +120,14 @@ export async function runCheck(
     for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant })) {
       jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}` });
     }
+  }
+  if (!jobs.length) {
+    const asked = [['--kernel', flags.kernel], ['--arch', flags.arch], ['--mutant', flags.mutant]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`);
+    throw new UserError(
+      'GUPCHECK_NO_RUNS',
+      `nothing to check: no run of ${files.length === 1 ? files[0] : `the ${files.length} scenarios`} matches ${asked.join(' ')}`,
+      'choose kernels and arches the scenarios list in `kernels:` and `arches:`, or a mutant that applies to those kernels',
+    );
   }
   const done = await runJobs(jobs, opts, workers, hooks, parsed);
   const results: ResultOut[] = [];
@@ -150,6 +160,7 @@ export async function runCheck(
       ms: r.ms,
       strategy: r.strategy,
       limit: r.limit ?? null,
+      stopReason: r.stopReason ?? null,
     });
   }
   return { results, traces, interrupted: done.interrupted };
@@ -189,6 +200,9 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   }
   if (showTraces) for (const t of traces) s += '\n' + narrate(t, { c });
   const held = results.length - bad.length;
+  const stopped = new Map<string, number>();
+  for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
+  for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
   s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
 }
@@ -216,7 +230,8 @@ export function checkCommand(out: Out) {
     .addHelpText(
       'after',
       `
-Exit status: 0 if every expectation holds, 1 if one does not, 2 for bad input, 130 if interrupted.
+Exit status: 0 if every expectation holds, 1 if one does not, 2 for bad input or a limit hit,
+130 if interrupted (Ctrl-C), 143 if terminated (SIGTERM); see docs/cli.md.
 
 Examples:
   gupcheck check examples/
@@ -227,8 +242,12 @@ Examples:
     .action(async (paths, o) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
       const files = scenarioFiles(paths);
+      checkWritableDir(o.out, '--out');
+      if (o.report) checkWritableDir(dirname(o.report), '--report');
       let stop: string | undefined;
+      let signal: NodeJS.Signals | undefined;
       const onSig = (sig: NodeJS.Signals) => {
+        signal = sig;
         stop = `interrupted (${sig === 'SIGINT' ? 'Ctrl-C' : sig}): the results above are partial`;
       };
       process.on('SIGINT', onSig);
@@ -249,6 +268,6 @@ Examples:
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
       }
-      process.exitCode = res.interrupted ? EXIT_INTERRUPTED : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
+      process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
     });
 }

@@ -116,7 +116,7 @@ export function explainCommand(out: Out) {
         return;
       }
       const f = FINDINGS.find((x) => x.id === id);
-      if (!f) throw new UserError('GUPCHECK_UNKNOWN_FINDING', `unknown finding id '${id}' (valid: ${FINDINGS.map((x) => x.id).join(', ')}, limits)`);
+      if (!f) throw new UserError('GUPCHECK_UNKNOWN_FINDING', `unknown finding id '${id}' (valid: ${FINDINGS.map((x) => x.id).join(', ')}, limits)`, '`gupcheck list` shows each finding id with a line on what it means');
       out.write(`${colors(out).bold(f.id)}: ${f.line}\n\n${f.explain}\n`);
     });
 }

@@ -1,0 +1,95 @@
+/**
+ * Ctrl-C and SIGTERM during a long check (issue 6/7): the real CLI, on a run that takes minutes
+ * (bench/scaled-reuse-anon.yaml), is signalled after about two seconds. It must stop at the next
+ * execution boundary, print the partial results marked interrupted, write a complete report
+ * marked interrupted, leave no half-written `*.tmp-*` file, and exit 130 for SIGINT, 143 for
+ * SIGTERM (128 + the signal number; src/cli/errors.ts).
+ *
+ * The signal must arrive after the CLI installed its handler (before that Node's default kills
+ * the process, which says nothing about gupcheck): if the process died of the signal itself, the
+ * test tries again with a longer wait. No assertion is about time.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, type Spawned, spawnCli, tmp } from './helpers.ts';
+
+const LONG = join(ROOT, 'bench', 'scaled-reuse-anon.yaml');
+
+async function interrupt(args: readonly string[], signal: NodeJS.Signals): Promise<{ r: Spawned; dir: string }> {
+  for (const wait of [2000, 5000, 10000]) {
+    const dir = tmp();
+    const r = await spawnCli(['check', LONG, ...args, '--out', join(dir, 'out'), '--report', join(dir, 'report.html')], {
+      onStart: (p) => void setTimeout(() => p.kill(signal), wait),
+    });
+    if (r.signal === signal) continue; // the handler was not installed yet: wait longer
+    return { r, dir };
+  }
+  throw new Error(`gupcheck was still starting up after 10 s; cannot test ${signal}`);
+}
+
+function tmpFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      if (f.isDirectory()) walk(join(d, f.name));
+      else if (/\.tmp-/.test(f.name)) out.push(join(d, f.name));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function expectReport(dir: string): void {
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  expect(html.startsWith('<!doctype html>')).toBe(true);
+  expect(html.trimEnd().endsWith('</html>')).toBe(true);
+  const m = /<script type="application\/json" id="gupcheck-data">(.*?)<\/script>/s.exec(html);
+  expect(m).not.toBeNull();
+  const data = JSON.parse(m![1]!) as { meta: { interrupted: boolean }; runs: { limit: string | null }[] };
+  expect(data.meta.interrupted).toBe(true);
+  expect(data.runs.some((x) => x.limit === 'interrupted')).toBe(true);
+}
+
+interface Json {
+  interrupted?: boolean;
+  results: { complete: boolean; limit: string | null; executions: number }[];
+}
+
+describe('a long check stopped by a signal', () => {
+  it('SIGINT (Ctrl-C) with --json: exit 130, partial results marked interrupted, a complete report, no temp files', async () => {
+    const { r, dir } = await interrupt(['--json'], 'SIGINT');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.code).toBe(130);
+    const j = JSON.parse(r.stdout) as Json;
+    expect(j.interrupted).toBe(true);
+    const stopped = j.results.filter((x) => x.limit === 'interrupted');
+    expect(stopped.length).toBe(1);
+    expect(stopped[0]!.complete).toBe(false);
+    expect(stopped[0]!.executions).toBeGreaterThan(0);
+    expectReport(dir);
+    expect(tmpFiles(dir)).toEqual([]);
+  }, 120_000);
+
+  it('SIGTERM with --json on two workers: exit 143, the same partial results and report', async () => {
+    const { r, dir } = await interrupt(['--json', '--workers', '2'], 'SIGTERM');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.code).toBe(143);
+    const j = JSON.parse(r.stdout) as Json;
+    expect(j.interrupted).toBe(true);
+    expect(j.results.some((x) => x.limit === 'interrupted' && !x.complete)).toBe(true);
+    expectReport(dir);
+    expect(tmpFiles(dir)).toEqual([]);
+  }, 120_000);
+
+  it('SIGINT without --json: the table says bounded (interrupted) and the last line says the results are partial', async () => {
+    const { r, dir } = await interrupt(['--no-progress'], 'SIGINT');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.code).toBe(130);
+    expect(r.stdout).toMatch(/bounded \(interrupted\)/);
+    expect(r.stdout).toMatch(/^interrupted \(Ctrl-C\): the results above are partial$/m);
+    expect(r.stdout).toContain(`report: ${join(dir, 'report.html')}`);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    expect(tmpFiles(dir)).toEqual([]);
+  }, 120_000);
+});
