@@ -9,8 +9,8 @@
  * in the JSON must match.
  *
  * Runs: the bundled examples with DPOR (twice, and once with --workers 2), and examples 04 and
- * 09 sampled with --strategy random and pct (twice each, plus another seed to show the seed
- * matters): 9 CLI runs. Example 10 (THP split, 13551 executions per arm64 run) is left out of the
+ * 09 sampled with --strategy random and pct (twice each, once more with --workers 2, and with
+ * another seed to show the seed matters): 11 CLI runs. Example 10 (THP split, 13551 executions per arm64 run) is left out of the
  * DPOR runs: it is most of the time of `check examples/` and adds no kind of output the others
  * lack; `check examples/` as a whole is compared by hand (see the issue).
  */
@@ -90,6 +90,7 @@ describe('determinism: the same scenario, options and seed give the same bytes',
       const b = run([...args, '--seed', '7']);
       expect(a.files.size, 'the sample finds something, so traces are compared too').toBeGreaterThanOrEqual(1);
       expectSame(a, b);
+      expectSame(a, run([...args, '--seed', '7', '--workers', '2']));
       // Not vacuous: the seed reaches the sampler.
       expect(run([...args, '--seed', '8']).json).not.toBe(a.json);
     }, 300_000);

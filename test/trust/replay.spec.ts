@@ -73,6 +73,18 @@ describe('every finding of every bundled example replays from its token to the t
   });
 });
 
+describe('the token shown in `gupcheck replay --help`', () => {
+  it('replays (it goes stale when example 09 changes: copy the v7/arm64 wild-deref token from `check` then)', async () => {
+    const help = await runMain(['replay', '--help']);
+    const tok = /gupcheck replay (gc1:\S+)/.exec(help.stdout)?.[1];
+    expect(tok).toBeDefined();
+    const rp = await runMain(['replay', tok!, '--json']);
+    expect(rp.stderr).toBe('');
+    expect((JSON.parse(rp.stdout) as { finding: { id: string } }).finding.id).toBe('wild-deref');
+    expect(findings().some(({ f }) => f.replay === tok)).toBe(true);
+  });
+});
+
 describe('a damaged or foreign token is refused with a clear error', () => {
   /** A token for the v7/arm64 wild-deref of example 09 (a finding with a choice value in its schedule). */
   const base = () => {

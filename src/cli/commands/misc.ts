@@ -21,7 +21,7 @@ export function replayCommand(out: Out) {
     .option('--scenario <file>', 'the scenario file (default: the bundled example of that name)')
     .option('--json', 'print the trace as JSON (the trace file schema)', false)
     .option('--save <file>', 'also write the JSON trace to a file')
-    .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:293e3bd9:080457')
+    .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:14513936:3abbee')
     .action((tok, o) => {
       let d;
       try {
