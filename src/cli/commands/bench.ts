@@ -8,7 +8,7 @@ import { type Out, table } from '../output.ts';
 
 function posInt(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number of at least 1 (got '${v}')`);
+  if (!Number.isInteger(n) || n < 1) throw new UserError('GUPCHECK_BAD_ARGUMENT', `${name} must be a whole number of at least 1 (got '${v}')`, `e.g. ${name} 2`);
   return n;
 }
 
@@ -88,9 +88,9 @@ Examples:
       const quick = o.quick;
       const opts: BenchOptions = {
         tableBudgetMs: quick ? 10_000 : 60_000,
-        naiveMaxExecutions: quick ? 20_000 : 200_000,
-        naiveBudgetMs: quick ? 5_000 : 30_000,
-        scaledBudgetMs: quick ? 10_000 : 90_000,
+        naiveMaxExecutions: quick ? 20_000 : 50_000,
+        naiveBudgetMs: quick ? 2_000 : 5_000,
+        scaledBudgetMs: quick ? 10_000 : 60_000,
         workersMaxExecutions: quick ? 1_000 : 5_000,
         workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
         examples: o.examples?.split(',').map((f) => f.trim()),
