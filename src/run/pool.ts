@@ -201,6 +201,8 @@ const EMPTY: Path = { schedule: [], values: [], doneBefore: [], backtrack: [] };
 function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const wanted = new Int32Array(new SharedArrayBuffer(4 * n));
+  // Executions per run, counted by all of its items (--max-executions applies to the run).
+  const executions = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
   const results: (RunResult | undefined)[] = jobs.map(() => undefined);
   const splittable = opts.strategy === 'dpor' || opts.strategy === 'naive';
   const queue: { run: RunState; item: SplitItem | null; path: Path }[] = [];
@@ -238,6 +240,11 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
     }
   };
 
+  const judge = (run: RunState) => {
+    const job = jobs[run.index]!;
+    results[run.index] = judgeRun(parsed.get(job.file) ?? loadScenario(job.file), job.run, opts, run.results, run.t0);
+  };
+
   return new Promise<PoolResult>((resolve, reject) => {
     const pool: Worker[] = [];
     const poolStart = Date.now();
@@ -253,8 +260,7 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
         run.results.complete = false;
         run.results.limit ??= 'interrupted';
         run.results.stopReason ??= 'interrupted';
-        const job = jobs[run.index]!;
-        results[run.index] = judgeRun(parsed.get(job.file) ?? loadScenario(job.file), job.run, opts, run.results, run.t0);
+        judge(run);
       }
       if (process.env.GUPCHECK_DEBUG_POOL) process.stderr.write(`pool: ${nextItem - 1} items, ${started.length} runs, ${Date.now() - poolStart} ms\n`);
       if (failed) reject(failed);
@@ -266,6 +272,16 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
         if (busy[k] || interrupted || failed) continue;
         if (!queue.length && !startRun()) break;
         const q = queue.shift()!;
+        if (opts.maxExecutions !== undefined && Atomics.load(executions, q.run.index) >= opts.maxExecutions) {
+          // The run has used up --max-executions: its remaining items are not explored.
+          q.run.results.complete = false;
+          q.run.results.limit ??= 'executions';
+          q.run.results.stopReason ??= `stopped after --max-executions ${opts.maxExecutions} executions; raise it to explore further`;
+          q.run.items--;
+          if (q.run.items === 0) judge(q.run);
+          k--; // try this worker again with the next item
+          continue;
+        }
         const st: ItemState = { id: nextItem++, run: q.run, path: q.path, executions: 0 };
         items.set(st.id, st);
         busy[k] = st;
@@ -350,10 +366,7 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
           items.delete(m.itemId);
           busy[k] = null;
           if (m.results.limit === 'interrupted') interrupted = true;
-          if (run.items === 0) {
-            const job = jobs[run.index]!;
-            results[run.index] = judgeRun(parsed.get(job.file) ?? loadScenario(job.file), job.run, opts, run.results, run.t0);
-          }
+          if (run.items === 0) judge(run);
           break;
         case 'error':
           failed ??= atJob(deserializeError(m.error), jobs[run.index]!);
@@ -364,7 +377,7 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
       dispatch();
     };
     for (let k = 0; k < n; k++) {
-      const w = new Worker(WORKER_ENTRY, { workerData: { stopFlag, wanted, id: k } });
+      const w = new Worker(WORKER_ENTRY, { workerData: { stopFlag, wanted, executions, id: k } });
       pool.push(w);
       w.on('message', (m: FromWorker) => onMessage(k, m));
       w.on('error', (e) => {

@@ -11,7 +11,7 @@ import { type FromWorker, serializeError, type ToWorker } from './pool.ts';
 import { explore } from './run.ts';
 
 const port = parentPort!;
-const { stopFlag, wanted, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; id: number };
+const { stopFlag, wanted, executions, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; executions: Int32Array; id: number };
 const parsed = new Map<string, ParsedScenario>();
 const send = (m: FromWorker) => port.postMessage(m);
 
@@ -21,8 +21,14 @@ port.on('message', (m: ToWorker) => {
   try {
     let p = parsed.get(m.file);
     if (!p) parsed.set(m.file, (p = loadScenario(m.file)));
+    // In a split search --max-executions counts the whole run's executions, over all of its
+    // items (several workers may each finish one more before they see the count: at most
+    // workers - 1 extra). A whole-run item (random/PCT samples) keeps its own count.
+    const max = m.item ? m.opts.maxExecutions : undefined;
+    let capped = false;
     const r = explore(p.scenario, m.run, {
       ...m.opts,
+      maxExecutions: m.item ? undefined : m.opts.maxExecutions,
       split: m.item
         ? {
             item: m.item,
@@ -35,15 +41,28 @@ port.on('message', (m: ToWorker) => {
             },
           }
         : undefined,
-      shouldStop: () => (Atomics.load(stopFlag, 0) ? 'interrupted' : undefined),
+      shouldStop: () => {
+        if (Atomics.load(stopFlag, 0)) return 'interrupted';
+        if (max !== undefined && Atomics.load(executions, m.index) >= max) {
+          capped = true;
+          return 'executions';
+        }
+        return undefined;
+      },
       onExecution: (res) => {
+        Atomics.add(executions, m.index, 1);
         const now = Date.now();
         if (now - last < 250) return;
         last = now;
         send({ type: 'progress', itemId, executions: res.executions });
       },
     });
-    send({ type: 'done', itemId, results: r.data() });
+    const data = r.data();
+    send({
+      type: 'done',
+      itemId,
+      results: capped ? { ...data, limit: 'executions', stopReason: `stopped after --max-executions ${max} executions; raise it to explore further` } : data,
+    });
   } catch (e) {
     send({ type: 'error', itemId, error: serializeError(e) });
   }
