@@ -5,6 +5,7 @@
  */
 import type { CpuState, FolioState, StateSnapshot, Trace, TraceStep } from '../trace/schema.ts';
 import type { ReportData, ReportRun } from './data.ts';
+import { describeStep } from '../trace/narrate.ts';
 
 // ===== runs and traces =====
 
@@ -282,26 +283,9 @@ export function stateView(t: Trace, i: number): StateView {
   return { folios, entries, cpus, freed };
 }
 
-/** What a step did, in one line (the value read, the value written and what it was). */
+/** What a step did, in one line (the value read, the value written and what it was): the narrator's words. */
 export function stepEffect(s: TraceStep): string {
-  const obj = s.object;
-  switch (s.access) {
-    case 'read':
-      return `${obj}${s.value !== undefined ? ` -> ${s.value}` : ''}`;
-    case 'write':
-      if (s.value?.startsWith('released')) return `${obj} ${s.value}`;
-      return `${obj} := ${s.value ?? ''}${s.before !== undefined ? ` (was ${s.before})` : ''}`;
-    case 'rmw':
-      return s.before !== undefined ? `${obj}: ${s.before} -> ${s.value ?? '?'}` : `${obj} -> ${s.value ?? '?'}`;
-    case 'lock':
-      return `${obj} ${s.value ?? 'taken'}`;
-    case 'wait':
-      return obj ? `${obj}: done waiting` : 'done waiting';
-    case 'choice':
-      return `chose ${s.value ?? '?'}`;
-    case 'local':
-      return '';
-  }
+  return s.access === 'choice' ? `chose ${s.value ?? '?'}` : describeStep(s);
 }
 
 /** One lane per CPU, in the trace's order; any other task that ran steps gets a lane after them. */
