@@ -34,7 +34,7 @@ import {
   joinInto,
   type Program,
 } from './execution.ts';
-import { Results } from './results.ts';
+import { type Frontier, Results } from './results.ts';
 import { drain, type Sliced, SliceClock } from './slices.ts';
 
 export interface DfsOptions {
@@ -202,7 +202,10 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
     else {
       conclude(ex);
       r.add(ex.w.findings, ex.w.outcomes, ex.schedule, ex.values, countPreemptions(ex.schedule, enabledAt), o.collectStates ? program.stateKey?.(ex.w) : undefined);
-      o.onExecution?.(r);
+      if (o.onExecution) {
+        r.frontier = frontier(stack, sh.fixed);
+        o.onExecution(r);
+      }
     }
     if (split?.wanted()) donate(stack, sh);
     // Backtrack to the deepest node with an unexplored alternative.
@@ -260,6 +263,20 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
     }
   }
   return r;
+}
+
+/** The alternatives still to explore below the shared prefix, for progress lines. */
+function frontier(stack: readonly Node[], from: number): Frontier {
+  let pending = 0;
+  let shallowest = -1;
+  for (let i = from; i < stack.length; i++) {
+    const n = stack[i]!;
+    let k = n.nValues > 0 ? n.nValues - n.value - 1 : 0;
+    for (let m = n.backtrack & ~n.done & ~n.sleep & n.enabled; m; m &= m - 1) k++;
+    if (k > 0 && shallowest < 0) shallowest = i;
+    pending += k;
+  }
+  return { pending, shallowest };
 }
 
 /** Give the shallowest local node that has alternatives (and the nodes above it) to the coordinator. */

@@ -46,6 +46,13 @@ export function better(a: Example, b: Example): boolean {
   return false;
 }
 
+export interface Frontier {
+  /** Alternatives (thread choices and value choices) not yet explored. */
+  readonly pending: number;
+  /** Step (depth) of the shallowest one; -1 when none is pending. */
+  readonly shallowest: number;
+}
+
 export class Results {
   executions = 0;
   transitions = 0;
@@ -64,6 +71,12 @@ export class Results {
   limit: string | undefined = undefined;
   readonly startedAt = Date.now();
   firstFindingMs: number | undefined = undefined;
+  /**
+   * Progress only (not merged, not reported): the exhaustive search's frontier after the last
+   * execution, i.e. the alternatives known but not yet explored on the DFS stack and the step of
+   * the shallowest one. DPOR adds alternatives as it finds races, so the frontier can grow.
+   */
+  frontier: Frontier | undefined = undefined;
 
   constructor(collectStates: boolean) {
     this.states = collectStates ? new Set() : null;

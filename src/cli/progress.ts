@@ -2,8 +2,11 @@
  * Progress on stderr for long runs: on a TTY a status line rewritten a few times a second, when
  * piped a plain line every few seconds; nothing before the first second, nothing with --json.
  */
+import type { Frontier } from '../check/results.ts';
+import type { ProgressExtra } from '../run/pool.ts';
+
 export interface Progress {
-  update(what: string, executions: number, sinceMs: number): void;
+  update(what: string, executions: number, sinceMs: number, extra?: ProgressExtra): void;
   done(): void;
 }
 
@@ -14,13 +17,13 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
   let last = 0;
   let shown = false;
   return {
-    update(what, executions, sinceMs) {
+    update(what, executions, sinceMs, extra) {
       const now = Date.now();
       if (now - start < 1000) return;
       if (now - last < (tty ? 200 : 5000)) return;
       last = now;
       const rate = sinceMs > 0 ? Math.round((executions * 1000) / sinceMs) : 0;
-      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s`;
+      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier)}`;
       if (tty) {
         stream.write(`\r\x1b[K${line}`);
         shown = true;
@@ -31,4 +34,15 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
       shown = false;
     },
   };
+}
+
+/**
+ * The frontier of an exhaustive search: alternatives known but not yet explored. DPOR finds more
+ * as it goes, so this is what is left so far, not an estimate of the total; while the shallowest
+ * open branch stays near the start, most of the search is still ahead.
+ */
+export function describeFrontier(f: Frontier | undefined): string {
+  if (!f) return '';
+  if (f.pending === 0) return ', no open branches left';
+  return `, ${f.pending.toLocaleString('en-US')} open branch${f.pending === 1 ? '' : 'es'} (shallowest at step ${f.shallowest})`;
 }

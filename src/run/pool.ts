@@ -20,7 +20,7 @@ import { LimitError } from '../sim/world.ts';
 import { loadScenario } from './load.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import type { DonatedNode, SplitItem } from '../check/dfs.ts';
-import { Results, type ResultsData } from '../check/results.ts';
+import { type Frontier, Results, type ResultsData } from '../check/results.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 
 export interface Job {
@@ -35,7 +35,18 @@ export type JobOptions = Pick<RunOptions, 'strategy' | 'preemptionBound' | 'maxE
 export interface PoolHooks {
   readonly shouldStop?: () => string | undefined;
   readonly onRunStart?: (job: Job) => void;
-  readonly onProgress?: (label: string, executions: number, ms: number) => void;
+  readonly onProgress?: (label: string, executions: number, ms: number, extra: ProgressExtra) => void;
+}
+
+/** What a progress line can say beyond the count: the exhaustive search's frontier, or the sample target. */
+export interface ProgressExtra {
+  readonly frontier?: Frontier | undefined;
+  readonly samples?: number | undefined;
+}
+
+function progressExtra(r: Results, opts: JobOptions): ProgressExtra {
+  if (opts.strategy === 'random' || opts.strategy === 'pct') return { samples: opts.maxExecutions ?? opts.samples ?? 1000 };
+  return { frontier: r.frontier };
 }
 
 export interface PoolResult {
@@ -56,7 +67,7 @@ export type ToWorker = {
   readonly item: SplitItem | null;
 };
 export type FromWorker =
-  | { readonly type: 'progress'; readonly itemId: number; readonly executions: number }
+  | { readonly type: 'progress'; readonly itemId: number; readonly executions: number; readonly frontier: Frontier | undefined }
   | { readonly type: 'request'; readonly itemId: number; readonly depth: number; readonly mask: number }
   | { readonly type: 'values'; readonly itemId: number; readonly n: number }
   | { readonly type: 'donate'; readonly itemId: number; readonly nodes: readonly DonatedNode[] }
@@ -136,7 +147,7 @@ async function runHere(jobs: readonly Job[], opts: JobOptions, hooks: PoolHooks,
         if (why) interrupted = true;
         return why;
       },
-      onExecution: (r) => hooks.onProgress?.(job.label, r.executions, Date.now() - t0),
+      onExecution: (r) => hooks.onProgress?.(job.label, r.executions, Date.now() - t0, progressExtra(r, opts)),
     }).catch((e: unknown) => {
       throw atJob(e, job);
     });
@@ -178,6 +189,8 @@ interface ItemState {
   /** The worker's current shared prefix: the item's, plus what it donated since. */
   path: Path;
   executions: number;
+  /** The worker's last reported frontier for this item (progress only). */
+  frontier?: Frontier | undefined;
 }
 
 const keyOf = (schedule: readonly number[], values: readonly number[], depth: number) => {
@@ -238,6 +251,26 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
       queue.push({ run, item: { ...path, freshChoice: true }, path });
       run.items++;
     }
+  };
+
+  // A run's frontier: its busy items' frontiers plus its queued items (each one open branch).
+  const runFrontier = (run: RunState): Frontier => {
+    let pending = 0;
+    let shallowest = -1;
+    const at = (d: number) => {
+      if (d >= 0 && (shallowest < 0 || d < shallowest)) shallowest = d;
+    };
+    for (const b of busy) {
+      if (b?.run !== run || !b.frontier) continue;
+      pending += b.frontier.pending;
+      at(b.frontier.shallowest);
+    }
+    for (const q of queue) {
+      if (q.run !== run) continue;
+      pending++;
+      at(q.path.schedule.length - 1);
+    }
+    return { pending, shallowest };
   };
 
   const judge = (run: RunState) => {
@@ -320,7 +353,8 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
         case 'progress':
           run.executions += m.executions - st.executions;
           st.executions = m.executions;
-          hooks.onProgress?.(jobs[run.index]!.label, run.executions, Date.now() - run.t0);
+          st.frontier = m.frontier;
+          hooks.onProgress?.(jobs[run.index]!.label, run.executions, Date.now() - run.t0, splittable ? { frontier: runFrontier(run) } : { samples: opts.maxExecutions ?? opts.samples ?? 1000 });
           return;
         case 'request': {
           const node = run.nodes.get(keyOf(st.path.schedule, st.path.values, m.depth));

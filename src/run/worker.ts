@@ -54,7 +54,7 @@ port.on('message', (m: ToWorker) => {
         const now = Date.now();
         if (now - last < 250) return;
         last = now;
-        send({ type: 'progress', itemId, executions: res.executions });
+        send({ type: 'progress', itemId, executions: res.executions, frontier: res.frontier });
       },
     });
     const data = r.data();

@@ -5,7 +5,7 @@ import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
 import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
-import { defaultWorkers, type Job, runJobs } from '../../run/pool.ts';
+import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
 import { plannedRuns, type RunOptions, type StrategyName } from '../../run/run.ts';
 import { buildTrace } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
@@ -107,7 +107,7 @@ export interface ResultOut {
 export async function runCheck(
   files: string[],
   flags: CheckFlags,
-  hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: (label: string, n: number, ms: number) => void } = {},
+  hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
 ): Promise<{ results: ResultOut[]; traces: Trace[]; interrupted: boolean }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
@@ -255,7 +255,7 @@ Examples:
       const prog = progress(!o.json && o.progress);
       let res: Awaited<ReturnType<typeof runCheck>>;
       try {
-        res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms) => prog.update(l, n, ms) });
+        res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms, extra) => prog.update(l, n, ms, extra) });
       } finally {
         prog.done();
         process.off('SIGINT', onSig);

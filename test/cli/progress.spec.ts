@@ -1,0 +1,99 @@
+/**
+ * The progress line (issue 7): nothing in the first second, TTY-aware pacing, cleared at the end,
+ * and the exhaustive search's frontier (open branches on the DFS stack), exact on a tiny program.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { exploreDfs } from '../../src/check/dfs.ts';
+import type { Frontier } from '../../src/check/results.ts';
+import { describeFrontier, progress } from '../../src/cli/progress.ts';
+import { tiny, write } from '../check/tiny.ts';
+
+function fakeStream(isTTY: boolean) {
+  const out: string[] = [];
+  return { out, stream: { isTTY, write: (s: string) => out.push(s) } as unknown as NodeJS.WriteStream };
+}
+
+const T0 = 1_700_000_000_000;
+
+describe('progress line', () => {
+  beforeEach(() => vi.useFakeTimers({ now: T0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('when piped: silent for the first second, then a plain line every five seconds', () => {
+    const { out, stream } = fakeStream(false);
+    const p = progress(true, stream);
+    p.update('run', 10, 500);
+    expect(out).toEqual([]);
+    vi.setSystemTime(T0 + 1200);
+    p.update('run', 1000, 1200, { frontier: { pending: 3, shallowest: 4 } });
+    expect(out).toEqual(['gupcheck: run: 1,000 executions, 833/s, 1.2s, 3 open branches (shallowest at step 4)\n']);
+    vi.setSystemTime(T0 + 3000);
+    p.update('run', 2000, 3000);
+    expect(out).toHaveLength(1);
+    vi.setSystemTime(T0 + 6300);
+    p.update('run', 5000, 6300, { samples: 10_000 });
+    expect(out[1]).toBe('gupcheck: run: 5,000 of 10,000 executions, 794/s, 6.3s\n');
+  });
+
+  it('on a terminal: one line rewritten in place and cleared by done()', () => {
+    const { out, stream } = fakeStream(true);
+    const p = progress(true, stream);
+    vi.setSystemTime(T0 + 1100);
+    p.update('run', 1, 1100);
+    vi.setSystemTime(T0 + 1400);
+    p.update('run', 2, 1400);
+    p.done();
+    expect(out).toHaveLength(3);
+    expect(out[0]!.startsWith('\r\x1b[Kgupcheck: run: 1 executions')).toBe(true);
+    expect(out[1]!.startsWith('\r\x1b[Kgupcheck: run: 2 executions')).toBe(true);
+    expect(out[2]).toBe('\r\x1b[K');
+  });
+
+  it('disabled (--json, --no-progress): writes nothing', () => {
+    const { out, stream } = fakeStream(true);
+    const p = progress(false, stream);
+    vi.setSystemTime(T0 + 5000);
+    p.update('run', 1, 5000);
+    p.done();
+    expect(out).toEqual([]);
+  });
+
+  it('says when no branch is left', () => {
+    expect(describeFrontier({ pending: 0, shallowest: -1 })).toBe(', no open branches left');
+    expect(describeFrontier({ pending: 1, shallowest: 0 })).toBe(', 1 open branch (shallowest at step 0)');
+    expect(describeFrontier(undefined)).toBe('');
+  });
+});
+
+describe('frontier of the exhaustive search', () => {
+  /*
+   * T0: x=1; x=2   T1: x=3; x=4. Naive DFS keeps running the thread that ran last, so the 6
+   * interleavings come in the order 0011 0101 0110 1100 1001 1010.
+   * After 0011 the alternatives T1@step0 and T1@step1 are open; after 0101, T1@step0 and T1@step2;
+   * after 0110 only T1@step0; after 1100, T0@step1; after 1001, T1@step2; after 1010 nothing.
+   */
+  const sameCell = tiny(1, [
+    function* (t, s) {
+      yield* write(t, s.cells[0]!, 1);
+      yield* write(t, s.cells[0]!, 2);
+    },
+    function* (t, s) {
+      yield* write(t, s.cells[0]!, 3);
+      yield* write(t, s.cells[0]!, 4);
+    },
+  ]);
+  it('counts the open branches on the DFS stack after every execution', () => {
+    const seen: Frontier[] = [];
+    exploreDfs(sameCell, { mode: 'naive', onExecution: (r) => seen.push(r.frontier!) });
+    expect(seen.map((f) => f.pending)).toEqual([2, 2, 1, 1, 1, 0]);
+    expect(seen.map((f) => f.shallowest)).toEqual([0, 0, 0, 1, 2, -1]);
+  });
+
+  it('ends at zero under DPOR too', () => {
+    const seen: Frontier[] = [];
+    const r = exploreDfs(sameCell, { mode: 'dpor', onExecution: (res) => seen.push(res.frontier!) });
+    expect(r.complete).toBe(true);
+    expect(seen.at(-1)).toEqual({ pending: 0, shallowest: -1 });
+    expect(seen.slice(0, -1).every((f) => f.pending > 0)).toBe(true);
+  });
+});
