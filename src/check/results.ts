@@ -29,6 +29,8 @@ export interface ResultsData {
   readonly sleepBlocked: number;
   readonly findings: readonly { readonly id: string; readonly count: number; readonly best: Example }[];
   readonly outcomes: readonly (readonly [string, readonly (readonly [string, number])[]])[];
+  /** Per outcome name and value ("CPU0\u0000pinned-fast"): the best example reaching it. */
+  readonly outcomeExamples: readonly (readonly [string, Example])[];
   readonly states: readonly string[] | null;
   readonly complete: boolean;
   readonly stopReason: string | undefined;
@@ -53,6 +55,15 @@ export interface Frontier {
   readonly shallowest: number;
 }
 
+/** better() for a whole execution not yet copied into an Example (no allocation unless it wins). */
+function betterRun(preemptions: number, schedule: readonly number[], values: readonly number[], b: Example): boolean {
+  if (preemptions !== b.preemptions) return preemptions < b.preemptions;
+  if (schedule.length !== b.steps) return schedule.length < b.steps;
+  for (let i = 0; i < schedule.length; i++) if (schedule[i] !== b.schedule[i]) return schedule[i]! < b.schedule[i]!;
+  for (let i = 0; i < values.length; i++) if (values[i] !== b.values[i]) return values[i]! < b.values[i]!;
+  return false;
+}
+
 export class Results {
   executions = 0;
   transitions = 0;
@@ -61,6 +72,8 @@ export class Results {
   readonly findings = new Map<string, FindingStats>();
   /** outcome name -> value -> executions. */
   readonly outcomes = new Map<string, Map<string, number>>();
+  /** `${name}\u0000${value}` -> the best example reaching that outcome (for revision-diff traces). */
+  readonly outcomeExamples = new Map<string, Example>();
   /** Final-state keys (only when asked for). */
   readonly states: Set<string> | null;
   /** True only when every execution class was explored (no bound, no limit hit). */
@@ -112,6 +125,11 @@ export class Results {
       let m = this.outcomes.get(k);
       if (!m) this.outcomes.set(k, (m = new Map<string, number>()));
       m.set(v, (m.get(v) ?? 0) + 1);
+      const key = `${k}\u0000${v}`;
+      const best = this.outcomeExamples.get(key);
+      if (!best || betterRun(preemptions, schedule, values, best)) {
+        this.outcomeExamples.set(key, { schedule: schedule.slice(), values: values.slice(), preemptions, steps: schedule.length, message: '', at: -1, thread: -1 });
+      }
     }
     if (stateKey !== undefined) this.states?.add(stateKey);
   }
@@ -124,6 +142,7 @@ export class Results {
       sleepBlocked: this.sleepBlocked,
       findings: [...this.findings.values()].map((f) => ({ id: f.id, count: f.count, best: f.best })),
       outcomes: [...this.outcomes].map(([k, m]) => [k, [...m]] as const),
+      outcomeExamples: [...this.outcomeExamples],
       states: this.states ? [...this.states] : null,
       complete: this.complete,
       stopReason: this.stopReason,
@@ -149,6 +168,10 @@ export class Results {
       let m = this.outcomes.get(k);
       if (!m) this.outcomes.set(k, (m = new Map<string, number>()));
       for (const [v, n] of vs) m.set(v, (m.get(v) ?? 0) + n);
+    }
+    for (const [k, ex] of d.outcomeExamples) {
+      const best = this.outcomeExamples.get(k);
+      if (!best || better(ex, best)) this.outcomeExamples.set(k, ex);
     }
     if (d.states) for (const s of d.states) this.states?.add(s);
     if (!d.complete) this.complete = false;

@@ -122,6 +122,15 @@ export interface RunResult {
   readonly preemptionBound: number | undefined;
   readonly tableFree: TableFree | undefined;
   readonly states: readonly string[] | undefined;
+  /** Per outcome value reached, the best example (fewest preemptions, then steps), sorted by name and value. */
+  readonly outcomeExamples: readonly OutcomeExample[];
+}
+
+export interface OutcomeExample {
+  readonly name: string;
+  readonly value: string;
+  readonly schedule: readonly number[];
+  readonly values: readonly number[];
 }
 
 export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
@@ -216,6 +225,12 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
     preemptionBound: o.preemptionBound ?? s['preemption-bound'],
     tableFree: o.tableFree ?? s['table-free'],
     states: r.states ? [...r.states].sort() : undefined,
+    outcomeExamples: [...r.outcomeExamples]
+      .map(([k, ex]) => {
+        const [name, value] = k.split('\u0000') as [string, string];
+        return { name, value, schedule: ex.schedule, values: ex.values };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value)),
   };
 }
 

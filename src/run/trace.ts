@@ -13,6 +13,8 @@ import type { PlannedRun, RunOptions } from './run.ts';
 
 export interface TraceRequest {
   readonly findingId: string | null;
+  /** For an execution recorded to show an outcome (revision diff). */
+  readonly outcome?: { readonly name: string; readonly value: string } | undefined;
   readonly schedule: readonly number[];
   readonly values: readonly number[];
 }
@@ -47,6 +49,7 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     tlbFlush: program.tlbFlush(),
     model: { interleaving: 'SC', notCovered: notCovered('checker') },
     finding: f ? { id: f.id, message: f.message, step: f.step } : null,
+    ...(req.outcome ? { outcome: { name: req.outcome.name, value: req.outcome.value } } : {}),
     replay: token,
     command: `gupcheck replay ${token}`,
     cpus: rec.cpus,

@@ -65,7 +65,7 @@ export function story(t: Trace): string[] {
 export function narrate(t: Trace, o: NarrateOptions = {}): string {
   const c = o.c ?? { red: id, yellow: id, dim: id, bold: id, cyan: id };
   const lines: string[] = [];
-  const head = t.finding ? `${c.red(c.bold(t.finding.id))}: ${t.finding.message}` : 'execution (no finding)';
+  const head = t.finding ? `${c.red(c.bold(t.finding.id))}: ${t.finding.message}` : t.outcome ? `outcome ${t.outcome.name}: ${t.outcome.value}` : 'execution (no finding)';
   lines.push(head);
   lines.push(
     c.dim(

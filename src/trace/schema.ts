@@ -3,7 +3,8 @@
  * text narrator and the HTML viewer read. A trace is one execution replayed with recording on:
  * every transition in kernel words, with the state after it.
  *
- * Version history: 1 — first version.
+ * Version history: 1 — first version; later `outcome` (optional: traces recorded for a revision
+ * diff, which show an outcome rather than a finding; readers that do not know it can ignore it).
  */
 export const TRACE_VERSION = 1;
 
@@ -77,12 +78,14 @@ export interface Trace {
   readonly tlbFlush: string;
   readonly model: { readonly interleaving: 'SC'; readonly notCovered: readonly string[] };
   readonly finding: { readonly id: string; readonly message: string; readonly step: number } | null;
+  /** Set on a trace recorded to show an outcome one revision reaches and another does not (finding is then null). */
+  readonly outcome?: { readonly name: string; readonly value: string };
   /** The replay token and the command that re-runs it. */
   readonly replay: string;
   readonly command: string;
   readonly cpus: readonly string[];
   readonly steps: readonly TraceStep[];
-  /** State after each step (index = step i); states[0] is before step 0? No: `initial` is. */
+  /** State after each step (index = step i); the state before step 0 is `initial`. */
   readonly initial: StateSnapshot;
   readonly states: readonly StateSnapshot[];
   readonly preemptions: number;

@@ -8,6 +8,7 @@ import type { ReportData } from './data.ts';
 import { REPORT_DATA_VERSION } from './data.ts';
 import { byId, h, replace } from './dom.ts';
 import { renderOverview } from './overview.ts';
+import { traceTitle } from './model.ts';
 import { TraceView } from './trace-view.ts';
 
 function loadReportData(): ReportData {
@@ -56,7 +57,7 @@ function start(): void {
       });
       replace(app, current.root);
       current.select(step ?? 0, false);
-      document.title = `${t.finding?.id ?? 'trace'} · ${t.scenario} ${t.kernel}/${t.arch} · gupcheck report`;
+      document.title = `${traceTitle(t).badge} · ${t.scenario} ${t.kernel}/${t.arch} · gupcheck report`;
       window.scrollTo(0, 0);
       return;
     }

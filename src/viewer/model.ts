@@ -21,6 +21,19 @@ export function traceIndexFor(data: ReportData, run: ReportRun, findingId: strin
   return data.traces.findIndex((t) => runKey(t) === k && t.finding?.id === findingId);
 }
 
+/** The trace recorded (for the revision diff) showing a run reach an outcome value (-1 if none). */
+export function outcomeTraceIndex(data: ReportData, run: ReportRun, name: string, value: string): number {
+  const k = runKey(run);
+  return data.traces.findIndex((t) => runKey(t) === k && t.outcome?.name === name && t.outcome.value === value);
+}
+
+/** What a trace shows, in a few words: its finding, or the outcome it reaches. */
+export function traceTitle(t: Trace): { badge: string; text: string; kind: 'finding' | 'outcome' | 'execution' } {
+  if (t.finding) return { badge: t.finding.id, text: t.finding.message, kind: 'finding' };
+  if (t.outcome) return { badge: 'outcome', text: `${t.outcome.name}: ${t.outcome.value}`, kind: 'outcome' };
+  return { badge: 'execution', text: 'no finding', kind: 'execution' };
+}
+
 export function runLabel(r: { kernel: string; arch: string; mutant: string | null }): string {
   return `${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}`;
 }
@@ -77,7 +90,7 @@ export interface DiffItem {
   /** Executions with it in the revision that reaches it. */
   readonly executions: number;
   readonly of: number;
-  /** Index into data.traces of a trace showing it (findings only; -1 when none was recorded). */
+  /** Index into data.traces of a trace showing it (-1 when none was recorded). */
   readonly trace: number;
   readonly message?: string;
 }
@@ -98,7 +111,7 @@ function reachable(data: ReportData, r: ReportRun): DiffItem[] {
     items.push({ kind: 'finding', what: f.id, executions: f.executions, of: r.executions, trace: traceIndexFor(data, r, f.id), ...(f.message !== undefined ? { message: f.message } : {}) });
   }
   for (const [cpu, vals] of Object.entries(r.outcomes)) {
-    for (const [v, n] of Object.entries(vals)) if (n > 0) items.push({ kind: 'outcome', what: `${cpu}: ${v}`, executions: n, of: r.executions, trace: -1 });
+    for (const [v, n] of Object.entries(vals)) if (n > 0) items.push({ kind: 'outcome', what: `${cpu}: ${v}`, executions: n, of: r.executions, trace: outcomeTraceIndex(data, r, cpu, v) });
   }
   return items;
 }

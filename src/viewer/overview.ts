@@ -32,7 +32,7 @@ function header(data: ReportData): HTMLElement {
       'p',
       { class: `summary${bad ? ' bad' : ''}`, id: 'summary' },
       `${plural(runs.length, 'run')}: ${runs.length - bad} hold${bad ? `, ${bad} violated` : ''}`,
-      ` · ${plural(nFind, 'finding')} (${plural(data.traces.length, 'trace')})`,
+      ` · ${plural(nFind, 'finding')} (${plural(data.traces.filter((t) => !t.outcome).length, 'trace')})`,
       ` · ${bounded ? `${bounded} bounded or sampled search${bounded === 1 ? '' : 'es'}` : 'every search complete'}`,
     ),
     data.meta.interrupted ? h('p', { class: 'banner bad' }, 'Interrupted: the results below are partial.') : null,
@@ -120,7 +120,8 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
 // ===== findings =====
 
 function findings(data: ReportData, open: OpenTrace): HTMLElement {
-  const rows: Child[] = data.traces.map((t, i) => {
+  const shown = data.traces.map((t, i) => [t, i] as const).filter(([t]) => !t.outcome); // outcome traces belong to the revision diff
+  const rows: Child[] = shown.map(([t, i]) => {
     const run = data.runs.find((r) => r.scenario === t.scenario && r.kernel === t.kernel && r.arch === t.arch && r.mutant === t.mutant);
     const f = run?.findings.find((x) => x.id === t.finding?.id);
     return h(
@@ -138,7 +139,7 @@ function findings(data: ReportData, open: OpenTrace): HTMLElement {
     'section',
     { id: 'findings' },
     h('h2', null, 'Findings'),
-    data.traces.length
+    shown.length
       ? h(
           'table',
           { class: 'findings-table' },
@@ -182,9 +183,7 @@ function diffItem(it: DiffItem, open: OpenTrace): HTMLElement {
     it.message ? h('div', { class: 'msg' }, it.message) : null,
     it.trace >= 0
       ? h('button', { type: 'button', class: 'open-trace', 'data-trace': it.trace, onclick: () => open(it.trace) }, 'Open trace →')
-      : it.kind === 'outcome'
-        ? h('span', { class: 'sub' }, ' (an outcome: counted, no trace recorded)')
-        : h('span', { class: 'sub' }, ' (no trace recorded)'),
+      : h('span', { class: 'sub' }, ' (no trace recorded; outcome traces are in reports written with --report)'),
   );
 }
 

@@ -6,7 +6,7 @@
 import type { Trace, TraceStep } from '../trace/schema.ts';
 import type { ReportData } from './data.ts';
 import { type Child, h, plural, replace, s } from './dom.ts';
-import { keySteps, lanes, stateAt, stateView, stepEffect, type Field, type FolioView } from './model.ts';
+import { keySteps, lanes, stateAt, stateView, stepEffect, traceTitle, type Field, type FolioView } from './model.ts';
 import { limitsLine } from './overview.ts';
 
 // ===== timeline geometry =====
@@ -126,6 +126,7 @@ export class TraceView {
 
   private header(): HTMLElement {
     const t = this.t;
+    const title = traceTitle(t);
     const cmd = h('code', { id: 'replay-cmd' }, t.command);
     const status = h('span', { class: 'copy-status', id: 'copy-status', role: 'status' });
     const copyBtn = h(
@@ -156,7 +157,7 @@ export class TraceView {
         'div',
         { class: 'trace-title' },
         h('button', { type: 'button', class: 'back', id: 'back', onclick: this.back, title: 'Back to all results (Esc)' }, '← All results'),
-        h('h1', null, t.finding ? h('span', { class: 'badge finding' }, t.finding.id) : h('span', { class: 'badge' }, 'execution'), ' ', t.finding?.message ?? 'no finding'),
+        h('h1', null, h('span', { class: `badge${title.kind === 'finding' ? ' finding' : ''}` }, title.badge), ' ', title.text),
       ),
       h(
         'p',

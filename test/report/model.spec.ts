@@ -95,16 +95,19 @@ describe('the revision diff', () => {
       run('6.5', 'arm64', { complete: false, limit: 'max-executions' }),
       run('v7', 'x86'),
     ],
-    traces: [{ ...reuseTrace(), kernel: 'v7', arch: 'arm64' }],
+    traces: [
+      { ...reuseTrace(), kernel: 'v7', arch: 'arm64' },
+      { ...reuseTrace(), kernel: 'v7', arch: 'arm64', finding: null, outcome: { name: 'CPU0', value: 'oops' } },
+    ],
     meta: { interrupted: false, command: 'c', notCovered: [] },
   };
 
-  it('should list what A reaches and B does not, with the finding linked to its trace, per shared arch', () => {
+  it('should list what A reaches and B does not, each linked to its trace, per shared arch', () => {
     const d = revisionDiff(data, 's', null, 'v7', '6.5');
     expect(d.map((x) => x.arch)).toEqual(['arm64']);
     expect(d[0]!.onlyA).toEqual([
       { kind: 'finding', what: 'wild-deref', executions: 3, of: 10, trace: 0 },
-      { kind: 'outcome', what: 'CPU0: oops', executions: 3, of: 10, trace: -1 },
+      { kind: 'outcome', what: 'CPU0: oops', executions: 3, of: 10, trace: 1 },
     ]);
     expect(d[0]!.onlyB).toEqual([]);
     expect(revisionDiff(data, 's', null, '6.5', 'v7')[0]!.onlyB.map((x) => x.what)).toEqual(['wild-deref', 'CPU0: oops']);

@@ -6,7 +6,8 @@ import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
-import { plannedRuns, type RunOptions, type StrategyName } from '../../run/run.ts';
+import { plannedRuns, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
+import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
@@ -108,7 +109,7 @@ export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; interrupted: boolean }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
   const kernels = list(flags.kernel, parseKernel);
@@ -163,7 +164,38 @@ export async function runCheck(
       stopReason: r.stopReason ?? null,
     });
   }
-  return { results, traces, interrupted: done.interrupted };
+  const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
+  return { results, traces, outcomeTraces, interrupted: done.interrupted };
+}
+
+/**
+ * For the report's revision diff: a trace for each outcome that some revision of a scenario
+ * reaches and another revision (same arch and mutant) does not, one per run that reaches it. The
+ * example is the one the search kept (fewest preemptions, then fewest steps), not minimized.
+ */
+function diffOutcomeTraces(jobs: readonly Job[], results: readonly (RunResult | undefined)[], parsed: ReadonlyMap<string, ParsedScenario>, opts: RunOptions): Trace[] {
+  const groups = new Map<string, { job: Job; r: RunResult }[]>();
+  for (const [i, job] of jobs.entries()) {
+    const r = results[i];
+    if (!r) continue;
+    const k = JSON.stringify([job.file, r.arch, r.mutant]);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push({ job, r });
+  }
+  const out: Trace[] = [];
+  const key = (name: string, value: string) => `${name}\u0000${value}`;
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const reached = g.map(({ r }) => new Set(r.outcomeExamples.map((e) => key(e.name, e.value))));
+    for (const [i, { job, r }] of g.entries()) {
+      for (const e of r.outcomeExamples) {
+        if (reached.every((s, j) => j === i || s.has(key(e.name, e.value)))) continue;
+        out.push(buildTrace(parsed.get(job.file)!, job.run, opts, { findingId: null, outcome: { name: e.name, value: e.value }, schedule: e.schedule, values: e.values }, false));
+      }
+    }
+  }
+  return out;
 }
 
 export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean): string {
@@ -261,7 +293,7 @@ Examples:
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
       }
-      if (o.report) writeReport(o.report, res.results, res.traces, { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
+      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
       if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
       else {
         out.write(renderResults(out, res.results, res.traces, o.traces));
