@@ -7,7 +7,7 @@
  * clock of the happens-before relation induced by program order, spawn, and dependence
  * (conflicting accesses). The checker only ever sees Ops (design.md §1: check -> sim).
  */
-import { GROUP_CPU, type Op, READ } from '../sim/op.ts';
+import { GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
 import { LimitError } from '../sim/world.ts';
@@ -146,6 +146,7 @@ export class Execution {
         'steps',
         this.maxSteps,
         `more than ${this.maxSteps} transitions in one execution: a retry loop (e.g. try_get_folio's goto retry) never ends under this schedule; raise it with --max-steps, or bound the loop`,
+        this.spinning(),
       );
     }
     const op = t.op;
@@ -157,6 +158,20 @@ export class Execution {
     const before = this.w.threads.length;
     this.advance(t, op.choices ? value : undefined);
     if (this.w.threads.length > before) this.primeNew(tid);
+  }
+
+  /** Who ran the last transitions of an execution that hit --max-steps, and where each is now. */
+  private spinning(): string {
+    const last = this.schedule.slice(-1000);
+    const count = new Map<number, number>();
+    for (const t of last) count.set(t, (count.get(t) ?? 0) + 1);
+    const who = [...count].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 2);
+    const at = who.map(([tid, n]) => {
+      const t = this.w.threads[tid]!;
+      const s = siteById(t.op.site.id);
+      return `${t.name} ran ${n}${s ? ` and is at ${s.fn}: ${s.action}` : ''}`;
+    });
+    return `of the last ${last.length} transitions, ${at.join('; ')}`;
   }
 
   /** Event for the op about to run, with its vector clock (program order + spawn + dependence). */

@@ -43,12 +43,12 @@ export function unknownValue(what: string, got: string, valid: readonly string[]
  * A limit hit while exploring, as a user error: which run hit it (file and label, when known),
  * what the limit is, and how to get past it. Only options that exist are suggested.
  */
-export function limitError(e: { readonly limit: string; readonly value: number; readonly message: string }, run?: { readonly file: string; readonly label: string }): UserError {
+export function limitError(e: { readonly limit: string; readonly value: number; readonly message: string; readonly detail?: string | undefined }, run?: { readonly file: string; readonly label: string }): UserError {
   const where = run ? `${run.file}: ${run.label}: ` : '';
   if (e.limit === 'steps') {
     return new UserError(
       'GUPCHECK_LIMIT_STEPS',
-      `${where}possible livelock: an execution ran more than ${e.value} transitions (--max-steps ${e.value}); a retry loop (e.g. try_get_folio's goto retry) may never end under some schedule`,
+      `${where}possible livelock: an execution ran more than ${e.value} transitions (--max-steps ${e.value}); a retry loop (e.g. try_get_folio's goto retry) may never end under some schedule${e.detail ? `: ${e.detail}` : ''}`,
       `if the scenario is just long, raise the limit (e.g. --max-steps ${Math.min(e.value * 10, 1e7)}); if a loop spins, bound it in the model`,
     );
   }

@@ -79,17 +79,18 @@ export interface SerializedError {
   readonly message: string;
   readonly limit?: string;
   readonly value?: number;
+  readonly detail?: string | undefined;
 }
 
 export function serializeError(e: unknown): SerializedError {
-  if (e instanceof LimitError) return { name: 'LimitError', message: e.message, limit: e.limit, value: e.value };
+  if (e instanceof LimitError) return { name: 'LimitError', message: e.message, limit: e.limit, value: e.value, detail: e.detail };
   const err = e instanceof Error ? e : new Error(String(e));
   return { name: err.name, message: err.message };
 }
 
 function deserializeError(s: SerializedError): Error {
   if (s.name === 'LimitError') {
-    const e = new LimitError(s.limit ?? 'unknown', s.value ?? 0, '');
+    const e = new LimitError(s.limit ?? 'unknown', s.value ?? 0, '', s.detail);
     e.message = s.message;
     return e;
   }
@@ -104,7 +105,7 @@ export class RunLimitError extends LimitError {
     e: LimitError,
     readonly job: Job,
   ) {
-    super(e.limit, e.value, '');
+    super(e.limit, e.value, '', e.detail);
     this.message = e.message;
   }
 }

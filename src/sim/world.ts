@@ -109,7 +109,7 @@ export class World {
       throw new LimitError(
         'threads',
         this.maxThreads,
-        `more than ${this.maxThreads} threads (CPUs plus spawned RCU callbacks); raise it with --max-threads`,
+        `more than ${this.maxThreads} threads (CPUs plus spawned RCU callbacks)`,
       );
     }
     const t = make(this.threads.length, name, this.newObject(() => `${name} IRQs`), this.live ? this.step : -1);
@@ -135,7 +135,9 @@ export class LimitError extends Error {
     readonly limit: string,
     readonly value: number,
     what: string,
+    /** What was going on when the limit was hit (for a livelock: which threads spun, and where). */
+    readonly detail?: string,
   ) {
-    super(`limit reached: ${what}`);
+    super(`limit reached: ${what}${detail ? ` (${detail})` : ''}`);
   }
 }

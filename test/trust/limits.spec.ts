@@ -94,6 +94,8 @@ describe('--max-steps: a livelock is reported, not hung on', () => {
     expect((err as LimitError).limit).toBe('steps');
     expect((err as LimitError).value).toBe(limit);
     expect((err as LimitError).message).toMatch(new RegExp(`more than ${limit} transitions in one execution.*--max-steps`));
+    // It says who spun and where: the spinning thread T0, at its read of x.
+    expect((err as LimitError).detail).toMatch(new RegExp(`^of the last ${Math.min(limit, 1000)} transitions, T0 ran \\d+ and is at tiny: access`));
   };
 
   it('DPOR and naive DFS stop the spinning execution at the limit', () => {
@@ -113,6 +115,7 @@ describe('--max-steps: a livelock is reported, not hung on', () => {
       const r = gupcheck(['check', file, '--max-steps', '10', '--workers', workers, '--out', d]);
       expectUserError(r, 'GUPCHECK_LIMIT_STEPS', /possible livelock: an execution ran more than 10 transitions \(--max-steps 10\)/);
       expect(r.stderr).toMatch(new RegExp(`${file}: fast-pin-vs-munmap \\S+/\\S+`));
+      expect(r.stderr).toMatch(/of the last 10 transitions, CPU\d ran \d+ and is at \w+: /);
       expect(r.stderr).toMatch(/fix: .*--max-steps \d+/);
       expect(r.stdout).toBe('');
       optionsExist(r);
