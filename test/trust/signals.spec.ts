@@ -16,13 +16,17 @@ import { ROOT, type Spawned, spawnCli, tmp } from './helpers.ts';
 
 const LONG = join(ROOT, 'bench', 'scaled-reuse-anon.yaml');
 
-async function interrupt(args: readonly string[], signal: NodeJS.Signals): Promise<{ r: Spawned; dir: string }> {
+async function interrupt(args: readonly string[], signal: NodeJS.Signals, then?: NodeJS.Signals): Promise<{ r: Spawned; dir: string }> {
   for (const wait of [2000, 5000, 10000]) {
     const dir = tmp();
     const r = await spawnCli(['check', LONG, ...args, '--out', join(dir, 'out'), '--report', join(dir, 'report.html')], {
-      onStart: (p) => void setTimeout(() => p.kill(signal), wait),
+      onStart: (p) =>
+        void setTimeout(() => {
+          p.kill(signal);
+          if (then) p.kill(then);
+        }, wait),
     });
-    if (r.signal === signal) continue; // the handler was not installed yet: wait longer
+    if (r.signal === signal || (then && r.signal === then)) continue; // the handler was not installed yet: wait longer
     return { r, dir };
   }
   throw new Error(`gupcheck was still starting up after 10 s; cannot test ${signal}`);
@@ -88,8 +92,20 @@ describe('a long check stopped by a signal', () => {
     expect(r.code).toBe(130);
     expect(r.stdout).toMatch(/bounded \(interrupted\)/);
     expect(r.stdout).toMatch(/^interrupted \(Ctrl-C\): the results above are partial$/m);
+    expect(r.stderr).toMatch(/gupcheck: Ctrl-C: stopping; the partial results follow \(Ctrl-C again to quit without them\)/);
     expect(r.stdout).toContain(`report: ${join(dir, 'report.html')}`);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    expect(tmpFiles(dir)).toEqual([]);
+  }, 120_000);
+
+  it('a second signal quits at once: no partial results printed, no report, no temp files', async () => {
+    // SIGINT then SIGTERM (two different signals, so the kernel cannot merge them into one).
+    const { r, dir } = await interrupt(['--json'], 'SIGINT', 'SIGTERM');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/gupcheck: SIGTERM again: quitting without printing or writing the partial results/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(join(dir, 'report.html'))).toBe(false);
     expect(tmpFiles(dir)).toEqual([]);
   }, 120_000);
 });

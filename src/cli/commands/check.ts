@@ -279,8 +279,14 @@ Examples:
       let stop: string | undefined;
       let signal: NodeJS.Signals | undefined;
       const onSig = (sig: NodeJS.Signals) => {
+        if (signal !== undefined) {
+          // A second signal: the user does not want to wait for the partial results.
+          process.stderr.write(`\ngupcheck: ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again: quitting without printing or writing the partial results\n`);
+          process.exit(sig === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
+        }
         signal = sig;
         stop = `interrupted (${sig === 'SIGINT' ? 'Ctrl-C' : sig}): the results above are partial`;
+        process.stderr.write(`\ngupcheck: ${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping; the partial results follow (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit without them)\n`);
       };
       process.on('SIGINT', onSig);
       process.on('SIGTERM', onSig);
