@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { exploreDfs } from '../../src/check/dfs.ts';
-import { choose, read, S, spin_lock, spin_unlock, tiny, write } from './tiny.ts';
+import { choose, read, S, spin_lock, spin_unlock, tiny, twoWritersOneCell, write } from './tiny.ts';
 
 describe('exact execution counts', () => {
   /*
@@ -13,16 +13,7 @@ describe('exact execution counts', () => {
    * All four writes conflict, so every one of the C(4,2) = 6 interleavings is its own trace:
    *   0011 0101 0110 1001 1010 1100
    */
-  const sameCell = tiny(1, [
-    function* (t, s) {
-      yield* write(t, s.cells[0]!, 1);
-      yield* write(t, s.cells[0]!, 2);
-    },
-    function* (t, s) {
-      yield* write(t, s.cells[0]!, 3);
-      yield* write(t, s.cells[0]!, 4);
-    },
-  ]);
+  const sameCell = twoWritersOneCell();
   it('explores 6 executions when two CPUs each write the same cell twice (naive and DPOR)', () => {
     expect(exploreDfs(sameCell, { mode: 'naive' }).executions).toBe(6);
     expect(exploreDfs(sameCell, { mode: 'dpor' }).executions).toBe(6);

@@ -43,3 +43,17 @@ export function* read(t: SimThread, c: Cell<number>): Step<number> {
   return yield* READ_ONCE(t, c, S);
 }
 export { choose, spin_lock, spin_unlock };
+
+/** T0: x=1; x=2   T1: x=3; x=4: four conflicting writes, so each of the 6 interleavings is its own trace. */
+export function twoWritersOneCell(): Program {
+  return tiny(1, [
+    function* (t, s) {
+      yield* write(t, s.cells[0]!, 1);
+      yield* write(t, s.cells[0]!, 2);
+    },
+    function* (t, s) {
+      yield* write(t, s.cells[0]!, 3);
+      yield* write(t, s.cells[0]!, 4);
+    },
+  ]);
+}

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exploreDfs } from '../../src/check/dfs.ts';
 import type { Frontier } from '../../src/check/results.ts';
 import { describeFrontier, progress } from '../../src/cli/progress.ts';
-import { tiny, write } from '../check/tiny.ts';
+import { twoWritersOneCell } from '../check/tiny.ts';
 
 function fakeStream(isTTY: boolean) {
   const out: string[] = [];
@@ -72,16 +72,7 @@ describe('frontier of the exhaustive search', () => {
    * After 0011 the alternatives T1@step0 and T1@step1 are open; after 0101, T1@step0 and T1@step2;
    * after 0110 only T1@step0; after 1100, T0@step1; after 1001, T1@step2; after 1010 nothing.
    */
-  const sameCell = tiny(1, [
-    function* (t, s) {
-      yield* write(t, s.cells[0]!, 1);
-      yield* write(t, s.cells[0]!, 2);
-    },
-    function* (t, s) {
-      yield* write(t, s.cells[0]!, 3);
-      yield* write(t, s.cells[0]!, 4);
-    },
-  ]);
+  const sameCell = twoWritersOneCell();
   it('counts the open branches on the DFS stack after every execution', () => {
     const seen: Frontier[] = [];
     exploreDfs(sameCell, { mode: 'naive', onExecution: (r) => seen.push(r.frontier!) });
