@@ -8,46 +8,16 @@
  * esbuild is a devDependency, loaded lazily: where it is not installed, an existing bundle is
  * used even if stale, and with no bundle at all the report falls back to plain text.
  */
-import type * as Esbuild from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleFresh, loadEsbuild, newestSource, writeAtomic } from '../build/esbuild.ts';
 
 const VIEWER_DIR = fileURLToPath(new URL('../viewer/', import.meta.url));
 const TRACE_DIR = fileURLToPath(new URL('../trace/', import.meta.url));
 export const VIEWER_ENTRY = join(VIEWER_DIR, 'main.ts');
 export const VIEWER_BUNDLE = join(VIEWER_DIR, 'dist', 'viewer.js');
 export const VIEWER_CSS = join(VIEWER_DIR, 'viewer.css');
-
-/** The newest modification time of the sources that go into the bundle (0 if none are found). */
-function newestSource(): number {
-  let newest = 0;
-  for (const dir of [VIEWER_DIR, TRACE_DIR]) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) {
-      if (!f.endsWith('.ts')) continue;
-      newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-function loadEsbuild(): typeof Esbuild | undefined {
-  try {
-    return createRequire(import.meta.url)('esbuild') as typeof Esbuild;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Write to a temporary name, then rename: concurrent builders never see half a file. */
-function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** Bundle the viewer now and write src/viewer/dist/viewer.js. Throws if esbuild is missing or the build fails. */
 export function buildViewer(): { path: string; bytes: number; js: string } {
@@ -73,7 +43,7 @@ export function buildViewer(): { path: string; bytes: number; js: string } {
 
 /** True when the bundle exists and no source is newer than it. */
 export function viewerBundleFresh(): boolean {
-  return existsSync(VIEWER_BUNDLE) && statSync(VIEWER_BUNDLE).mtimeMs >= newestSource();
+  return bundleFresh(VIEWER_BUNDLE, newestSource([VIEWER_DIR, TRACE_DIR]));
 }
 
 /**

@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LimitError } from '../sim/world.ts';
 import { loadScenario } from './load.ts';
+import { workerEntry } from './worker-bundle.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import type { DonatedNode, SplitItem } from '../check/dfs.ts';
 import { type Frontier, Results, type ResultsData } from '../check/results.ts';
@@ -155,8 +156,6 @@ async function runHere(jobs: readonly Job[], opts: JobOptions, hooks: PoolHooks,
   }
   return { results, interrupted };
 }
-
-const WORKER_ENTRY = new URL('./worker.mjs', import.meta.url);
 
 /** A state on a shared prefix whose alternatives the coordinator hands out (check/dfs.ts SplitItem). */
 interface SharedNode {
@@ -411,8 +410,12 @@ function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: 
       }
       dispatch();
     };
+    const entry = workerEntry();
     for (let k = 0; k < n; k++) {
-      const w = new Worker(WORKER_ENTRY, { workerData: { stopFlag, wanted, executions, id: k } });
+      // A smaller young generation than V8's default for workers: measured on scaled-reuse (2 workers,
+      // 20,000 executions per run) peak RSS 311-315 MB -> 277-283 MB, CPU time the same within noise
+      // (8 MB saved more but cost ~8% CPU in extra scavenges).
+      const w = new Worker(entry, { workerData: { stopFlag, wanted, executions, id: k }, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
       pool.push(w);
       w.on('message', (m: FromWorker) => onMessage(k, m));
       w.on('error', (e) => {

@@ -1,4 +1,5 @@
-// Worker-thread entry for `--workers N` (src/run/pool.ts). Node 20 does not pass the tsx loader
+// Worker-thread entry for `--workers N` (src/run/pool.ts) when the esbuild bundle cannot be used
+// (src/run/worker-bundle.ts). Node 20 does not pass the tsx loader
 // on to worker threads (nodejs/node#47747), so this plain .mjs loads the TypeScript through
 // tsx's API.
 import { tsImport } from 'tsx/esm/api';

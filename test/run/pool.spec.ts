@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/run/load.ts';
 import { type Job, runJobs } from '../../src/run/pool.ts';
 import { plannedRuns, type RunResult } from '../../src/run/run.ts';
+import { WORKER_BUNDLE, workerEntry } from '../../src/run/worker-bundle.ts';
+import { pathToFileURL } from 'node:url';
 
 const FILES = ['examples/07-fast-pin-vs-truncate.yaml', 'examples/09-fast-pin-vs-unmap-reuse.yaml'];
 
@@ -52,5 +54,19 @@ describe('runJobs', () => {
     const r = await runJobs(js, { strategy: 'naive' }, 2, { shouldStop: () => 'test stop' });
     expect(r.interrupted).toBe(true);
     expect(r.results.filter((x) => x !== undefined).length).toBeLessThan(js.length);
+  });
+
+  it('workers start from the esbuild bundle, and the tsx fallback gives the same results', async () => {
+    expect(workerEntry().href).toBe(pathToFileURL(WORKER_BUNDLE).href);
+    const js = jobs().slice(0, 3);
+    const bundled = await runJobs(js, { strategy: 'dpor' }, 2);
+    process.env.GUPCHECK_WORKER_TSX = '1';
+    try {
+      expect(workerEntry().href).toMatch(/\/worker\.mjs$/);
+      const viaTsx = await runJobs(js, { strategy: 'dpor' }, 2);
+      expect(viaTsx.results.map(timeless)).toEqual(bundled.results.map(timeless));
+    } finally {
+      delete process.env.GUPCHECK_WORKER_TSX;
+    }
   });
 });
