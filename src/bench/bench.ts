@@ -53,7 +53,7 @@ export interface BenchReport {
   };
   readonly bestTransitionsPerSec: { readonly value: number; readonly run: string };
   readonly v7FirstFindingMs: number | null;
-  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
+  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct'; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
   readonly maxRssMB: number;
 }
 
@@ -145,7 +145,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       o.log(`bench: ${file} ${kernel}/arm64${kernel === '6.5' ? ` (exhaustive, budget ${o.scaledBudgetMs / 1000} s)` : ' (time to first finding)'}`);
       const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: kernel === '6.5' ? o.scaledBudgetMs : Math.min(o.scaledBudgetMs, 20_000) });
       const r = c.runs[0]!;
-      scaled.push({ file, kernel, executions: r.executions, complete: r.complete, ms: r.ms, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+      scaled.push({ file, kernel, strategy: 'dpor', executions: r.executions, complete: r.complete, ms: r.ms, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+      if (kernel !== 'v7') continue;
+      // Where DFS does not reach the race in time, sampling may: PCT (seed 1), the same budget.
+      o.log(`bench: ${file} v7/arm64 (time to first finding, pct --seed 1)`);
+      const pc = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'pct', seed: 1, maxExecutions: 10_000_000, budgetMs: Math.min(o.scaledBudgetMs, 20_000) });
+      const pr = pc.runs[0]!;
+      scaled.push({ file, kernel, strategy: 'pct', executions: pr.executions, complete: false, ms: pr.ms, rssMB: pc.maxRssMB, firstFindingMs: pr.firstFindingMs });
     }
   }
 

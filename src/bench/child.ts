@@ -20,7 +20,7 @@ for (const file of spec.files) {
   const runs = plannedRuns(p.scenario, { kernels: spec.kernels, arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
   for (const run of runs) jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}` });
 }
-const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions };
+const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed };
 let results: (RunResult | undefined)[];
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
 else {

@@ -10,6 +10,8 @@ export interface ChildSpec {
   /** Stop each run after this long (workers = 1 only). */
   readonly budgetMs?: number | undefined;
   readonly workers?: number | undefined;
+  /** For random/pct. */
+  readonly seed?: number | undefined;
 }
 
 export interface RunMeasure {

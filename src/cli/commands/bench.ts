@@ -36,20 +36,20 @@ export function renderBench(out: Out, b: BenchReport): string {
   text += '\nscaled-reuse (2 CPUs x 2 GUP-fast pins, 2 zaps, 3 reuses; arm64):\n';
   text += table(
     out,
-    ['file', 'kernel', 'executions', 'search', 'time', 'first finding', 'peak RSS'],
-    b.scaled.map((r) => [r.file, r.kernel, r.executions, r.complete ? 'complete' : 'not finished', s(r.ms), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
+    ['file', 'kernel', 'strategy', 'executions', 'search', 'time', 'first finding', 'peak RSS'],
+    b.scaled.map((r) => [r.file, r.kernel, r.strategy, r.executions, r.complete ? 'complete' : r.strategy === 'pct' ? 'sampled' : 'not finished', s(r.ms), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
   );
   const n = b.ratios.naiveOverDpor;
   const w = b.ratios.workers;
-  const scaled65 = b.scaled.filter((r) => r.kernel === '6.5');
+  const scaled65 = b.scaled.filter((r) => r.kernel === '6.5' && r.strategy === 'dpor');
   const scaledDone = scaled65.every((r) => r.complete);
   const scaledMs = scaled65.reduce((a, r) => a + r.ms, 0);
-  const v7scaled = b.scaled.filter((r) => r.kernel === 'v7').map((r) => r.firstFindingMs);
+  const v7first = (strategy: string) => b.scaled.filter((r) => r.kernel === 'v7' && r.strategy === strategy).map((r) => (r.firstFindingMs === null ? 'none' : `${r.firstFindingMs} ms`)).join(', ');
   const lines: [string, string, string][] = [
     ['explorer inner loop', `${b.bestTransitionsPerSec.value.toLocaleString('en-US')} transitions/s (${b.bestTransitionsPerSec.run})`, '>= 1,000,000/s on one core'],
     ['scaled-reuse 6.5/arm64 exhaustive', scaledDone ? s(scaledMs) : `not finished: ${scaled65.map((r) => `${r.executions} executions in ${s(r.ms)}`).join(', ')}`, '< 15 s'],
     ['first v7/arm64 finding (fast-pin-vs-unmap-reuse)', b.v7FirstFindingMs === null ? 'none' : `${b.v7FirstFindingMs} ms`, '< 100 ms'],
-    ['first v7/arm64 finding (scaled-reuse)', v7scaled.map((v) => (v === null ? 'none' : `${v} ms`)).join(', '), '-'],
+    ['first v7/arm64 finding (scaled-reuse)', `dpor: ${v7first('dpor')}; pct --seed 1: ${v7first('pct')}`, '-'],
     ['naive/DPOR executions', `median ${x(n.median)} (min ${x(n.min)}, max ${x(n.max)}) over ${n.runs} runs naive finished; on the ${n.largestRuns} runs with the most DPOR executions, median ${n.largestAtLeast ? '>= ' : ''}${x(n.largestExamples)}${n.naiveUnfinished ? `; naive did not finish on ${n.naiveUnfinished} more, where the ratio is at least ${x(n.unfinishedAtLeast)}` : ''}${n.disagreements.length ? `; DISAGREE: ${n.disagreements.join(', ')}` : '; findings and outcomes agree'}`, '>= 10x on the larger examples'],
     [
       `workers: 1 / ${w.n}`,
