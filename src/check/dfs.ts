@@ -18,7 +18,7 @@
  * conservative backtrack point is added at the latest earlier state where switching to the
  * thread is not a preemption. A bounded search is never reported complete.
  *
- * Each execution is replayed from scratch (generators cannot be copied); see docs/perf.md.
+ * Each execution is replayed from scratch (generators cannot be copied); docs/perf.md says what that costs.
  */
 import { LimitError } from '../sim/world.ts';
 import { conclude, countPreemptions } from './conclude.ts';
