@@ -194,8 +194,11 @@ export function* dfsSlices(program: Program, o: DfsOptions): Sliced<Results> {
       ex.step(p, node.value);
       prev = p;
     }
-    if (dpor && !blocked) {
-      // Threads that never ran their pending op (blocked, or cut off by a fatal finding).
+    if (dpor) {
+      // Threads that never ran their pending op (blocked, or cut off by a fatal finding). Also
+      // when the execution ended sleep-set blocked: a thread waiting there (e.g. on a lock an
+      // oopsed CPU still holds) races with what blocks it, and that reversal may be reachable
+      // from no other execution (test/property/dpor-naive.spec.ts, seed 301303059).
       for (const t of ex.threads) if (!t.done) analyze(ex, stack, ex.events.length, t.id, sh);
     }
     if (blocked) r.sleepBlocked++;
