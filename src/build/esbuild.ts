@@ -43,3 +43,17 @@ export function newestSource(dirs: readonly string[], recursive = false): number
 export function bundleFresh(bundle: string, sourcesMtime: number): boolean {
   return existsSync(bundle) && statSync(bundle).mtimeMs >= sourcesMtime;
 }
+
+/**
+ * Bundle `entry` with esbuild into `out` (written atomically) and return the code. Throws if
+ * esbuild is missing or the build fails; `what` names the bundle in those errors.
+ */
+export function buildBundle(what: string, entry: string, out: string, options: Esbuild.BuildOptions): string {
+  const esbuild = loadEsbuild();
+  if (!esbuild) throw new Error('esbuild is not installed (it is a devDependency: run npm ci)');
+  const res = esbuild.buildSync({ ...options, entryPoints: [entry], bundle: true, write: false, logLevel: 'silent' });
+  const js = res.outputFiles[0]?.text;
+  if (js === undefined) throw new Error(`[gupcheck internal bug] esbuild produced no output for the ${what}`);
+  writeAtomic(out, js);
+  return js;
+}

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFresh, loadEsbuild, newestSource, writeAtomic } from '../build/esbuild.ts';
+import { buildBundle, bundleFresh, newestSource } from '../build/esbuild.ts';
 
 const VIEWER_DIR = fileURLToPath(new URL('../viewer/', import.meta.url));
 const TRACE_DIR = fileURLToPath(new URL('../trace/', import.meta.url));
@@ -21,23 +21,7 @@ export const VIEWER_CSS = join(VIEWER_DIR, 'viewer.css');
 
 /** Bundle the viewer now and write src/viewer/dist/viewer.js. Throws if esbuild is missing or the build fails. */
 export function buildViewer(): { path: string; bytes: number; js: string } {
-  const esbuild = loadEsbuild();
-  if (!esbuild) throw new Error('esbuild is not installed (it is a devDependency: run npm ci)');
-  const res = esbuild.buildSync({
-    entryPoints: [VIEWER_ENTRY],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    legalComments: 'none',
-    charset: 'utf8',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = res.outputFiles[0]?.text;
-  if (js === undefined) throw new Error('[gupcheck internal bug] esbuild produced no output for the viewer');
-  writeAtomic(VIEWER_BUNDLE, js);
+  const js = buildBundle('viewer', VIEWER_ENTRY, VIEWER_BUNDLE, { format: 'iife', platform: 'browser', target: ['es2022'], minify: true, legalComments: 'none', charset: 'utf8' });
   return { path: VIEWER_BUNDLE, bytes: Buffer.byteLength(js), js };
 }
 

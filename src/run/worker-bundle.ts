@@ -11,7 +11,7 @@
  * workers load the sources through tsx (worker.mjs): slower to start, same results.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundleFresh, loadEsbuild, newestSource, writeAtomic } from '../build/esbuild.ts';
+import { buildBundle, bundleFresh, newestSource } from '../build/esbuild.ts';
 
 const SRC_DIR = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -20,21 +20,7 @@ const TSX_ENTRY = new URL('./worker.mjs', import.meta.url);
 
 /** Bundle worker.ts now. Throws if esbuild is missing or the build fails. */
 export function buildWorkerBundle(): string {
-  const esbuild = loadEsbuild();
-  if (!esbuild) throw new Error('esbuild is not installed (it is a devDependency: run npm ci)');
-  const res = esbuild.buildSync({
-    entryPoints: [ENTRY],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: ['node20'],
-    packages: 'external',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = res.outputFiles[0]?.text;
-  if (js === undefined) throw new Error('[gupcheck internal bug] esbuild produced no output for the worker');
-  writeAtomic(WORKER_BUNDLE, js);
+  buildBundle('worker', ENTRY, WORKER_BUNDLE, { format: 'esm', platform: 'node', target: ['node20'], packages: 'external' });
   return WORKER_BUNDLE;
 }
 
