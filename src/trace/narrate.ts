@@ -40,26 +40,39 @@ export function describeStep(s: TraceStep): string {
   }
 }
 
+/** One step of the race in a few lines, with the index of its step in the trace. */
+export interface KeyStep {
+  readonly i: number;
+  readonly cpu: string;
+  readonly text: string;
+}
+
 /**
  * The race in a few lines: the steps that changed what other CPUs see (state-change notes), the
- * page-table reads and reference grabs of the CPU that hit the finding, and the finding.
+ * page-table reads and reference grabs of the CPU that hit the finding, and the finding. The
+ * report's "key steps only" view shows the same steps.
  */
-export function story(t: Trace): string[] {
+export function keySteps(t: Trace): KeyStep[] {
   const who = t.finding ? t.steps.find((s) => s.finding)?.cpu : undefined;
-  const out: string[] = [];
+  const out: KeyStep[] = [];
   const seen = new Set<string>();
   for (const s of t.steps) {
     const mine = s.cpu === who;
     if (mine && /^(ptep_get_lockless|pmdp_get_lockless)/.test(s.action) && !seen.has(s.object)) {
       seen.add(s.object);
-      out.push(`${s.cpu} ${s.fn}: read ${s.object} -> ${s.value ?? '?'}`);
+      out.push({ i: s.i, cpu: s.cpu, text: `${s.fn}: read ${s.object} -> ${s.value ?? '?'}` });
     } else if (mine && s.fn === 'folio_ref_try_add_rcu') {
-      out.push(`${s.cpu} ${s.fn}: took a reference (${s.object} ${s.before ?? '?'} -> ${s.value ?? '?'})`);
+      out.push({ i: s.i, cpu: s.cpu, text: `${s.fn}: took a reference (${s.object} ${s.before ?? '?'} -> ${s.value ?? '?'})` });
     }
-    for (const n of s.notes) out.push(`${s.cpu} ${n}`);
-    if (s.finding) out.push(`${s.cpu} ${s.fn}: ${s.finding.id}`);
+    for (const n of s.notes) out.push({ i: s.i, cpu: s.cpu, text: n });
+    if (s.finding) out.push({ i: s.i, cpu: s.cpu, text: `${s.fn}: ${s.finding.id}` });
   }
   return out;
+}
+
+/** keySteps() as lines of text, each starting with its CPU. */
+export function story(t: Trace): string[] {
+  return keySteps(t).map((k) => `${k.cpu} ${k.text}`);
 }
 
 export function narrate(t: Trace, o: NarrateOptions = {}): string {

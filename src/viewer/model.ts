@@ -5,7 +5,9 @@
  */
 import type { CpuState, FolioState, StateSnapshot, Trace, TraceStep } from '../trace/schema.ts';
 import type { ReportData, ReportRun } from './data.ts';
-import { describeStep } from '../trace/narrate.ts';
+import { describeStep, keySteps, type KeyStep } from '../trace/narrate.ts';
+
+export { keySteps, type KeyStep };
 
 // ===== runs and traces =====
 
@@ -146,34 +148,6 @@ export function defaultDiffPair(data: ReportData, scenario: string, mutant: stri
 }
 
 // ===== a trace =====
-
-export interface KeyStep {
-  readonly i: number;
-  readonly text: string;
-}
-
-/**
- * The race in a few lines, as narrate.ts's story() tells it, but keeping step indices: the
- * page-table reads and reference grabs of the CPU that hit the finding, every state-change note,
- * and the finding.
- */
-export function keySteps(t: Trace): KeyStep[] {
-  const who = t.steps.find((s) => s.finding)?.cpu;
-  const out: KeyStep[] = [];
-  const seen = new Set<string>();
-  for (const s of t.steps) {
-    const mine = s.cpu === who;
-    if (mine && /^(ptep_get_lockless|pmdp_get_lockless)/.test(s.action) && !seen.has(s.object)) {
-      seen.add(s.object);
-      out.push({ i: s.i, text: `${s.fn}: read ${s.object} -> ${s.value ?? '?'}` });
-    } else if (mine && s.fn === 'folio_ref_try_add_rcu') {
-      out.push({ i: s.i, text: `${s.fn}: took a reference (${s.object} ${s.before ?? '?'} -> ${s.value ?? '?'})` });
-    }
-    for (const n of s.notes) out.push({ i: s.i, text: n });
-    if (s.finding) out.push({ i: s.i, text: `${s.fn}: ${s.finding.id}` });
-  }
-  return out;
-}
 
 /** State after step `i` (`i = -1`: the initial state). */
 export function stateAt(t: Trace, i: number): StateSnapshot {

@@ -45,6 +45,17 @@ function valueSets(r: Results): Map<string, string[]> {
   return new Map([...r.outcomes].map(([k, m]) => [k, [...m.keys()].sort()]));
 }
 
+/** Count a compared case (naive n, DPOR d, started at t0) in st; what DPOR and naive disagree on. */
+function compared(st: Stats, t0: number, n: Results, d: Results): string[] {
+  st.compared++;
+  st.naiveExecutions += n.executions;
+  st.dporExecutions += d.executions;
+  st.states += n.states!.size;
+  if (n.findings.size) st.withFindings++;
+  st.ms += Date.now() - t0;
+  return differences(d, n);
+}
+
 /** How DPOR's results differ from naive's (empty: they agree). */
 function differences(d: Results, n: Results): string[] {
   const out: string[] = [];
@@ -112,13 +123,7 @@ describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_R
           fc.pre(false);
         }
         const d = exploreDfs(program, { mode: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
-        st.compared++;
-        st.naiveExecutions += n.executions;
-        st.dporExecutions += d.executions;
-        st.states += n.states!.size;
-        if (n.findings.size) st.withFindings++;
-        st.ms += Date.now() - t0;
-        const diffs = differences(d, n);
+        const diffs = compared(st, t0, n, d);
         if (diffs.length) {
           throw new Error(`DPOR and naive disagree on this program (naive ${n.executions} executions, DPOR ${d.executions}):\n\n${tinyText(p)}\n\n${diffs.join('\n')}`);
         }
@@ -152,13 +157,7 @@ describe(`DPOR = naive on generated scenario files (seed ${SEED + 1}; GUPCHECK_P
           fc.pre(false);
         }
         const d = explore(s, run, { strategy: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
-        st.compared++;
-        st.naiveExecutions += n.executions;
-        st.dporExecutions += d.executions;
-        st.states += n.states!.size;
-        if (n.findings.size) st.withFindings++;
-        st.ms += Date.now() - t0;
-        const diffs = differences(d, n);
+        const diffs = compared(st, t0, n, d);
         if (diffs.length) {
           throw new Error(
             `DPOR and naive disagree on this scenario (kernel ${c.kernel}, arch ${c.arch}; naive ${n.executions} executions, DPOR ${d.executions}):\n\n${renderScenario(c)}\n${diffs.join('\n')}`,
