@@ -38,7 +38,7 @@ import { boot, createFile, mapBacking, Process, runSequential, touch, user_acces
 import { FS } from '../kernel/fs.ts';
 import { errnoName, VM_SHARED, FOLL_LONGTERM, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_SIZE, parseFoll, type Arch, type TableFree } from '../kernel/types.ts';
 import { type Step, site } from '../sim/op.ts';
-import { choose, down_read, down_write, up_read, up_write } from '../sim/sync.ts';
+import { choose, down_read, down_write, spin_lock, spin_unlock, up_read, up_write } from '../sim/sync.ts';
 import type { World } from '../sim/world.ts';
 import type { Program } from '../check/execution.ts';
 import type { Presentable } from '../check/record.ts';
@@ -260,6 +260,7 @@ interface CpuState {
 }
 
 const S_reuse = site('reallocator', 'which kind of owner gets the next free page');
+const S_wb_lookup = site('write_cache_pages', 'look the folio up in i_pages under the i_pages lock');
 const S_caller_lock = site('caller', 'mmap_read_lock() around pin_user_pages()');
 
 function* cpuProgram(c: Ctx, cpu: string, ops: readonly OpSpecT[], env: Env, keys: Map<string, string>): Step<void> {
@@ -394,7 +395,13 @@ function* runOp(c: Ctx, op: OpSpecT, st: CpuState, env: Env, record: (v: string)
     case 'writeback': {
       const vma = vmaOf(env, op.vma);
       const as = vma.vm_file?.f_mapping;
-      const pfn = as?.i_pages.get(op.page + vma.vm_pgoff);
+      if (!as) return record('nothing-cached');
+      // The page-cache lookup (write_cache_pages() walks i_pages) is a scheduling point: a fault
+      // on another CPU may add the folio before or after it (found by the DPOR=naive property
+      // test, seed 305013979, when this lookup read i_pages without one).
+      yield* spin_lock(c, as.i_pages_lock, S_wb_lookup);
+      const pfn = as.i_pages.get(op.page + vma.vm_pgoff);
+      yield* spin_unlock(c, as.i_pages_lock, S_wb_lookup);
       if (pfn === undefined) return record('nothing-cached');
       record((yield* writeback_folio(c, k.page(pfn))) ? 'wrote' : 'clean');
       return;
