@@ -7,10 +7,11 @@
  * clock of the happens-before relation induced by program order, spawn, and dependence
  * (conflicting accesses). The checker only ever sees Ops (design.md §1: check -> sim).
  */
-import { GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
+import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
 import { LimitError } from '../sim/world.ts';
+import { DEFAULT_MAX_STEPS } from './defaults.ts';
 
 /** What the checker needs from a scenario. */
 export interface Program {
@@ -37,11 +38,8 @@ export interface Ev {
   readonly value: number;
   /** A release: orders, never races (see Op.release). */
   readonly release: boolean;
-  /** Counter op kind (Op.counter), its delta and unless value, and the value it saw. */
-  readonly counter: number;
-  readonly delta: number;
-  readonly unless: number;
-  readonly before: number;
+  /** Counter op kind (Op.counter): adds commute with each other. */
+  readonly counter: CounterKind;
 }
 
 export class Execution {
@@ -62,13 +60,15 @@ export class Execution {
   /** The schedule so far: thread id per transition. */
   readonly schedule: number[] = [];
   readonly values: number[] = [];
+  /** The enabled mask at each transition (for counting preemptions). */
+  readonly enabledAt: number[] = [];
   steps = 0;
 
   constructor(
     readonly program: Program,
     /** Record events and vector clocks (DPOR); false for naive/random runs. */
     readonly track: boolean,
-    readonly maxSteps = 10_000,
+    readonly maxSteps = DEFAULT_MAX_STEPS,
   ) {
     this.w = program.start();
     this.w.live = true;
@@ -138,8 +138,8 @@ export class Execution {
     return this.ctxObjs.has(id);
   }
 
-  /** Execute thread tid's pending op (with `value` if it is a choice). */
-  step(tid: number, value = 0): void {
+  /** Execute thread tid's pending op (with `value` if it is a choice); `enabled` is enabledMask() now, if known. */
+  step(tid: number, value = 0, enabled = this.enabledMask()): void {
     const t = this.w.threads[tid]!;
     if (this.steps >= this.maxSteps) {
       throw new LimitError(
@@ -151,6 +151,7 @@ export class Execution {
     }
     const op = t.op;
     this.w.step = this.steps;
+    this.enabledAt.push(enabled);
     if (this.track) this.record(t, op, value);
     this.schedule.push(tid);
     this.values.push(op.choices ? value : -1);
@@ -190,9 +191,6 @@ export class Execution {
       value,
       release: op.release,
       counter: op.counter,
-      delta: op.delta,
-      unless: op.unless,
-      before: op.counter ? (op.target as { v: number }).v : 0,
     };
     const idx = this.events.length;
     if (!e.choice) {
@@ -232,8 +230,8 @@ interface Footprint {
   readonly tid: number;
   readonly obj: number;
   readonly acc: number;
-  /** 1 for atomic_add (adds commute with each other). */
-  readonly counter: number;
+  /** COUNTER_ADD for atomic_add (adds commute with each other). */
+  readonly counter: CounterKind;
   readonly obj2: number;
   readonly group: number;
   readonly choice: boolean;
@@ -247,7 +245,7 @@ function conflict(o1: number, a1: number, o2: number, a2: number): boolean {
 /** The dependence relation: two ops of different threads that do not commute. */
 export function dependent(x: Footprint, y: Footprint): boolean {
   if (x.tid === y.tid || x.choice || y.choice) return false;
-  if (conflict(x.obj, x.acc, y.obj, y.acc) && !(x.counter === 1 && y.counter === 1)) return true;
+  if (conflict(x.obj, x.acc, y.obj, y.acc) && !(x.counter === COUNTER_ADD && y.counter === COUNTER_ADD)) return true;
   if (x.obj2 && conflict(x.obj2, READ, y.obj, y.acc)) return true;
   if (y.obj2 && conflict(x.obj, x.acc, y.obj2, READ)) return true;
   if (x.group === GROUP_CPU && y.ctxWrite) return true;
@@ -273,7 +271,7 @@ export function footprintOf(ex: Execution, tid: number): Footprint {
 /** The objects an op touches, with the kind of access (1 read, 2 write, 3 add: commutes with adds). */
 export function forEachAccess(ex: Execution, f: Footprint, fn: (obj: number, kind: 1 | 2 | 3) => void): void {
   if (f.choice) return;
-  if (f.obj) fn(f.obj, f.acc === READ ? 1 : f.counter === 1 ? 3 : 2);
+  if (f.obj) fn(f.obj, f.acc === READ ? 1 : f.counter === COUNTER_ADD ? 3 : 2);
   if (f.obj2) fn(f.obj2, 1);
   if (f.group === GROUP_CPU) for (const o of ex.ctxObjects()) fn(o, 1);
 }

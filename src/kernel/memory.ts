@@ -16,7 +16,7 @@
  * and hwpoison entries.
  */
 import { announce, init, READ_ONCE, WRITE_ONCE } from '../sim/cell.ts';
-import { BLOCK_CELL_CHANGE, READ, type Step, site } from '../sim/op.ts';
+import { READ, type Step, site } from '../sim/op.ts';
 import { raw_write_seqcount_bump, spin_lock, spin_unlock } from '../sim/sync.ts';
 import { type Ctx, WARN_ON_ONCE } from './kernel.ts';
 import { filemap_fault } from './filemap.ts';
@@ -188,8 +188,7 @@ const S_mig_wait = site('migration_entry_wait', 'wait for the migration entry to
 function* migration_entry_wait(c: Ctx, pt: PageTable, addr: number, orig: pte_t): Step<void> {
   const cell = pt.entry(addr);
   const op = announce(c, cell.id, READ, S_mig_wait);
-  op.block = BLOCK_CELL_CHANGE;
-  op.target = { cell, value: orig };
+  op.wait = { kind: 'cell-change', cell, value: orig };
   yield op;
 }
 

@@ -9,7 +9,7 @@
  * (Ctrl-C); runs not yet started are not started.
  *
  * When the queue runs dry, a busy worker donates part of its search tree (check/dfs.ts
- * SplitItem), so one large run uses every worker too. The split search explores the same
+ * and check/split.ts), so one large run uses every worker too. The split search explores the same
  * executions (the same count, findings, outcomes; test/run/pool.spec.ts).
  *
  * GUPCHECK_DEBUG_POOL=1 prints each work item's size and the pool's wall time on stderr.
@@ -20,7 +20,10 @@ import { LimitError } from '../sim/world.ts';
 import { loadScenario } from './load.ts';
 import { workerEntry } from './worker-bundle.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
-import type { DonatedNode, SplitItem } from '../check/dfs.ts';
+import { type DonatedNode, type Path, ROOT_ITEM, type SplitItem, SplitSearch } from '../check/split.ts';
+import { DEFAULT_SAMPLES } from '../check/defaults.ts';
+import { strategyInfo } from '../check/strategies/index.ts';
+import { assertNever } from '../sim/op.ts';
 import { type Frontier, Results, type ResultsData } from '../check/results.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 
@@ -45,9 +48,9 @@ export interface ProgressExtra {
   readonly samples?: number | undefined;
 }
 
-function progressExtra(r: Results, opts: JobOptions): ProgressExtra {
-  if (opts.strategy === 'random' || opts.strategy === 'pct') return { samples: opts.maxExecutions ?? opts.samples ?? 1000 };
-  return { frontier: r.frontier };
+function progressExtra(r: Results | undefined, opts: JobOptions): ProgressExtra {
+  if (!strategyInfo(opts.strategy).exhaustive) return { samples: opts.maxExecutions ?? opts.samples ?? DEFAULT_SAMPLES };
+  return { frontier: r?.frontier };
 }
 
 export interface PoolResult {
@@ -157,32 +160,19 @@ async function runHere(jobs: readonly Job[], opts: JobOptions, hooks: PoolHooks,
   return { results, interrupted };
 }
 
-/** A state on a shared prefix whose alternatives the coordinator hands out (check/dfs.ts SplitItem). */
-interface SharedNode {
-  readonly path: Path;
-  readonly enabled: number;
-  readonly sleep: number;
-  done: number;
-  backtrack: number;
-}
-
-/** A schedule prefix with, per step, the choice's value, doneBefore and known backtrack set. */
-interface Path {
-  readonly schedule: readonly number[];
-  readonly values: readonly number[];
-  readonly doneBefore: readonly number[];
-  readonly backtrack: readonly number[];
-}
-
+/** One run being explored on the workers. */
 interface RunState {
   readonly index: number;
   readonly results: Results;
-  readonly nodes: Map<string, SharedNode>;
+  /** Its split search (exhaustive strategies); null: one whole-run item (sampling, preemption-bounded). */
+  readonly split: SplitSearch | null;
   readonly t0: number;
+  /** Work items queued or being explored; the run is judged when this reaches 0. */
   items: number;
   executions: number;
 }
 
+/** A work item being explored by one worker. */
 interface ItemState {
   readonly id: number;
   readonly run: RunState;
@@ -193,236 +183,242 @@ interface ItemState {
   frontier?: Frontier | undefined;
 }
 
-const keyOf = (schedule: readonly number[], values: readonly number[], depth: number) => {
-  let k = '';
-  for (let i = 0; i < depth; i++) k += `${schedule[i]}.${values[i]},`;
-  return k;
-};
-
-function extend(p: Path, chosen: number, value: number, doneBefore: number, backtrack: number): Path {
-  return { schedule: [...p.schedule, chosen], values: [...p.values, value], doneBefore: [...p.doneBefore, doneBefore], backtrack: [...p.backtrack, backtrack] };
+interface Queued {
+  readonly run: RunState;
+  readonly item: SplitItem | null;
+  readonly path: Path;
 }
 
-const EMPTY: Path = { schedule: [], values: [], doneBefore: [], backtrack: [] };
-
 /**
- * Workers take work items from one queue: first each run whole, in plan order; when the queue is
- * empty and a worker is idle, a busy worker is asked to donate part of its search tree, so a
- * single large run is explored by all workers. Results of a run's items are merged (counts add
- * up; each finding keeps the better example by a fixed order), then judged as one run.
+ * The pool's coordinator. Workers take work items from one queue: first each run whole, in
+ * plan order; when the queue is empty and a worker is idle, a busy worker is asked to donate part
+ * of its search tree (check/split.ts), so a single large run is explored by all workers. Results
+ * of a run's items are merged (counts add up; each finding keeps the better example by a fixed
+ * order), then judged as one run.
  */
-function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
-  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
-  const wanted = new Int32Array(new SharedArrayBuffer(4 * n));
-  // Executions per run, counted by all of its items (--max-executions applies to the run).
-  const executions = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
-  const results: (RunResult | undefined)[] = jobs.map(() => undefined);
-  const splittable = opts.strategy === 'dpor' || opts.strategy === 'naive';
-  const queue: { run: RunState; item: SplitItem | null; path: Path }[] = [];
-  const items = new Map<number, ItemState>();
-  const busy: (ItemState | null)[] = Array.from({ length: n }, () => null);
-  const asked: boolean[] = Array.from({ length: n }, () => false);
-  const started: RunState[] = [];
-  let nextJob = 0;
-  let nextItem = 1;
-  let interrupted = false;
-  let failed: Error | undefined;
+class Coordinator {
+  /** Set by the coordinator on Ctrl-C: workers stop at their next execution boundary. */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** Per worker: the coordinator wants it to donate part of its tree. */
+  private readonly wanted: Int32Array;
+  /** Executions per run, counted by all of its items (--max-executions applies to the run). */
+  private readonly executions: Int32Array;
+  private readonly results: (RunResult | undefined)[];
+  private readonly splittable: boolean;
+  private readonly queue: Queued[] = [];
+  private readonly items = new Map<number, ItemState>();
+  /** Per worker: the item it explores, or null when idle. */
+  private readonly busy: (ItemState | null)[];
+  /** Per worker: asked to donate since the last poll. */
+  private readonly asked: boolean[];
+  private readonly started: RunState[] = [];
+  private readonly workers: Worker[] = [];
+  private nextJob = 0;
+  private nextItem = 1;
+  private interrupted = false;
+  private failed: Error | undefined;
+  private finished = false;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly t0 = Date.now();
 
-  const startRun = (): boolean => {
-    if (nextJob >= jobs.length) return false;
-    const index = nextJob++;
-    const job = jobs[index]!;
-    hooks.onRunStart?.(job);
-    const run: RunState = { index, results: new Results(false), nodes: new Map(), t0: Date.now(), items: 0, executions: 0 };
-    started.push(run);
-    const item: SplitItem | null = splittable && opts.preemptionBound === undefined ? { schedule: [], values: [], doneBefore: [], backtrack: [], freshChoice: false } : null;
-    queue.push({ run, item, path: EMPTY });
-    run.items++;
-    return true;
-  };
+  constructor(
+    private readonly jobs: readonly Job[],
+    private readonly opts: JobOptions,
+    private readonly n: number,
+    private readonly hooks: PoolHooks,
+    private readonly parsed: ReadonlyMap<string, ParsedScenario>,
+    private readonly resolve: (r: PoolResult) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.wanted = new Int32Array(new SharedArrayBuffer(4 * n));
+    this.executions = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
+    this.results = jobs.map(() => undefined);
+    this.splittable = strategyInfo(opts.strategy).splittable && opts.preemptionBound === undefined;
+    this.busy = Array.from({ length: n }, () => null);
+    this.asked = Array.from({ length: n }, () => false);
+  }
 
-  const handOut = (node: SharedNode, run: RunState) => {
-    let cand = node.backtrack & ~node.done & ~node.sleep & node.enabled;
-    while (cand) {
-      const q = 31 - Math.clz32(cand & -cand);
-      cand &= cand - 1;
-      const path = extend(node.path, q, 0, node.done, node.backtrack);
-      node.done |= 1 << q;
-      queue.push({ run, item: { ...path, freshChoice: true }, path });
-      run.items++;
+  start(): void {
+    this.poll = setInterval(() => this.onPoll(), 50);
+    const entry = workerEntry();
+    for (let k = 0; k < this.n; k++) {
+      // A smaller young generation than V8's default for workers: measured on scaled-reuse (2 workers,
+      // 20,000 executions per run) peak RSS 311-315 MB -> 277-283 MB, CPU time the same within noise
+      // (8 MB saved more but cost ~8% CPU in extra scavenges).
+      const w = new Worker(entry, {
+        workerData: { stopFlag: this.stopFlag, wanted: this.wanted, executions: this.executions, id: k },
+        resourceLimits: { maxYoungGenerationSizeMb: 24 },
+      });
+      this.workers.push(w);
+      w.on('message', (m: FromWorker) => this.onMessage(k, m));
+      w.on('error', (e) => {
+        this.failed ??= e;
+        this.finish();
+      });
     }
-  };
+    this.dispatch();
+  }
 
-  // A run's frontier: its busy items' frontiers plus its queued items (each one open branch).
-  const runFrontier = (run: RunState): Frontier => {
+  /** Start the next planned run: one item for the whole run (its split search hands out more). */
+  private startRun(): boolean {
+    if (this.nextJob >= this.jobs.length) return false;
+    const index = this.nextJob++;
+    this.hooks.onRunStart?.(this.jobs[index]!);
+    const run: RunState = {
+      index,
+      results: new Results(false),
+      split: this.splittable ? new SplitSearch((item, path) => this.enqueue(run, item, path)) : null,
+      t0: Date.now(),
+      items: 0,
+      executions: 0,
+    };
+    this.started.push(run);
+    if (run.split) {
+      const { item, path } = run.split.root();
+      this.enqueue(run, item, path);
+    } else this.enqueue(run, null, ROOT_ITEM);
+    return true;
+  }
+
+  private enqueue(run: RunState, item: SplitItem | null, path: Path): void {
+    this.queue.push({ run, item, path });
+    run.items++;
+  }
+
+  /** A run's frontier: its busy items' frontiers plus its queued items (each one open branch). */
+  private runFrontier(run: RunState): Frontier {
     let pending = 0;
     let shallowest = -1;
     const at = (d: number) => {
       if (d >= 0 && (shallowest < 0 || d < shallowest)) shallowest = d;
     };
-    for (const b of busy) {
+    for (const b of this.busy) {
       if (b?.run !== run || !b.frontier) continue;
       pending += b.frontier.pending;
       at(b.frontier.shallowest);
     }
-    for (const q of queue) {
+    for (const q of this.queue) {
       if (q.run !== run) continue;
       pending++;
       at(q.path.schedule.length - 1);
     }
     return { pending, shallowest };
-  };
+  }
 
-  const judge = (run: RunState) => {
-    const job = jobs[run.index]!;
-    results[run.index] = judgeRun(parsed.get(job.file) ?? loadScenario(job.file), job.run, opts, run.results, run.t0);
-  };
+  private judge(run: RunState): void {
+    const job = this.jobs[run.index]!;
+    this.results[run.index] = judgeRun(this.parsed.get(job.file) ?? loadScenario(job.file), job.run, this.opts, run.results, run.t0);
+  }
 
-  return new Promise<PoolResult>((resolve, reject) => {
-    const pool: Worker[] = [];
-    const poolStart = Date.now();
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      clearInterval(poll);
-      for (const w of pool) void w.terminate();
-      // Runs cut short by Ctrl-C: judged on what was explored, marked incomplete.
-      for (const run of started) {
-        if (results[run.index] || failed) continue;
-        run.results.complete = false;
-        run.results.limit ??= 'interrupted';
-        run.results.stopReason ??= 'interrupted';
-        judge(run);
-      }
-      if (process.env.GUPCHECK_DEBUG_POOL) process.stderr.write(`pool: ${nextItem - 1} items, ${started.length} runs, ${Date.now() - poolStart} ms\n`);
-      if (failed) reject(failed);
-      else resolve({ results, interrupted });
-    };
-    const dispatch = () => {
-      if (finished) return;
-      for (let k = 0; k < n; k++) {
-        if (busy[k] || interrupted || failed) continue;
-        if (!queue.length && !startRun()) break;
-        const q = queue.shift()!;
-        if (opts.maxExecutions !== undefined && Atomics.load(executions, q.run.index) >= opts.maxExecutions) {
-          // The run has used up --max-executions: its remaining items are not explored.
-          q.run.results.complete = false;
-          q.run.results.limit ??= 'executions';
-          q.run.results.stopReason ??= `stopped after --max-executions ${opts.maxExecutions} executions; raise it to explore further`;
-          q.run.items--;
-          if (q.run.items === 0) judge(q.run);
-          k--; // try this worker again with the next item
-          continue;
-        }
-        const st: ItemState = { id: nextItem++, run: q.run, path: q.path, executions: 0 };
-        items.set(st.id, st);
-        busy[k] = st;
-        asked[k] = false;
-        const job = jobs[q.run.index]!;
-        const msg: ToWorker = { type: 'item', itemId: st.id, index: q.run.index, file: job.file, run: job.run, opts, item: q.item };
-        pool[k]!.postMessage(msg);
-      }
-      if (busy.every((b) => b === null)) {
-        finish();
-        return;
-      }
-      // Idle workers and nothing queued: ask one busy worker to donate.
-      if (!interrupted && !failed && !queue.length && nextJob >= jobs.length && busy.some((b) => b === null)) {
-        const k = busy.findIndex((b, i) => b !== null && !asked[i]);
-        if (k >= 0 && Atomics.load(wanted, k) === 0) {
-          asked[k] = true;
-          Atomics.store(wanted, k, 1);
-        }
-      }
-    };
-    const poll = setInterval(() => {
-      const why = hooks.shouldStop?.();
-      if (why && !interrupted) {
-        interrupted = true;
-        Atomics.store(stopFlag, 0, 1);
-      }
-      asked.fill(false); // a worker with nothing to give may have some now
-      dispatch();
-    }, 50);
-    const onMessage = (k: number, m: FromWorker) => {
-      const st = items.get(m.itemId);
-      if (!st) return;
-      const run = st.run;
-      switch (m.type) {
-        case 'progress':
-          run.executions += m.executions - st.executions;
-          st.executions = m.executions;
-          st.frontier = m.frontier;
-          hooks.onProgress?.(jobs[run.index]!.label, run.executions, Date.now() - run.t0, splittable ? { frontier: runFrontier(run) } : { samples: opts.maxExecutions ?? opts.samples ?? 1000 });
-          return;
-        case 'request': {
-          const node = run.nodes.get(keyOf(st.path.schedule, st.path.values, m.depth));
-          if (!node) return; // the root item's own nodes are never shared before a donation
-          node.backtrack |= m.mask;
-          handOut(node, run);
-          break;
-        }
-        case 'values': {
-          const d = st.path.schedule.length;
-          for (let v = 1; v < m.n; v++) {
-            const path: Path = { ...st.path, values: [...st.path.values.slice(0, d - 1), v] };
-            queue.push({ run, item: { ...path, freshChoice: false }, path });
-            run.items++;
-          }
-          break;
-        }
-        case 'donate': {
-          if (!m.nodes.length) break;
-          let path = st.path;
-          let last: SharedNode | undefined;
-          for (const d of m.nodes) {
-            const node: SharedNode = { path, enabled: d.enabled, sleep: d.sleep, done: d.done, backtrack: d.backtrack };
-            run.nodes.set(keyOf(path.schedule, path.values, path.schedule.length), node);
-            last = node;
-            path = extend(path, d.chosen, d.value, d.done & ~(1 << d.chosen), d.backtrack);
-          }
-          st.path = path;
-          // The donated node's other values of the chosen thread, then its other threads.
-          const d = m.nodes.at(-1)!;
-          for (let v = d.value + 1; v < d.nValues; v++) {
-            const p: Path = { ...path, values: [...path.values.slice(0, -1), v] };
-            queue.push({ run, item: { ...p, freshChoice: false }, path: p });
-            run.items++;
-          }
-          handOut(last!, run);
-          break;
-        }
-        case 'done':
-          if (process.env.GUPCHECK_DEBUG_POOL) process.stderr.write(`item ${m.itemId} w${k} depth ${st.path.schedule.length}: ${m.results.executions} execs, ${m.results.sleepBlocked} blocked, t=${Date.now() - poolStart}\n`);
-          run.results.merge(m.results);
-          run.items--;
-          items.delete(m.itemId);
-          busy[k] = null;
-          if (m.results.limit === 'interrupted') interrupted = true;
-          if (run.items === 0) judge(run);
-          break;
-        case 'error':
-          failed ??= atJob(deserializeError(m.error), jobs[run.index]!);
-          items.delete(m.itemId);
-          busy[k] = null;
-          break;
-      }
-      dispatch();
-    };
-    const entry = workerEntry();
-    for (let k = 0; k < n; k++) {
-      // A smaller young generation than V8's default for workers: measured on scaled-reuse (2 workers,
-      // 20,000 executions per run) peak RSS 311-315 MB -> 277-283 MB, CPU time the same within noise
-      // (8 MB saved more but cost ~8% CPU in extra scavenges).
-      const w = new Worker(entry, { workerData: { stopFlag, wanted, executions, id: k }, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
-      pool.push(w);
-      w.on('message', (m: FromWorker) => onMessage(k, m));
-      w.on('error', (e) => {
-        failed ??= e;
-        finish();
-      });
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.poll);
+    for (const w of this.workers) void w.terminate();
+    // Runs cut short by Ctrl-C: judged on what was explored, marked incomplete.
+    for (const run of this.started) {
+      if (this.results[run.index] || this.failed) continue;
+      run.results.complete = false;
+      run.results.limit ??= 'interrupted';
+      run.results.stopReason ??= 'interrupted';
+      this.judge(run);
     }
-    dispatch();
-  });
+    if (process.env.GUPCHECK_DEBUG_POOL) process.stderr.write(`pool: ${this.nextItem - 1} items, ${this.started.length} runs, ${Date.now() - this.t0} ms\n`);
+    if (this.failed) this.reject(this.failed);
+    else this.resolve({ results: this.results, interrupted: this.interrupted });
+  }
+
+  private dispatch(): void {
+    if (this.finished) return;
+    const { opts, busy } = this;
+    for (let k = 0; k < this.n; k++) {
+      if (busy[k] || this.interrupted || this.failed) continue;
+      if (!this.queue.length && !this.startRun()) break;
+      const q = this.queue.shift()!;
+      if (opts.maxExecutions !== undefined && Atomics.load(this.executions, q.run.index) >= opts.maxExecutions) {
+        // The run has used up --max-executions: its remaining items are not explored.
+        const r = q.run.results;
+        r.complete = false;
+        r.limit ??= 'executions';
+        r.stopReason ??= `stopped after --max-executions ${opts.maxExecutions} executions; raise it to explore further`;
+        q.run.items--;
+        if (q.run.items === 0) this.judge(q.run);
+        k--; // try this worker again with the next item
+        continue;
+      }
+      const st: ItemState = { id: this.nextItem++, run: q.run, path: q.path, executions: 0 };
+      this.items.set(st.id, st);
+      busy[k] = st;
+      this.asked[k] = false;
+      const job = this.jobs[q.run.index]!;
+      const msg: ToWorker = { type: 'item', itemId: st.id, index: q.run.index, file: job.file, run: job.run, opts, item: q.item };
+      this.workers[k]!.postMessage(msg);
+    }
+    if (busy.every((b) => b === null)) {
+      this.finish();
+      return;
+    }
+    // Idle workers and nothing queued: ask one busy worker to donate.
+    if (!this.interrupted && !this.failed && !this.queue.length && this.nextJob >= this.jobs.length && busy.some((b) => b === null)) {
+      const k = busy.findIndex((b, i) => b !== null && !this.asked[i]);
+      if (k >= 0 && Atomics.load(this.wanted, k) === 0) {
+        this.asked[k] = true;
+        Atomics.store(this.wanted, k, 1);
+      }
+    }
+  }
+
+  private onPoll(): void {
+    const why = this.hooks.shouldStop?.();
+    if (why && !this.interrupted) {
+      this.interrupted = true;
+      Atomics.store(this.stopFlag, 0, 1);
+    }
+    this.asked.fill(false); // a worker with nothing to give may have some now
+    this.dispatch();
+  }
+
+  private onMessage(k: number, m: FromWorker): void {
+    const st = this.items.get(m.itemId);
+    if (!st) return;
+    const run = st.run;
+    switch (m.type) {
+      case 'progress':
+        run.executions += m.executions - st.executions;
+        st.executions = m.executions;
+        st.frontier = m.frontier;
+        this.hooks.onProgress?.(this.jobs[run.index]!.label, run.executions, Date.now() - run.t0, run.split ? { frontier: this.runFrontier(run) } : progressExtra(undefined, this.opts));
+        return;
+      case 'request':
+        run.split?.request(st.path, m.depth, m.mask);
+        break;
+      case 'values':
+        run.split?.moreValues(st.path, m.n);
+        break;
+      case 'donate':
+        if (run.split) st.path = run.split.donated(st.path, m.nodes);
+        break;
+      case 'done':
+        if (process.env.GUPCHECK_DEBUG_POOL) process.stderr.write(`item ${m.itemId} w${k} depth ${st.path.schedule.length}: ${m.results.executions} execs, ${m.results.sleepBlocked} blocked, t=${Date.now() - this.t0}\n`);
+        run.results.merge(m.results);
+        run.items--;
+        this.items.delete(m.itemId);
+        this.busy[k] = null;
+        if (m.results.limit === 'interrupted') this.interrupted = true;
+        if (run.items === 0) this.judge(run);
+        break;
+      case 'error':
+        this.failed ??= atJob(deserializeError(m.error), this.jobs[run.index]!);
+        this.items.delete(m.itemId);
+        this.busy[k] = null;
+        break;
+      default:
+        assertNever(m);
+    }
+    this.dispatch();
+  }
+}
+
+function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
+  return new Promise<PoolResult>((resolve, reject) => new Coordinator(jobs, opts, n, hooks, parsed, resolve, reject).start());
 }

@@ -10,10 +10,12 @@
  * agrees with them says so ("holds (bounded)"). With `strict: true` (the default) a finding
  * that no matching expectation mentions makes the run fail too.
  */
-import { dfsSlices, type SplitHooks } from '../check/dfs.ts';
+import { exploreSlices as exploreProgram } from '../check/explore.ts';
+import { DEFAULT_SAMPLES, DEFAULT_SLICE_MS } from '../check/defaults.ts';
 import type { Results } from '../check/results.ts';
-import { randomSlices } from '../check/random.ts';
 import { drain, drainAsync, type Sliced } from '../check/slices.ts';
+import type { SplitHooks } from '../check/split.ts';
+import { makeStrategy, strategyInfo, type StrategyName } from '../check/strategies/index.ts';
 import { findMutant, MUTANTS } from '../kernel/mutants.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
@@ -21,7 +23,7 @@ import { buildProgram, type RunConfig } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { ExpectationT, ScenarioT } from '../scenarios/schema.ts';
 
-export type StrategyName = 'dpor' | 'naive' | 'random' | 'pct';
+export type { StrategyName };
 
 export interface RunOptions {
   readonly strategy: StrategyName;
@@ -34,7 +36,7 @@ export interface RunOptions {
   readonly collectStates?: boolean;
   readonly shouldStop?: (r: Results) => string | undefined;
   readonly onExecution?: (r: Results) => void;
-  /** Random/PCT: executions to sample (default 1000). */
+  /** Random/PCT: executions to sample (default DEFAULT_SAMPLES). */
   readonly samples?: number | undefined;
   /** Explore one work item of a search split between workers (run/pool.ts). */
   readonly split?: SplitHooks | undefined;
@@ -141,24 +143,13 @@ export function explore(s: ScenarioT, run: RunConfig, o: RunOptions): Results {
 export function exploreSlices(s: ScenarioT, run: RunConfig, o: RunOptions): Sliced<Results> {
   const program = buildProgram(s, { ...run, tableFree: o.tableFree ?? run.tableFree, tlbFlush: o.tlbFlush ?? run.tlbFlush });
   const bound = o.preemptionBound ?? s['preemption-bound'];
-  if (o.strategy === 'random' || o.strategy === 'pct') {
-    return randomSlices(program, {
-      sliceMs: o.sliceMs,
-      strategy: o.strategy,
-      seed: o.seed ?? 1,
-      executions: o.maxExecutions ?? o.samples ?? 1000,
-      maxSteps: o.maxSteps,
-      shouldStop: o.shouldStop,
-      onExecution: o.onExecution,
-      collectStates: o.collectStates,
-    });
-  }
-  return dfsSlices(program, {
-    split: o.split,
+  const sampled = !strategyInfo(o.strategy).exhaustive;
+  const samples = o.maxExecutions ?? o.samples ?? DEFAULT_SAMPLES;
+  const strategy = makeStrategy(o.strategy, { preemptionBound: bound, seed: o.seed, samples, split: o.split });
+  return exploreProgram(program, strategy, {
     sliceMs: o.sliceMs,
-    mode: o.strategy,
-    preemptionBound: bound,
-    maxExecutions: o.maxExecutions,
+    // Sampling strategies count their own samples (--max-executions is the sample count).
+    maxExecutions: sampled ? undefined : o.maxExecutions,
     maxSteps: o.maxSteps,
     collectStates: o.collectStates,
     shouldStop: o.shouldStop,
@@ -170,9 +161,9 @@ export function runOne(p: ParsedScenario, run: PlannedRun, o: RunOptions): RunRe
   return drain(runOneSlices(p, run, o));
 }
 
-/** runOne() that lets the event loop run every o.sliceMs (default 50 ms): for the CLI's signal handlers. */
+/** runOne() that lets the event loop run every o.sliceMs (DEFAULT_SLICE_MS): for the CLI's signal handlers. */
 export function runOneAsync(p: ParsedScenario, run: PlannedRun, o: RunOptions): Promise<RunResult> {
-  return drainAsync(runOneSlices(p, run, { ...o, sliceMs: o.sliceMs ?? 50 }));
+  return drainAsync(runOneSlices(p, run, { ...o, sliceMs: o.sliceMs ?? DEFAULT_SLICE_MS }));
 }
 
 function* runOneSlices(p: ParsedScenario, run: PlannedRun, o: RunOptions): Sliced<RunResult> {

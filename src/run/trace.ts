@@ -57,6 +57,8 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     initial: rec.initial!,
     states: rec.states,
     preemptions: rec.steps.filter((x) => x.preempted).length,
+    findings: rec.findings.map((x) => ({ id: x.id, message: x.message, step: x.step })),
+    ended: rec.ended,
   };
 }
 

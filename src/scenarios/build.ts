@@ -45,7 +45,7 @@ import type { Presentable } from '../check/record.ts';
 import type { StateSnapshot } from '../trace/schema.ts';
 import { kernelName } from '../trace/names.ts';
 import type { Revision } from '../kernel/revision.ts';
-import { opEnabled } from '../sim/sync.ts';
+import { opEnabled, waitWords } from '../sim/sync.ts';
 import { basePages, type OpSpecT, type ScenarioT, type VmaSpecT } from './schema.ts';
 
 export interface RunConfig {
@@ -147,8 +147,6 @@ function formatValue(k: Kernel, name: string, v: unknown): string {
   return String(v);
 }
 
-const BLOCK_WORDS = ['', 'waits for a spinlock', 'waits for mmap_lock (read)', 'waits for mmap_lock (write)', 'waits for every other CPU to take the TLB-flush IPI (IRQs on)', 'waits for an RCU grace period', 'waits for a migration entry to be replaced'];
-
 function snapshot(k: Kernel, w: World): StateSnapshot {
   const folios = [...k.pages.values()]
     .filter((p) => p.compound_head.v === 0 && p.pfn !== k.zeroPfn && (p.ghost.owner !== 'free' || p._refcount.v !== 0) && !(p.ghost.ownerDesc === 'hugetlb pool'))
@@ -178,7 +176,7 @@ function snapshot(k: Kernel, w: World): StateSnapshot {
       irqs: t.irqOff > 0 ? ('off' as const) : ('on' as const),
       rcu: t.inRcuReader,
       next: t.done ? 'done' : `${kernelName(k.rev, op.site.fn)}: ${op.site.action}`,
-      ...(enabled ? {} : { blocked: BLOCK_WORDS[op.block] ?? 'blocked' }),
+      ...(enabled || !op.wait ? {} : { blocked: waitWords(op.wait) }),
     };
   });
   const freed = [

@@ -16,15 +16,13 @@
  * atomic_add_unless observe the value and stay dependent on every other access.
  */
 import { type Cell, announce } from './cell.ts';
-import { RMW, type Site, type Step } from './op.ts';
+import { COUNTER_ADD, COUNTER_ADD_UNLESS, COUNTER_SUB_AND_TEST, RMW, type Site, type Step } from './op.ts';
 import type { SimThread } from './world.ts';
 
 /** atomic_add(a, v): the result is not observed, so adds commute with each other. */
 export function* atomic_add(t: SimThread, c: Cell<number>, a: number, s: Site): Step<void> {
   const op = announce(t, c.id, RMW, s);
-  op.counter = 1;
-  op.delta = a;
-  op.target = c;
+  op.counter = COUNTER_ADD;
   yield op;
   op.before = c.v;
   c.v += a;
@@ -34,9 +32,7 @@ export function* atomic_add(t: SimThread, c: Cell<number>, a: number, s: Site): 
 /** atomic_sub_and_test(a, v) (as atomic_add of -a): returns the new value; callers test it for zero (and for < 0). */
 export function* atomic_sub_and_test(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
   const op = announce(t, c.id, RMW, s);
-  op.counter = 2;
-  op.delta = -a;
-  op.target = c;
+  op.counter = COUNTER_SUB_AND_TEST;
   yield op;
   op.before = c.v;
   c.v -= a;
@@ -57,10 +53,7 @@ export function* atomic_add_return(t: SimThread, c: Cell<number>, a: number, s: 
 /** atomic_add_unless(v, a, u): adds unless the value is u; returns whether it added. */
 export function* atomic_add_unless(t: SimThread, c: Cell<number>, a: number, u: number, s: Site): Step<boolean> {
   const op = announce(t, c.id, RMW, s);
-  op.counter = 3;
-  op.delta = a;
-  op.unless = u;
-  op.target = c;
+  op.counter = COUNTER_ADD_UNLESS;
   yield op;
   const old = c.v;
   op.before = old;

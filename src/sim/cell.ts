@@ -11,7 +11,7 @@
  * CPU may run between the announcement and the access. Values are sequentially consistent:
  * the model explores SC interleavings only (no store buffering, no load reordering).
  */
-import { type Op, READ, RMW, type Site, type Step, WRITE } from './op.ts';
+import { COUNTER_NONE, type Op, READ, RMW, type Site, type Step, WRITE } from './op.ts';
 import type { SimThread, World } from './world.ts';
 
 export class Cell<T> {
@@ -32,12 +32,11 @@ function announce(t: SimThread, obj: number, acc: 1 | 2 | 3, s: Site): Op {
   op.acc = acc;
   op.obj2 = 0;
   op.group = 0;
-  op.block = 0;
-  op.target = null;
+  op.wait = null;
   op.site = s;
   op.choices = 0;
   op.release = false;
-  op.counter = 0;
+  op.counter = COUNTER_NONE;
   op.before = undefined;
   op.after = undefined;
   return op;

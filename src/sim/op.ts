@@ -13,15 +13,19 @@ export const WRITE = 2;
 export const RMW = 3;
 export type Access = typeof READ | typeof WRITE | typeof RMW;
 
-/** Why an op may be disabled (it cannot run until another thread changes something). */
-export const BLOCK_NONE = 0;
-export const BLOCK_SPIN = 1; // spin_lock(): enabled when the lock is free
-export const BLOCK_RWSEM_READ = 2; // down_read(): enabled when no writer holds it
-export const BLOCK_RWSEM_WRITE = 3; // down_write(): enabled when nobody holds it
-export const BLOCK_IPI = 4; // IPI-based TLB shootdown: enabled when every target CPU has IRQs on
-export const BLOCK_RCU_GP = 5; // end of an RCU grace period: every reader seen at its start has left
-export const BLOCK_CELL_CHANGE = 6; // sleep until a cell no longer holds a value (migration_entry_wait)
-export type BlockKind = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+/**
+ * Counter ops (sim/atomic.ts) say what they observe, so the race check can tell when two adjacent
+ * counter ops commute (same state, same observations in either order): two plain adds do; an
+ * add and a sub_and_test or add_unless do not (the latter observe the value).
+ */
+export const COUNTER_NONE = 0;
+/** atomic_add(): the result is not observed. */
+export const COUNTER_ADD = 1;
+/** atomic_sub_and_test(): observes the sign of the result. */
+export const COUNTER_SUB_AND_TEST = 2;
+/** atomic_add_unless(): observes whether the old value was the "unless" value. */
+export const COUNTER_ADD_UNLESS = 3;
+export type CounterKind = typeof COUNTER_NONE | typeof COUNTER_ADD | typeof COUNTER_SUB_AND_TEST | typeof COUNTER_ADD_UNLESS;
 
 /**
  * A static call site: which kernel function does what. Created once at module load, shared by
@@ -56,6 +60,26 @@ export interface SimObject {
 }
 
 /**
+ * What a blocking op waits for (loom's rt/object.rs actions): the op is enabled only once the
+ * wait is over (sim/sync.ts waitOver()). Tagged, so a new blocking primitive is one new case
+ * here, in waitOver() and in waitWords(), and the compiler checks every switch over it.
+ */
+export type Wait =
+  | { readonly kind: 'spin'; readonly lock: { readonly owner: number } }
+  | { readonly kind: 'rwsem-read'; readonly sem: { readonly writer: number } }
+  | { readonly kind: 'rwsem-write'; readonly sem: { readonly writer: number; readonly readers: number } }
+  | { readonly kind: 'ipi' }
+  | { readonly kind: 'rcu-gp'; readonly snap: GpSnapshot }
+  | { readonly kind: 'cell-change'; readonly cell: { readonly v: unknown }; readonly value: unknown };
+
+/** The readers a grace period must wait for: [thread, quiescent-state count at the start]. */
+export type GpSnapshot = readonly (readonly [{ readonly done: boolean; readonly inRcuReader: boolean; readonly rcuQs: number; readonly name: string }, number])[];
+
+export function assertNever(x: never): never {
+  throw new Error(`[gupcheck internal bug] unexpected case ${JSON.stringify(x)}`);
+}
+
+/**
  * The op a thread is about to perform. One per thread, mutated in place.
  * `obj`/`acc` is the footprint used for dependence. Group footprints (an IPI wait reads every
  * other CPU's IRQ state) set `group` instead: they conflict with every write to a CPU context.
@@ -67,9 +91,8 @@ export class Op {
   obj2 = 0;
   /** GROUP_CPU: reads every other CPU's context (IRQ / RCU state). */
   group = 0;
-  block: BlockKind = BLOCK_NONE;
-  /** The lock / rwsem / grace period the op waits for, when `block` is set. */
-  target: unknown = null;
+  /** What the op waits for before it can run; null: it can always run. */
+  wait: Wait | null = null;
   site: Site = NO_SITE;
   /** Values seen by the access, filled in when it runs (for traces). */
   before: unknown = undefined;
@@ -83,15 +106,8 @@ export class Op {
    * mutexes).
    */
   release = false;
-  /**
-   * Counter ops (see sim/atomic.ts): 1 = atomic_add (result not observed), 2 = sub_and_test
-   * (observes the sign of the result), 3 = add_unless (observes whether the old value was the
-   * "unless" value). With `delta` (and `unless`), the race check can tell when two adjacent
-   * counter ops commute: same state, same observations in either order.
-   */
-  counter = 0;
-  delta = 0;
-  unless = 0;
+  /** Which counter op this is (COUNTER_*), for the commutation check. */
+  counter: CounterKind = COUNTER_NONE;
 }
 
 export const GROUP_CPU = 1;

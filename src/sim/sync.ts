@@ -30,22 +30,7 @@
  *   value and discards its pins if it changed (lockless_pages_from_mm()).
  */
 import { announce, type Cell } from './cell.ts';
-import {
-  BLOCK_CELL_CHANGE,
-  BLOCK_IPI,
-  BLOCK_RCU_GP,
-  BLOCK_RWSEM_READ,
-  BLOCK_RWSEM_WRITE,
-  BLOCK_SPIN,
-  GROUP_CPU,
-  type Op,
-  READ,
-  RMW,
-  type Site,
-  type Step,
-  WRITE,
-  site,
-} from './op.ts';
+import { assertNever, GROUP_CPU, type GpSnapshot, type Op, READ, RMW, type Site, type Step, type Wait, WRITE, site } from './op.ts';
 import type { SimThread, ThreadBody, World } from './world.ts';
 
 // ===== IRQs =====
@@ -83,12 +68,13 @@ export function irqs_disabled(t: SimThread): boolean {
 // ===== TLB shootdown =====
 
 const S_ipi = site('flush_tlb_mm_range', 'IPI the other CPUs and wait for them (they need IRQs on)');
+const WAIT_IPI: Wait = { kind: 'ipi' };
 
 /** Every other CPU must take the flush IPI, which needs its IRQs on. */
 export function* flush_tlb_ipi_wait(t: SimThread, s: Site = S_ipi): Step<void> {
   const op = announce(t, 0, READ, s);
   op.group = GROUP_CPU;
-  op.block = BLOCK_IPI;
+  op.wait = WAIT_IPI;
   yield op;
 }
 
@@ -119,8 +105,7 @@ export function* rcu_read_unlock(t: SimThread): Step<void> {
   if (!t.inRcuReader) t.rcuQs++;
 }
 
-/** The readers a grace period must wait for: [thread, quiescent-state count at the start]. */
-export type GpSnapshot = readonly (readonly [SimThread, number])[];
+export type { GpSnapshot };
 
 function* gpStart(t: SimThread, s: Site): Step<GpSnapshot> {
   const op = announce(t, 0, READ, s);
@@ -135,8 +120,7 @@ function* gpStart(t: SimThread, s: Site): Step<GpSnapshot> {
 function* gpWait(t: SimThread, snap: GpSnapshot, s: Site): Step<void> {
   const op = announce(t, 0, READ, s);
   op.group = GROUP_CPU;
-  op.block = BLOCK_RCU_GP;
-  op.target = snap;
+  op.wait = { kind: 'rcu-gp', snap };
   yield op;
 }
 
@@ -171,13 +155,14 @@ export function* call_rcu<T extends SimThread>(
 
 export class SpinLock {
   owner = -1;
+  /** What spin_lock() waits for (one object per lock: acquiring allocates nothing). */
+  readonly waitFree: Wait = { kind: 'spin', lock: this };
   constructor(readonly id: number) {}
 }
 
 export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
   const op = announce(t, l.id, RMW, s);
-  op.block = BLOCK_SPIN;
-  op.target = l;
+  op.wait = l.waitFree;
   yield op;
   l.owner = t.id;
   op.after = 'taken';
@@ -196,14 +181,15 @@ export function* spin_unlock(t: SimThread, l: SpinLock, s: Site): Step<void> {
 export class RwSem {
   readers = 0;
   writer = -1;
+  readonly waitRead: Wait = { kind: 'rwsem-read', sem: this };
+  readonly waitWrite: Wait = { kind: 'rwsem-write', sem: this };
   constructor(readonly id: number) {}
 }
 
 /* Read acquire/release are READ accesses: two readers commute and never block each other. */
 export function* down_read(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, READ, s);
-  op.block = BLOCK_RWSEM_READ;
-  op.target = l;
+  op.wait = l.waitRead;
   yield op;
   l.readers++;
   op.after = 'taken (read)';
@@ -217,8 +203,7 @@ export function* up_read(t: SimThread, l: RwSem, s: Site): Step<void> {
 }
 export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
   const op = announce(t, l.id, RMW, s);
-  op.block = BLOCK_RWSEM_WRITE;
-  op.target = l;
+  op.wait = l.waitWrite;
   yield op;
   l.writer = t.id;
   op.after = 'taken (write)';
@@ -233,28 +218,55 @@ export function* up_write(t: SimThread, l: RwSem, s: Site): Step<void> {
 
 // ===== enabledness of blocking ops (used by the executor) =====
 
-export function opEnabled(w: World, t: SimThread, op: Op): boolean {
-  switch (op.block) {
-    case 0:
-      return true;
-    case BLOCK_SPIN:
-      return (op.target as SpinLock).owner === -1;
-    case BLOCK_RWSEM_READ:
-      return (op.target as RwSem).writer === -1;
-    case BLOCK_RWSEM_WRITE: {
-      const l = op.target as RwSem;
-      return l.writer === -1 && l.readers === 0;
-    }
-    case BLOCK_IPI:
+/** Is the wait over, so the op can run? */
+export function waitOver(w: World, t: SimThread, x: Wait | null): boolean {
+  if (x === null) return true;
+  switch (x.kind) {
+    case 'spin':
+      return x.lock.owner === -1;
+    case 'rwsem-read':
+      return x.sem.writer === -1;
+    case 'rwsem-write':
+      return x.sem.writer === -1 && x.sem.readers === 0;
+    case 'ipi':
       return ipiEnabled(w, t.id);
-    case BLOCK_RCU_GP:
-      return gpEnded(op.target as GpSnapshot);
-    case BLOCK_CELL_CHANGE: {
-      const t = op.target as { cell: Cell<unknown>; value: unknown };
-      return t.cell.v !== t.value;
-    }
+    case 'rcu-gp':
+      return gpEnded(x.snap);
+    case 'cell-change':
+      return x.cell.v !== x.value;
+    default:
+      return assertNever(x);
   }
-  return true;
+}
+
+/** Can thread t run its pending op now? */
+export function opEnabled(w: World, t: SimThread, op: Op): boolean {
+  return waitOver(w, t, op.wait);
+}
+
+/** What a blocked op waits for, in words (traces and the viewer). */
+export function waitWords(x: Wait): string {
+  switch (x.kind) {
+    case 'spin':
+      return 'waits for a spinlock';
+    case 'rwsem-read':
+      return 'waits for mmap_lock (read)';
+    case 'rwsem-write':
+      return 'waits for mmap_lock (write)';
+    case 'ipi':
+      return 'waits for every other CPU to take the TLB-flush IPI (IRQs on)';
+    case 'rcu-gp':
+      return 'waits for an RCU grace period';
+    case 'cell-change':
+      return 'waits for a migration entry to be replaced';
+    default:
+      return assertNever(x);
+  }
+}
+
+/** A lock acquisition (as opposed to another kind of wait), for trace access kinds. */
+export function isLockWait(x: Wait | null): boolean {
+  return x !== null && (x.kind === 'spin' || x.kind === 'rwsem-read' || x.kind === 'rwsem-write');
 }
 
 // ===== local nondeterministic choice =====
@@ -272,7 +284,6 @@ export function* choose(t: SimThread, n: number, s: Site, labels?: readonly stri
 }
 
 // ===== seqcount_t =====
-
 
 /** raw_read_seqcount(): may return an odd value (a writer is active). */
 export function* raw_read_seqcount(t: SimThread, c: Cell<number>, s: Site): Step<number> {

@@ -4,7 +4,9 @@
  * every transition in kernel words, with the state after it.
  *
  * Version history: 1 — first version; later `outcome` (optional: traces recorded for a revision
- * diff, which show an outcome rather than a finding; readers that do not know it can ignore it).
+ * diff, which show an outcome rather than a finding; readers that do not know it can ignore it),
+ * then `findings` and `ended` (optional: every finding the recorded execution reported, and
+ * whether it ran to its end, so end-of-run findings appear only in traces that reach the end).
  */
 export const TRACE_VERSION = 1;
 
@@ -89,4 +91,8 @@ export interface Trace {
   readonly initial: StateSnapshot;
   readonly states: readonly StateSnapshot[];
   readonly preemptions: number;
+  /** Every finding the recorded execution reported, in order (step -1: an end-of-run check). */
+  readonly findings?: readonly { readonly id: string; readonly message: string; readonly step: number }[];
+  /** The recorded execution ran to its end (false: it stops at its finding, other CPUs mid-operation). */
+  readonly ended?: boolean;
 }

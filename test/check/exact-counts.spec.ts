@@ -4,7 +4,7 @@
  * in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { exploreDfs } from '../../src/check/dfs.ts';
+import { exploreWith } from '../../src/check/index.ts';
 import { choose, read, S, spin_lock, spin_unlock, tiny, twoWritersOneCell, write } from './tiny.ts';
 
 describe('exact execution counts', () => {
@@ -15,8 +15,8 @@ describe('exact execution counts', () => {
    */
   const sameCell = twoWritersOneCell();
   it('explores 6 executions when two CPUs each write the same cell twice (naive and DPOR)', () => {
-    expect(exploreDfs(sameCell, { mode: 'naive' }).executions).toBe(6);
-    expect(exploreDfs(sameCell, { mode: 'dpor' }).executions).toBe(6);
+    expect(exploreWith(sameCell, 'naive').executions).toBe(6);
+    expect(exploreWith(sameCell, 'dpor').executions).toBe(6);
   });
 
   // Disjoint cells: 6 interleavings, all equivalent: 1 trace.
@@ -31,8 +31,8 @@ describe('exact execution counts', () => {
     },
   ]);
   it('explores 6 interleavings naively but 1 with DPOR when they write different cells', () => {
-    expect(exploreDfs(diffCells, { mode: 'naive' }).executions).toBe(6);
-    expect(exploreDfs(diffCells, { mode: 'dpor' }).executions).toBe(1);
+    expect(exploreWith(diffCells, 'naive').executions).toBe(6);
+    expect(exploreWith(diffCells, 'dpor').executions).toBe(1);
   });
 
   /*
@@ -51,8 +51,8 @@ describe('exact execution counts', () => {
     },
   ]);
   it('explores the 3 store-buffering traces and reaches exactly the 3 SC outcomes', () => {
-    const d = exploreDfs(sb, { mode: 'dpor', collectStates: true });
-    const n = exploreDfs(sb, { mode: 'naive', collectStates: true });
+    const d = exploreWith(sb, 'dpor', { collectStates: true });
+    const n = exploreWith(sb, 'naive', { collectStates: true });
     expect(d.executions).toBe(3);
     expect(n.executions).toBe(6);
     expect([...d.states!].sort()).toEqual([...n.states!].sort());
@@ -73,7 +73,7 @@ describe('exact execution counts', () => {
     },
   ]);
   it('explores 1 execution when both CPUs only read', () => {
-    expect(exploreDfs(readers, { mode: 'dpor' }).executions).toBe(1);
+    expect(exploreWith(readers, 'dpor').executions).toBe(1);
   });
 
   /*
@@ -97,11 +97,11 @@ describe('exact execution counts', () => {
     1,
   );
   it('explores 2 executions for two critical sections under one spinlock', () => {
-    const d = exploreDfs(locked, { mode: 'dpor', collectStates: true });
+    const d = exploreWith(locked, 'dpor', { collectStates: true });
     expect(d.executions).toBe(2);
     expect(d.states!.size).toBe(2);
     // Naive: after one CPU takes the lock the other is blocked until the unlock: 2 * C(2+... ) orders.
-    const n = exploreDfs(locked, { mode: 'naive', collectStates: true });
+    const n = exploreWith(locked, 'naive', { collectStates: true });
     expect([...n.states!].sort()).toEqual([...d.states!].sort());
   });
 
@@ -119,10 +119,10 @@ describe('exact execution counts', () => {
     },
   ]);
   it('branches over every value of a nondeterministic choice', () => {
-    const d = exploreDfs(chooser, { mode: 'dpor', collectStates: true });
+    const d = exploreWith(chooser, 'dpor', { collectStates: true });
     expect(d.executions).toBe(3);
     expect(d.states!.size).toBe(3);
-    expect(exploreDfs(chooser, { mode: 'naive' }).executions).toBe(9);
+    expect(exploreWith(chooser, 'naive').executions).toBe(9);
   });
 
   it('reports a deadlock when two CPUs take two locks in opposite orders', () => {
@@ -144,20 +144,20 @@ describe('exact execution counts', () => {
       ],
       2,
     );
-    const d = exploreDfs(abba, { mode: 'dpor' });
+    const d = exploreWith(abba, 'dpor');
     expect(d.findings.get('deadlock')?.count).toBeGreaterThan(0);
-    const n = exploreDfs(abba, { mode: 'naive' });
+    const n = exploreWith(abba, 'naive');
     expect(n.findings.has('deadlock')).toBe(true);
   });
 
   it('with preemption bound 0, runs each CPU to completion and reports a bounded search', () => {
-    const d = exploreDfs(sameCell, { mode: 'dpor', preemptionBound: 0 });
+    const d = exploreWith(sameCell, 'dpor', { preemptionBound: 0 });
     expect(d.executions).toBe(2);
     expect(d.complete).toBe(false);
   });
 
   it('--max-executions stops the search and says so', () => {
-    const d = exploreDfs(sameCell, { mode: 'dpor', maxExecutions: 2 });
+    const d = exploreWith(sameCell, 'dpor', { maxExecutions: 2 });
     expect(d.executions).toBe(2);
     expect(d.complete).toBe(false);
     expect(d.limit).toBe('executions');

@@ -3,7 +3,7 @@
  * and the exhaustive search's frontier (open branches on the DFS stack), exact on a tiny program.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exploreDfs } from '../../src/check/dfs.ts';
+import { exploreWith } from '../../src/check/index.ts';
 import type { Frontier } from '../../src/check/results.ts';
 import { describeFrontier, progress } from '../../src/cli/progress.ts';
 import { twoWritersOneCell } from '../check/tiny.ts';
@@ -75,14 +75,14 @@ describe('frontier of the exhaustive search', () => {
   const sameCell = twoWritersOneCell();
   it('counts the open branches on the DFS stack after every execution', () => {
     const seen: Frontier[] = [];
-    exploreDfs(sameCell, { mode: 'naive', onExecution: (r) => seen.push(r.frontier!) });
+    exploreWith(sameCell, 'naive', { onExecution: (r) => seen.push(r.frontier!) });
     expect(seen.map((f) => f.pending)).toEqual([2, 2, 1, 1, 1, 0]);
     expect(seen.map((f) => f.shallowest)).toEqual([0, 0, 0, 1, 2, -1]);
   });
 
   it('ends at zero under DPOR too', () => {
     const seen: Frontier[] = [];
-    const r = exploreDfs(sameCell, { mode: 'dpor', onExecution: (res) => seen.push(res.frontier!) });
+    const r = exploreWith(sameCell, 'dpor', { onExecution: (res) => seen.push(res.frontier!) });
     expect(r.complete).toBe(true);
     expect(seen.at(-1)).toEqual({ pending: 0, shallowest: -1 });
     expect(seen.slice(0, -1).every((f) => f.pending > 0)).toBe(true);

@@ -17,7 +17,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exploreDfs } from '../../src/check/dfs.ts';
+import { exploreWith } from '../../src/check/index.ts';
 import type { Results } from '../../src/check/results.ts';
 import { explore } from '../../src/run/run.ts';
 import { parseScenario } from '../../src/scenarios/parse.ts';
@@ -117,13 +117,13 @@ describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_R
           fc.pre(false);
         }
         const program = buildTiny(p);
-        const n = exploreDfs(program, { mode: 'naive', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        const n = exploreWith(program, 'naive', { collectStates: true, maxExecutions: MAX_EXECUTIONS });
         if (!n.complete) {
           st.skippedIncomplete++;
           st.ms += Date.now() - t0;
           fc.pre(false);
         }
-        const d = exploreDfs(program, { mode: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        const d = exploreWith(program, 'dpor', { collectStates: true, maxExecutions: MAX_EXECUTIONS });
         const diffs = compared(st, t0, n, d);
         if (diffs.length) {
           throw new Error(`DPOR and naive disagree on this program (naive ${n.executions} executions, DPOR ${d.executions}):\n\n${tinyText(p)}\n\n${diffs.join('\n')}`);
@@ -182,8 +182,8 @@ describe('states after a fatal finding (found by this test: DPOR used to stop th
   };
   it(`DPOR reaches every final state naive reaches:\n${tinyText(p)}`, () => {
     const program = buildTiny(p);
-    const n = exploreDfs(program, { mode: 'naive', collectStates: true });
-    const d = exploreDfs(program, { mode: 'dpor', collectStates: true });
+    const n = exploreWith(program, 'naive', { collectStates: true });
+    const d = exploreWith(program, 'dpor', { collectStates: true });
     expect([...n.states!].sort()).toEqual(['[[1,1],[[1],[]],[]]', 'oops: saw-x0=0-fatal']);
     expect([...d.states!].sort()).toEqual([...n.states!].sort());
     expect(d.findings.get('saw-x0=0-fatal')?.best.schedule).toEqual([0]);
@@ -218,8 +218,8 @@ describe('a thread left waiting in a sleep-set-blocked execution (found by this 
   };
   it(`DPOR reaches every final state naive reaches:\n${tinyText(p)}`, () => {
     const program = buildTiny(p);
-    const n = exploreDfs(program, { mode: 'naive', collectStates: true });
-    const d = exploreDfs(program, { mode: 'dpor', collectStates: true });
+    const n = exploreWith(program, 'naive', { collectStates: true });
+    const d = exploreWith(program, 'dpor', { collectStates: true });
     expect(n.states!.has('[[1,1,1],[[1,0],[1],[0,1]],[]]')).toBe(true);
     expect([...d.states!].sort()).toEqual([...n.states!].sort());
     expect(d.sleepBlocked).toBeGreaterThan(0);

@@ -14,8 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exploreDfs } from '../../src/check/dfs.ts';
-import { exploreRandom } from '../../src/check/random.ts';
+import { exploreWith } from '../../src/check/index.ts';
 import { LimitError, SimThread, World } from '../../src/sim/world.ts';
 import { read, tiny, write } from '../check/tiny.ts';
 import { EXAMPLE, expectUserError, gupcheck, type Ran, tmp } from './helpers.ts';
@@ -99,13 +98,13 @@ describe('--max-steps: a livelock is reported, not hung on', () => {
   };
 
   it('DPOR and naive DFS stop the spinning execution at the limit', () => {
-    expectLivelock(() => exploreDfs(spinUntilWritten(), { mode: 'dpor', maxSteps: 200 }), 200);
-    expectLivelock(() => exploreDfs(spinUntilWritten(), { mode: 'naive', maxSteps: 200 }), 200);
+    expectLivelock(() => exploreWith(spinUntilWritten(), 'dpor', { maxSteps: 200 }), 200);
+    expectLivelock(() => exploreWith(spinUntilWritten(), 'naive', { maxSteps: 200 }), 200);
   });
 
   it('random and PCT sampling stop a loop that never ends', () => {
-    expectLivelock(() => exploreRandom(spinForever(), { strategy: 'random', seed: 1, executions: 3, maxSteps: 100 }), 100);
-    expectLivelock(() => exploreRandom(spinForever(), { strategy: 'pct', seed: 1, executions: 3, maxSteps: 100 }), 100);
+    expectLivelock(() => exploreWith(spinForever(), 'random', { seed: 1, samples: 3, maxSteps: 100 }), 100);
+    expectLivelock(() => exploreWith(spinForever(), 'pct', { seed: 1, samples: 3, maxSteps: 100 }), 100);
   });
 
   it('check: hitting --max-steps names the run, says livelock and how to raise it, exit 2', () => {

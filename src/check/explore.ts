@@ -1,0 +1,127 @@
+/**
+ * The one exploration loop (design.md §6; Shuttle's `Scheduler`, loom's pending ops).
+ *
+ * Every strategy (dpor, naive, random, pct, replay; check/strategies/) drives the same loop:
+ * runOnce() builds a fresh execution and asks the strategy, at each state, which enabled thread
+ * runs next (and which value a local choice takes). A strategy may abandon an execution
+ * (sleep-set blocked, or a replayed schedule that ran out): only an execution that really ended
+ * (no thread can run) is concluded, so end-of-run checks (the refcount audit, deadlock) never
+ * run on a cut-off prefix while CPUs are mid-operation.
+ *
+ * explore() repeats runOnce() until the strategy says exploration is over, under the limits
+ * (--max-executions, Ctrl-C / time budget), recording each concluded execution in Results, and
+ * yields between executions when a time slice runs out (check/slices.ts).
+ *
+ * Observers (trace recording) see each transition before and after it runs: recording a trace
+ * is a replay strategy plus an observer, not a loop of its own.
+ */
+import { conclude, countPreemptions } from './conclude.ts';
+import { Execution, type Program } from './execution.ts';
+import { type Frontier, Results } from './results.ts';
+import { type Sliced, SliceClock } from './slices.ts';
+
+export interface Strategy {
+  /** Whether executions record events and vector clocks (DPOR's race analysis needs them). */
+  readonly track: boolean;
+  /** Called before each execution: false when exploration is over. */
+  beginExecution(): boolean;
+  /** The thread to run at this state (one of the bits of `enabled`), or -1 to abandon the execution. */
+  nextThread(ex: Execution, enabled: number): number;
+  /** The value a local choice of thread `tid` with `n` alternatives takes. */
+  nextValue(ex: Execution, tid: number, n: number): number;
+  /** After an execution; `ended`: it ran until no thread could run (false: abandoned). */
+  endExecution(ex: Execution, ended: boolean): void;
+  /** Alternatives known but not yet explored (exhaustive strategies, for progress lines). */
+  frontier?(): Frontier;
+  /** Once, after the last execution: mark the results incomplete if the strategy was bounded or sampled. */
+  finish(r: Results): void;
+}
+
+/** Sees every transition of one execution (trace recording). */
+export interface Observer {
+  beforeStep?(ex: Execution, tid: number): void;
+  afterStep?(ex: Execution, tid: number): void;
+}
+
+export interface RunOnceOptions {
+  readonly maxSteps?: number | undefined;
+  readonly observer?: Observer | undefined;
+}
+
+export interface RunOnce {
+  readonly ex: Execution;
+  /** True if the execution ran to its end (no thread enabled, or a fatal finding outside any thread). */
+  readonly ended: boolean;
+}
+
+/** One execution under a strategy. Concludes it only if it really ended. */
+export function runOnce(program: Program, s: Strategy, o: RunOnceOptions = {}): RunOnce {
+  const ex = new Execution(program, s.track, o.maxSteps);
+  const obs = o.observer;
+  for (;;) {
+    if (ex.w.stopped) break;
+    const en = ex.enabledMask();
+    if (en === 0) break;
+    const t = s.nextThread(ex, en);
+    if (t < 0) return { ex, ended: false };
+    const n = ex.pending(t).choices;
+    const v = n ? s.nextValue(ex, t, n) : 0;
+    obs?.beforeStep?.(ex, t);
+    ex.step(t, v, en);
+    obs?.afterStep?.(ex, t);
+  }
+  conclude(ex);
+  return { ex, ended: true };
+}
+
+export interface ExploreOptions {
+  readonly maxExecutions?: number | undefined;
+  readonly maxSteps?: number | undefined;
+  /** Keep each concluded execution's final-state key (DPOR-vs-naive tests). */
+  readonly collectStates?: boolean | undefined;
+  /** Checked between executions: a reason to stop (Ctrl-C, a time budget). */
+  readonly shouldStop?: ((r: Results) => string | undefined) | undefined;
+  /** Called after every concluded execution. */
+  readonly onExecution?: ((r: Results) => void) | undefined;
+  /** Yield between executions every this many ms (exploreSlices); see slices.ts. */
+  readonly sliceMs?: number | undefined;
+}
+
+/** explore() as a generator that yields between executions when o.sliceMs has run out. */
+export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions = {}): Sliced<Results> {
+  const slice = new SliceClock(o.sliceMs);
+  const r = new Results(o.collectStates ?? false);
+  let first = true;
+  while (s.beginExecution()) {
+    if (o.maxExecutions !== undefined && r.executions >= o.maxExecutions) {
+      r.complete = false;
+      r.limit = 'executions';
+      r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
+      break;
+    }
+    if (!first) {
+      if (slice.over()) yield;
+      const why = o.shouldStop?.(r);
+      if (why) {
+        r.complete = false;
+        r.limit = 'interrupted';
+        r.stopReason = why;
+        break;
+      }
+    }
+    first = false;
+    const { ex, ended } = runOnce(program, s, o);
+    s.endExecution(ex, ended);
+    if (!ended) {
+      r.sleepBlocked++;
+      continue;
+    }
+    r.add(ex.w.findings, ex.w.outcomes, ex.schedule, ex.values, countPreemptions(ex.schedule, ex.enabledAt), o.collectStates ? program.stateKey?.(ex.w) : undefined);
+    if (o.onExecution) {
+      r.frontier = s.frontier?.();
+      o.onExecution(r);
+    }
+  }
+  s.finish(r);
+  return r;
+}

@@ -1,0 +1,46 @@
+/**
+ * The strategies a user can pick (`--strategy`), in one list, and how each is built. A new
+ * strategy is one file in this folder implementing check/explore.ts `Strategy`, plus its entry
+ * here.
+ */
+import type { Strategy } from '../explore.ts';
+import type { SplitHooks } from '../split.ts';
+import { DfsStrategy } from './dfs.ts';
+import { RandomStrategy } from './random.ts';
+
+export const STRATEGIES = [
+  { name: 'dpor', exhaustive: true, splittable: true, summary: 'exhaustive, with partial-order reduction (the default)' },
+  { name: 'naive', exhaustive: true, splittable: true, summary: 'exhaustive, every interleaving (the reference DPOR is tested against)' },
+  { name: 'random', exhaustive: false, splittable: false, summary: 'sampling: a random enabled CPU at each step' },
+  { name: 'pct', exhaustive: false, splittable: false, summary: 'sampling: probabilistic concurrency testing (random priorities, d-1 change points)' },
+] as const;
+
+export type StrategyName = (typeof STRATEGIES)[number]['name'];
+export const STRATEGY_NAMES: readonly StrategyName[] = STRATEGIES.map((s) => s.name);
+
+export function isStrategyName(s: string): s is StrategyName {
+  return (STRATEGY_NAMES as readonly string[]).includes(s);
+}
+
+export function strategyInfo(name: StrategyName): (typeof STRATEGIES)[number] {
+  return STRATEGIES.find((s) => s.name === name)!;
+}
+
+export interface StrategyOptions {
+  readonly preemptionBound?: number | undefined;
+  readonly seed?: number | undefined;
+  /** Sampling strategies: executions to sample. */
+  readonly samples: number;
+  readonly split?: SplitHooks | undefined;
+}
+
+export function makeStrategy(name: StrategyName, o: StrategyOptions): Strategy {
+  switch (name) {
+    case 'dpor':
+    case 'naive':
+      return new DfsStrategy({ mode: name, preemptionBound: o.preemptionBound, split: o.split });
+    case 'random':
+    case 'pct':
+      return new RandomStrategy({ strategy: name, seed: o.seed ?? 1, executions: o.samples });
+  }
+}
