@@ -122,6 +122,22 @@ export function* folio_clear_dirty_for_io(c: Ctx, folio: Folio): Step<boolean> {
   return was;
 }
 
+const S_wb_lookup = site('write_cache_pages', 'look the folio up in i_pages under the i_pages lock');
+const S_wb_lookup_done = site('write_cache_pages', 'drop the i_pages lock');
+
+/**
+ * write_cache_pages()'s lookup of the folio at `index` (filemap_get_folios_tag() walks i_pages),
+ * as a scheduling point: a fault on another CPU may add the folio before or after it (found by
+ * the DPOR=naive property test, seed 305013979, when the lookup read i_pages without one). The
+ * reference filemap_get_folios_tag() takes is left out: the folio is locked before it is used.
+ */
+export function* write_cache_pages_lookup(c: Ctx, as: AddressSpace, index: number): Step<Folio | null> {
+  yield* spin_lock(c, as.i_pages_lock, S_wb_lookup);
+  const pfn = as.i_pages.get(index);
+  yield* spin_unlock(c, as.i_pages_lock, S_wb_lookup_done);
+  return pfn === undefined ? null : c.k.page(pfn);
+}
+
 /**
  * The writeback actor: write_cache_pages() for one folio of a mapping that can write back.
  * Returns whether it wrote.

@@ -19,12 +19,12 @@ import { FS, type FsName } from './fs.ts';
 import { Ctx, Kernel, type KernelConfig } from './kernel.ts';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handle_mm_fault, vm_insert_page_setup } from './memory.ts';
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, do_mmap } from './mmap.ts';
-import type { AddressSpace, File, FsType, MmStruct, Vma, Zone } from './mm_types.ts';
+import type { AddressSpace, File, Folio, FsType, MmStruct, Vma, Zone } from './mm_types.ts';
 import { alloc_pages_setup, hugetlb_pool_init } from './page_alloc.ts';
 import { read_entry, update_entry, walk_alloc } from './pgtable-generic.ts';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_access_permitted, pte_huge, pte_pfn, pte_present } from './pgtable.ts';
 import type { Revision } from './revision.ts';
-import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SIZE, type Arch, type TableFree } from './types.ts';
+import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SIZE, SIGBUS, SIGSEGV, VM_READ, VM_WRITE, type Arch, type TableFree } from './types.ts';
 import { atomic_add } from '../sim/atomic.ts';
 import { filemap_add_folio } from './filemap.ts';
 
@@ -250,15 +250,15 @@ const S_mmu_set_ad = site('MMU', 'set the accessed/dirty bits');
 const S_user_write = site('user access', 'store to the page');
 const S_user_read = site('user access', 'load from the page');
 const S_fault_lock = site('do_user_addr_fault', 'mmap_read_lock()');
+const S_fault_unlock = site('do_user_addr_fault', 'mmap_read_unlock()');
 
-export class SegvError extends Error {}
 
 /**
  * A user-space load or store at addr: the MMU walk; if the leaf is missing or does not permit
  * the access, a page fault (do_user_addr_fault -> handle_mm_fault) and a retry.
- * Returns 0, or a negative value for SIGSEGV/SIGBUS.
+ * Returns 0, or -SIGSEGV / -SIGBUS. `out.folio` is set to the folio accessed.
  */
-export function* user_access(c: Ctx, addr: number, write: boolean): Step<number> {
+export function* user_access(c: Ctx, addr: number, write: boolean, out?: { folio: Folio | null }): Step<number> {
   const mm = c.mm!;
   for (let tries = 0; tries < 8; tries++) {
     const w = yield* walk_alloc(c, mm, addr, false, 'pmd');
@@ -295,19 +295,20 @@ export function* user_access(c: Ctx, addr: number, write: boolean): Step<number>
       const head = page.compound_head.v === 0 ? page : c.k.page(page.compound_head.v - 1);
       if (write) yield* atomic_add(c, head.data, 1, S_user_write);
       else yield* READ_ONCE(c, head.data, S_user_read);
+      if (out) out.folio = head;
       return 0;
     }
     yield* down_read(c, mm.mmap_lock, S_fault_lock);
     const vma = mm.find_vma(addr);
-    if (!vma || (write && !(vma.vm_flags & 0x2)) || (!write && !(vma.vm_flags & 0x1))) {
-      yield* up_read(c, mm.mmap_lock, S_fault_lock);
-      return -11; // SIGSEGV
+    if (!vma || (write && !(vma.vm_flags & VM_WRITE)) || (!write && !(vma.vm_flags & VM_READ))) {
+      yield* up_read(c, mm.mmap_lock, S_fault_unlock);
+      return -SIGSEGV;
     }
     const ret = yield* handle_mm_fault(c, vma, addr, write ? FAULT_FLAG_WRITE : 0);
-    yield* up_read(c, mm.mmap_lock, S_fault_lock);
-    if (ret & VM_FAULT_ERROR) return -7; // SIGBUS
+    yield* up_read(c, mm.mmap_lock, S_fault_unlock);
+    if (ret & VM_FAULT_ERROR) return -SIGBUS;
   }
-  return -7;
+  return -SIGBUS;
 }
 
 

@@ -130,6 +130,10 @@ export const EOPNOTSUPP = 95;
 export const EREMOTEIO = 121;
 export const EHWPOISON = 133;
 
+// ----- signals a user access can end in (include/uapi/asm-generic/signal.h) -----
+export const SIGBUS = 7;
+export const SIGSEGV = 11;
+
 const ERRNO_NAMES: Record<number, string> = {
   [EPERM]: 'EPERM',
   [EINTR]: 'EINTR',
@@ -160,5 +164,7 @@ export const PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE;
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h): a pin of a small folio adds 1024 to _refcount. */
 export const GUP_PIN_COUNTING_BIAS = 1 << 10;
 
-export type Arch = 'x86' | 'arm64';
+/** The architectures modelled (by their TLB-flush and table-free protocols; see kernel.ts KernelConfig). */
+export const ARCHES = ['x86', 'arm64'] as const;
+export type Arch = (typeof ARCHES)[number];
 export type TableFree = 'ipi' | 'rcu';

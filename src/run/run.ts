@@ -228,7 +228,7 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
 export function expectationMatches(e: ExpectationT, run: RunConfig): boolean {
   const ks = asList(e.kernel);
   const as = asList(e.arch);
-  if (ks && !ks.includes(run.kernel as never)) return false;
+  if (ks && !ks.includes(run.kernel)) return false;
   if (as && !as.includes(run.arch)) return false;
   if (e.mutant === '*') return true;
   return (e.mutant ?? null) === run.mutant;

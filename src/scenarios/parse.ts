@@ -19,6 +19,7 @@
 import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MUTANTS } from '../kernel/mutants.ts';
+import { OP_NAMES, opDef } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
@@ -144,7 +145,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_union':
-      if ('discriminator' in issue && issue.discriminator) return `unknown op (expected one of the operations in docs/scenario-format.md)`;
+      if ('discriminator' in issue && issue.discriminator) return `unknown op (expected one of ${OP_NAMES.join(', ')})`;
       return issue.message;
     default:
       return issue.message;
@@ -303,20 +304,10 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
         const n = 'pages' in op ? op.pages : 1;
         const bp = basePages(v);
         if (page + n > bp) fail(file, doc, lc, ['cpus', cpu, j], `pages ${page}..${page + n - 1} are beyond '${v.name}' (${bp} page${bp > 1 ? 's' : ''} of 4 KB)`, 'use a smaller page/pages, or a larger VMA');
-        if (op.op === 'truncate' && (v.backing === 'anon' || v.backing === 'driver' || v.backing === 'secretmem')) {
-          fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `truncate needs a file-backed VMA ('${v.name}' is ${v.backing})`, 'use an ext4/xfs/btrfs/tmpfs/memfd VMA');
-        }
-        if (op.op === 'split_folio' && !v.thp) fail(file, doc, lc, ['cpus', cpu, j, 'vma'], `split_folio needs a THP VMA ('${v.name}' has no thp:)`, 'add thp: pte (or pmd) to the VMA');
-        if (op.op === 'swap_out' && (v.backing !== 'anon' || v.map !== 'private')) {
-          fail(file, doc, lc, ['cpus', cpu, j, 'vma'], 'swap_out is modelled for private anonymous pages only', 'use an anon private VMA');
-        }
       }
-      if (op.op === 'reuse') {
-        const owners = op.owner === 'any' ? ['slab', 'kernel', 'anon', 'pagecache'] : Array.isArray(op.owner) ? op.owner : [op.owner];
-        if (owners.includes('anon') && op.vma === undefined) {
-          fail(file, doc, lc, ['cpus', cpu, j], "the anon owner faults at a VMA: give `vma:`", 'add vma: <the VMA whose page gets reused>');
-        }
-      }
+      const vmaSpec = 'vma' in op && op.vma !== undefined ? s.layout[vmas.get(op.vma)!] : undefined;
+      const problem = opDef(op.op).check?.(op, vmaSpec);
+      if (problem) fail(file, doc, lc, ['cpus', cpu, j, ...(problem.at ?? [])], problem.what, problem.hint);
     });
   }
   const cpus = new Set(Object.keys(s.cpus));

@@ -4,6 +4,10 @@
  * generated from it for editors.
  */
 import { z } from 'zod';
+import { REVISION_NAMES } from '../kernel/revisions/index.ts';
+import { OWNERS } from '../kernel/reuse.ts';
+import { ARCHES } from '../kernel/types.ts';
+import { FOLL_FLAG_NAMES, OP_TABLE, type OpSpecT } from './ops.ts';
 
 export const FINDING_IDS = [
   'wild-deref',
@@ -19,8 +23,8 @@ export const FINDING_IDS = [
   'pt-use-after-free',
 ] as const;
 
-export const KERNEL_NAMES = ['6.1', 'v7', '6.5', 'jg-proposal', 'jg-proposal-after-recheck', '6.10', '6.12', '6.15', 'next'] as const;
-export const ARCH_NAMES = ['x86', 'arm64'] as const;
+export const KERNEL_NAMES = REVISION_NAMES;
+export const ARCH_NAMES = ARCHES;
 export const BACKING_NAMES = [
   'anon',
   'memfd',
@@ -35,22 +39,10 @@ export const BACKING_NAMES = [
   'secretmem',
   'driver',
 ] as const;
-export const FOLL_FLAG_NAMES = [
-  'FOLL_WRITE',
-  'FOLL_LONGTERM',
-  'FOLL_FORCE',
-  'FOLL_NOFAULT',
-  'FOLL_PCI_P2PDMA',
-  'FOLL_HONOR_NUMA_FAULT',
-  'FOLL_FAST_ONLY',
-  'FOLL_GET',
-  'FOLL_PIN',
-  'FOLL_TOUCH',
-  'FOLL_ANON',
-] as const;
-export const OWNER_NAMES = ['slab', 'kernel', 'anon', 'pagecache'] as const;
+export { FOLL_FLAG_NAMES };
+export const OWNER_NAMES = OWNERS;
 
-const kernelName = z.enum(KERNEL_NAMES);
+const kernelName = z.enum(KERNEL_NAMES as unknown as [string, ...string[]]);
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a name: letters, digits, _ and -');
 const count = (max: number) => z.number().int().min(1).max(max);
@@ -70,41 +62,8 @@ export const VmaSpec = z
   })
   .strict();
 
-const flags = z.array(z.enum(FOLL_FLAG_NAMES)).default([]);
-const vmaRef = name.describe('a layout VMA name');
-
-const PinOp = z
-  .object({
-    op: z.enum(['pin_user_pages_fast', 'pin_user_pages', 'get_user_pages_fast', 'io_uring_register']),
-    vma: vmaRef,
-    page: z.number().int().min(0).max(63).default(0).describe('first page (in the VMA) to pin'),
-    pages: count(64).default(1),
-    flags,
-    unpin: z.enum(['yes', 'no', 'dirty']).default('yes').describe('release the pages when the CPU finishes its list (dirty: unpin_user_pages_dirty_lock)'),
-  })
-  .strict();
-
-const UnpinOp = z.object({ op: z.literal('unpin'), dirty: z.boolean().default(false) }).strict();
-const VmaOp = z
-  .object({ op: z.enum(['munmap', 'madvise_dontneed', 'swap_out', 'split_folio', 'writeback', 'fork', 'ksm_merge']), vma: vmaRef, page: z.number().int().min(0).max(63).default(0) })
-  .strict();
-const TouchOp = z.object({ op: z.literal('touch'), vma: vmaRef, page: z.number().int().min(0).max(63).default(0), how: z.enum(['read', 'write']).default('write') }).strict();
-const MprotectOp = z.object({ op: z.literal('mprotect'), vma: vmaRef, prot: z.enum(['rw', 'r']) }).strict();
-const TruncateOp = z
-  .object({ op: z.literal('truncate'), vma: vmaRef, free_inode: z.boolean().default(true).describe('the last reference goes: the inode is freed after an RCU grace period') })
-  .strict();
-const ReuseOp = z
-  .object({
-    op: z.literal('reuse'),
-    owner: z.union([z.enum([...OWNER_NAMES, 'any']), z.array(z.enum(OWNER_NAMES)).min(1)]).default('any'),
-    vma: vmaRef.optional().describe('for the anon owner: fault at this VMA'),
-    page: z.number().int().min(0).max(63).default(0),
-    times: count(8).default(1),
-  })
-  .strict();
-const DeviceWriteOp = z.object({ op: z.literal('device_write') }).strict();
-
-export const OpSpec = z.discriminatedUnion('op', [PinOp, UnpinOp, VmaOp, TouchOp, MprotectOp, TruncateOp, ReuseOp, DeviceWriteOp]);
+/** One operation of a CPU's list: the union of the operation table's schemas (scenarios/ops.ts). */
+export const OpSpec = z.discriminatedUnion('op', OP_TABLE.map((d) => d.schema) as unknown as [(typeof OP_TABLE)[number]['schema'], ...(typeof OP_TABLE)[number]['schema'][]]);
 
 const Selector = {
   kernel: oneOrMany(kernelName).optional(),
@@ -146,7 +105,7 @@ export const Scenario = z
 
 export type ScenarioT = z.infer<typeof Scenario>;
 export type VmaSpecT = z.infer<typeof VmaSpec>;
-export type OpSpecT = z.infer<typeof OpSpec>;
+export type { OpSpecT };
 export type ExpectationT = z.infer<typeof Expectation>;
 
 /** Base (4 KB) pages in a layout VMA: THPs are 512 or 4 pages, hugetlb pages count 512 or 262144. */
