@@ -29,25 +29,10 @@ import {
   up_read,
 } from '../sim/sync.ts';
 import { type Ctx, type PteWatcher, VM_BUG_ON, WARN_ON_ONCE } from './kernel.ts';
-import { handle_mm_fault, vm_fault_to_errno, vm_normal_page, VM_FAULT_ERROR } from './memory.ts';
+import { handle_mm_fault, vm_normal_page } from './memory.ts';
 import { check_and_migrate_movable_pages } from './migrate.ts';
 import type { AddressSpace, Folio, MmStruct, Page, Vma } from './mm_types.ts';
-import {
-  atomic_add_pincount,
-  folio_put_refs,
-  folio_ref_add,
-  folio_ref_count,
-  folio_ref_try_add_rcu,
-  folio_set_referenced,
-  folio_test_anon,
-  folio_test_dirty,
-  folio_test_large,
-  folio_test_set_dirty,
-  is_zero_page,
-  PageAnonExclusive,
-  page_folio,
-  page_folio_pfn,
-} from './page_ref.ts';
+import { atomic_add_pincount, folio_put_refs, folio_ref_add, folio_ref_try_add_rcu, folio_set_referenced, folio_test_anon, folio_test_dirty, folio_test_large, folio_test_set_dirty, is_zero_page, PageAnonExclusive, page_folio, page_folio_pfn } from './page_ref.ts';
 import {
   PMD_LEVEL,
   PTE_LEVEL,
@@ -97,8 +82,10 @@ import {
   FOLL_WRITE,
   GUP_PIN_COUNTING_BIAS,
   PAGE_SIZE,
+  PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
+  TASK_SIZE,
   VM_IO,
   VM_MAYREAD,
   VM_MAYSHARE,
@@ -111,31 +98,9 @@ import {
   follNames,
 } from './types.ts';
 import { set_page_dirty_lock } from './page-writeback.ts';
+import { folio_is_longterm_pinnable, gup_must_unshare, gup_put_folio, is_cow_mapping, is_vm_hugetlb_page, try_grab_page, VM_FAULT_ERROR, vm_fault_to_errno, vma_is_anonymous, vma_is_secretmem } from './internal.ts';
 
 // ===== small helpers (include/linux/mm.h) =====
-
-export function vma_is_anonymous(vma: Vma): boolean {
-  return vma.vm_ops === null;
-}
-export function is_vm_hugetlb_page(vma: Vma): boolean {
-  return vma.vm_file?.hugetlb === true;
-}
-export function vma_is_secretmem(vma: Vma): boolean {
-  return vma.vm_file?.secretmem === true;
-}
-export function vma_is_shmem(vma: Vma): boolean {
-  return vma.vm_file?.shmem === true;
-}
-/** is_cow_mapping(): private and may be written. */
-export function is_cow_mapping(flags: number): boolean {
-  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
-}
-
-/** folio_is_longterm_pinnable() (6.5): not CMA, not ZONE_MOVABLE; the zero page always is. */
-export function folio_is_longterm_pinnable(c: Ctx, folio: Folio): boolean {
-  if (is_zero_page(c, folio)) return true;
-  return folio.ghost.zone === 'normal';
-}
 
 // ===== refcounting: try_get_folio / try_grab_folio / try_grab_page / gup_put_folio =====
 
@@ -149,11 +114,6 @@ const S_mm_pinned = site('mm_set_has_pinned_flag', 'test_and_set MMF_HAS_PINNED'
 export function* try_get_folio(c: Ctx, page: Page, refs: number): Step<Folio | null> {
   for (;;) {
     const folio = yield* page_folio(c, page);
-    if (c.rev.mut?.plainGet) {
-      // Mutant plain-get: get_page()-style, as if GUP-fast held the page stable.
-      yield* folio_ref_add(c, folio, refs);
-      return folio;
-    }
     if (WARN_ON_ONCE(c, (yield* READ_ONCE(c, folio._refcount, S_tgf_count)) < 0, `${folio.name} _refcount < 0 in try_get_folio`)) {
       return null;
     }
@@ -161,7 +121,6 @@ export function* try_get_folio(c: Ctx, page: Page, refs: number): Step<Folio | n
       c.why?.('try_get_folio', `${folio.name} has _refcount 0 (free or frozen): no reference taken`);
       return null;
     }
-    if (c.rev.mut?.noFolioRecheck) return folio;
     const again = yield* page_folio(c, page);
     if (again === folio) return folio;
     // The page was split away from the folio meanwhile: drop and retry.
@@ -177,19 +136,20 @@ export function* pin_folio_refs(c: Ctx, folio: Folio, refs: number): Step<void> 
 }
 
 /**
- * try_grab_folio() (6.5 shape, §2.3): FOLL_GET -> try_get_folio; FOLL_PIN -> zero page
+ * try_grab_folio() (6.5 shape, §2.3; try_grab_folio_fast() on GUP-fast's side from 6.11). Replaced
+ * by v7.ts and jg-proposal.ts, which put their check inside it. FOLL_GET -> try_get_folio; FOLL_PIN -> zero page
  * untouched, else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
  * (checked after the get in 6.5, before it in 6.1), then add the pin bias / _pincount.
  */
 export function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
   if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
-  if (flags & FOLL_GET) return yield* try_get_folio(c, page, refs);
+  if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
   if (is_zero_page(c, page)) return yield* page_folio(c, page);
   if (!c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, page)) {
     c.why?.('try_grab_folio', `is_longterm_pinnable_page(): ${page.name} is in ZONE_${page.ghost.zone.toUpperCase()} (must be migrated first)`);
     return null;
   }
-  const folio = yield* try_get_folio(c, page, refs);
+  const folio = yield* c.rev.fns.try_get_folio(c, page, refs);
   if (!folio) return null;
   if (c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, folio)) {
     c.why?.('try_grab_folio', `folio_is_longterm_pinnable(): ${folio.name} is in ZONE_${folio.ghost.zone.toUpperCase()} (must be migrated first)`);
@@ -198,35 +158,6 @@ export function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number)
   }
   yield* pin_folio_refs(c, folio, refs);
   return folio;
-}
-
-/** try_grab_page() (6.5, slow path under the PTL): 0 or -errno. */
-export function* try_grab_page(c: Ctx, page: Page, flags: number): Step<number> {
-  const folio = yield* page_folio(c, page);
-  if (WARN_ON_ONCE(c, (yield* folio_ref_count(c, folio)) <= 0, `try_grab_page(): ${folio.name} _refcount <= 0`)) return -ENOMEM;
-  if (flags & FOLL_GET) {
-    yield* folio_ref_add(c, folio, 1);
-  } else if (flags & FOLL_PIN) {
-    if (is_zero_page(c, page)) return 0;
-    if (yield* folio_test_large(c, folio)) {
-      yield* folio_ref_add(c, folio, 1);
-      yield* atomic_add_pincount(c, folio, 1);
-    } else {
-      yield* folio_ref_add(c, folio, GUP_PIN_COUNTING_BIAS);
-    }
-  }
-  return 0;
-}
-
-/** gup_put_folio() (§2.4). */
-export function* gup_put_folio(c: Ctx, folio: Folio, refs: number, flags: number): Step<void> {
-  let n = refs;
-  if (flags & FOLL_PIN) {
-    if (is_zero_page(c, folio)) return;
-    if (yield* folio_test_large(c, folio)) yield* atomic_add_pincount(c, folio, -refs);
-    else n = refs * GUP_PIN_COUNTING_BIAS;
-  }
-  yield* folio_put_refs(c, folio, n);
 }
 
 /**
@@ -314,7 +245,29 @@ function* bail(c: Ctx, fn: string, folio: Folio, refs: number, flags: number, w:
 }
 
 /**
- * gup_pte_range() (6.5 step order, §4.3): read the PTE, check it, grab the folio, (6.1–6.6:
+ * The PMD/PTE re-check of gup_pte_range() (6.10+: gup_fast_pte_range()), inline in the kernel:
+ * `pmd_val(pmd) != pmd_val(*pmdp) || pte_val(pte) != pte_val(ptep_get(ptep))`. A function of
+ * its own so the no-recheck mutant can replace it (kernel/mutants.ts).
+ */
+export function* gup_fast_pte_changed(c: Ctx, pmd: pte_t, pmdTable: PageTable, ptable: PageTable, addr: number, pte: pte_t): Step<boolean> {
+  if ((yield* read_entry(c, pmdTable, addr, S_recheck_pmd)) !== pmd) {
+    c.why?.('gup_pte_range', 'the PMD changed since it was read');
+    return true;
+  }
+  if ((yield* ptep_get(c, ptable, addr, S_recheck_pte)) !== pte) {
+    c.why?.('gup_pte_range', 'the PTE changed since it was read');
+    return true;
+  }
+  return false;
+}
+
+/** The huge-leaf re-check of gup_huge_pmd()/gup_huge_pud(): `pmd_val(orig) != pmd_val(*pmdp)`. */
+export function* gup_fast_huge_changed(c: Ctx, table: PageTable, addr: number, orig: pte_t, s: Site): Step<boolean> {
+  return (yield* read_entry(c, table, addr, s)) !== orig;
+}
+
+/**
+ * gup_pte_range() (6.10+: gup_fast_pte_range(); 6.5 step order, §4.3): read the PTE, check it, grab the folio, (6.1–6.6:
  * secretmem), re-check PMD and PTE, the file-backed check, the unshare check, record.
  * Revisions differ in try_grab_folio (v7 puts its check there), in whether
  * folio_fast_pin_allowed exists, and in page_is_secretmem.
@@ -331,7 +284,6 @@ export function* gup_pte_range(
   const ptable = table_of(c, pmd, PTE_LEVEL);
   if (!ptable) return false; // pte_offset_map() failed
   const fns = c.rev.fns;
-  const mut = c.rev.mut;
   const write = (flags & FOLL_WRITE) !== 0;
   let addr = start;
   do {
@@ -360,25 +312,23 @@ export function* gup_pte_range(
       return false;
     }
     const page = c.k.page(pte_pfn(pte));
-    const folio = yield* fns.try_grab_folio(c, page, 1, flags);
+    const folio = yield* fns.try_grab_folio_fast(c, page, 1, flags);
     if (!folio) {
       c.why?.('gup_pte_range', `try_grab_folio() failed for ${page.name}`);
       return false;
     }
     const w = watch(c, ptable, addr, page.pfn);
-    if (mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
-      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'file-backed check refused the folio (run before the re-check)');
-    }
     if (fns.page_is_secretmem && (yield* fns.page_is_secretmem(c, page))) {
       return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'page_is_secretmem(): secretmem pages are never pinned');
     }
-    if (!mut?.noRecheck) {
-      const pmdNow = yield* read_entry(c, pmdTable, addr, S_recheck_pmd);
-      if (pmdNow !== pmd) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PMD changed since it was read');
-      const pteNow = yield* ptep_get(c, ptable, addr, S_recheck_pte);
-      if (pteNow !== pte) return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PTE changed since it was read');
+    /*
+     * Pin first, then recheck: a racing zap clears the PTE before it looks for pins, so one
+     * side always sees the other (the comment above gup_fast_pte_range()).
+     */
+    if (yield* fns.gup_fast_pte_changed(c, pmd, pmdTable, ptable, addr, pte)) {
+      return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the PMD or PTE changed since it was read');
     }
-    if (!mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+    if (fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
       return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'the file-backed check refused the folio: fall back to the slow path');
     }
     if (!pte_write(pte) && (yield* gup_must_unshare(c, null, flags, page))) {
@@ -392,7 +342,7 @@ export function* gup_pte_range(
   return true;
 }
 
-/** gup_huge_pmd() / gup_huge_pud() (§4.3 "Huge leaves"): one grab for all subpages in range. */
+/** gup_huge_pmd() / gup_huge_pud() (6.10+: gup_fast_pmd_leaf() / gup_fast_pud_leaf(); §4.3 "Huge leaves"): one grab for all subpages in range. */
 function* gup_huge_leaf(
   c: Ctx,
   orig: pte_t,
@@ -406,7 +356,6 @@ function* gup_huge_leaf(
   fn: string,
 ): Step<boolean> {
   const fns = c.rev.fns;
-  const mut = c.rev.mut;
   if (!pte_access_permitted(orig, (flags & FOLL_WRITE) !== 0)) {
     c.why?.(fn, `${fn === 'gup_huge_pmd' ? 'pmd' : 'pud'}_access_permitted() is false: the huge entry is read-only`);
     return false;
@@ -416,17 +365,13 @@ function* gup_huge_leaf(
   const firstPfn = pte_pfn(orig) + (start - base) / PAGE_SIZE;
   const refs = (end - start) / PAGE_SIZE;
   const page = c.k.page(firstPfn);
-  const folio = yield* fns.try_grab_folio(c, page, refs, flags);
+  const folio = yield* fns.try_grab_folio_fast(c, page, refs, flags);
   if (!folio) return false;
   const w = watch(c, table, start, pte_pfn(orig));
-  if (mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
-    return yield* bail(c, fn, folio, refs, flags, w, 'file-backed check refused the folio (run before the re-check)');
+  if (yield* fns.gup_fast_huge_changed(c, table, start, orig, s)) {
+    return yield* bail(c, fn, folio, refs, flags, w, 'the huge entry changed since it was read');
   }
-  if (!mut?.noRecheck) {
-    const now = yield* read_entry(c, table, start, s);
-    if (now !== orig) return yield* bail(c, fn, folio, refs, flags, w, 'the huge entry changed since it was read');
-  }
-  if (!mut?.checkBeforeRecheck && fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
+  if (fns.folio_fast_pin_allowed && !(yield* fns.folio_fast_pin_allowed(c, folio, flags))) {
     return yield* bail(c, fn, folio, refs, flags, w, 'the file-backed check refused the folio: fall back to the slow path');
   }
   if (!pte_write(orig) && (yield* gup_must_unshare(c, null, flags, folio))) {
@@ -445,6 +390,7 @@ export function* gup_huge_pud(c: Ctx, orig: pte_t, t: PageTable, a: number, e: n
   return yield* gup_huge_leaf(c, orig, t, a, e, f, p, PUD_SIZE, S_recheck_hpud, 'gup_huge_pud');
 }
 
+/** gup_pmd_range() (6.10+: gup_fast_pmd_range()). */
 function* gup_pmd_range(c: Ctx, pmdTable: PageTable, start: number, end: number, flags: number, pages: number[]): Step<boolean> {
   let addr = start;
   do {
@@ -466,6 +412,7 @@ function* gup_pmd_range(c: Ctx, pmdTable: PageTable, start: number, end: number,
   return true;
 }
 
+/** gup_pud_range() (6.10+: gup_fast_pud_range()). */
 function* gup_pud_range(c: Ctx, pudTable: PageTable, start: number, end: number, flags: number, pages: number[]): Step<boolean> {
   let addr = start;
   do {
@@ -487,7 +434,8 @@ function* gup_pud_range(c: Ctx, pudTable: PageTable, start: number, end: number,
   return true;
 }
 
-function* gup_pgd_range(c: Ctx, mm: MmStruct, start: number, end: number, flags: number, pages: number[]): Step<void> {
+/** gup_pgd_range() (6.10+: gup_fast_pgd_range()). */
+export function* gup_pgd_range(c: Ctx, mm: MmStruct, start: number, end: number, flags: number, pages: number[]): Step<void> {
   let addr = start;
   do {
     const pgd = yield* read_entry(c, mm.pgd, addr, S_pgd);
@@ -495,7 +443,7 @@ function* gup_pgd_range(c: Ctx, mm: MmStruct, start: number, end: number, flags:
       c.why?.('gup_pgd_range', `no page table for 0x${addr.toString(16)} yet`);
       return;
     }
-    const next = addrEnd(addr, end, 2 ** 39);
+    const next = addrEnd(addr, end, PGDIR_SIZE);
     const pudTable = table_of(c, pgd, PUD_LEVEL);
     if (!pudTable || !(yield* gup_pud_range(c, pudTable, addr, next, flags, pages))) return;
     addr = next;
@@ -503,15 +451,15 @@ function* gup_pgd_range(c: Ctx, mm: MmStruct, start: number, end: number, flags:
 }
 
 /**
- * lockless_pages_from_mm() (6.5; gup_fast() in 6.10), §4.1: FOLL_PIN reads
+ * lockless_pages_from_mm() (6.5; gup_fast() in 6.10), §4.1. Replaced by the no-irq-disable and
+ * no-write-protect-seq mutants. FOLL_PIN reads
  * mm->write_protect_seq and refuses to start on an odd value; the walk runs with IRQs off;
  * if a fork write-protected anon pages meanwhile, everything pinned is dropped.
  */
 export function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flags: number, pages: number[]): Step<number> {
   const mm = c.mm!;
-  const mut = c.rev.mut;
   let seq = 0;
-  if (flags & FOLL_PIN && !mut?.noWriteProtectSeq) {
+  if (flags & FOLL_PIN) {
     seq = yield* raw_read_seqcount(c, mm.write_protect_seq, S_wps_read);
     if (seq & 1) {
       c.why?.('lockless_pages_from_mm', 'mm->write_protect_seq is odd: a fork is write-protecting anon pages');
@@ -519,12 +467,11 @@ export function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flag
     }
   }
   const first = pages.length;
-  let wasOff = false;
-  if (!mut?.noIrqDisable) wasOff = yield* local_irq_save(c, S_irq_off);
+  const wasOff = yield* local_irq_save(c, S_irq_off);
   yield* gup_pgd_range(c, mm, start, end, flags, pages);
-  if (!mut?.noIrqDisable) yield* local_irq_restore(c, wasOff, S_irq_on);
+  yield* local_irq_restore(c, wasOff, S_irq_on);
   const nr = pages.length - first;
-  if (flags & FOLL_PIN && !mut?.noWriteProtectSeq) {
+  if (flags & FOLL_PIN) {
     if (yield* read_seqcount_retry(c, mm.write_protect_seq, seq, S_wps_retry)) {
       c.why?.('lockless_pages_from_mm', 'mm->write_protect_seq changed (fork ran): unpin everything, use the slow path');
       const got = pages.splice(first);
@@ -537,7 +484,7 @@ export function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flag
 }
 
 /** sanity_check_pinned_pages() (DEBUG_VM): a pinned anon page must be exclusive. */
-function* sanity_check_pinned_pages(c: Ctx, pfns: number[]): Step<void> {
+export function* sanity_check_pinned_pages(c: Ctx, pfns: number[]): Step<void> {
   if (!c.k.config.CONFIG_DEBUG_VM) return;
   for (let i = 0; i < pfns.length; ) {
     const pfn = pfns[i]!;
@@ -562,8 +509,8 @@ function* sanity_check_pinned_pages(c: Ctx, pfns: number[]): Step<void> {
   }
 }
 
-/** unpin_user_pages_lockless(): drop pins taken by GUP-fast before handing them out. */
-function* unpin_user_pages_lockless(c: Ctx, pfns: number[]): Step<void> {
+/** unpin_user_pages_lockless() (6.10+: gup_fast_unpin_user_pages()): drop pins taken by GUP-fast before handing them out. */
+export function* unpin_user_pages_lockless(c: Ctx, pfns: number[]): Step<void> {
   for (const pfn of pfns) {
     const folio = yield* page_folio_pfn(c, pfn);
     yield* gup_put_folio(c, folio, 1, FOLL_PIN);
@@ -587,8 +534,8 @@ export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: n
   const len = nr_pages * PAGE_SIZE;
   const end = start + len;
   if (!Number.isSafeInteger(end)) return -EOVERFLOW;
-  if (end > 2 ** 47) return -EFAULT;
-  const nr_pinned = nr_pages === 0 ? 0 : yield* lockless_pages_from_mm(c, start, end, flags, pages);
+  if (end > TASK_SIZE) return -EFAULT;
+  const nr_pinned = nr_pages === 0 ? 0 : yield* c.rev.fns.lockless_pages_from_mm(c, start, end, flags, pages);
   if (nr_pinned === nr_pages || flags & FOLL_FAST_ONLY) return nr_pinned;
   c.why?.('internal_get_user_pages_fast', `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest`);
   c.gupSlowUsed = true;
@@ -698,22 +645,6 @@ function* can_follow_write_pte(c: Ctx, pte: pte_t, page: Page | null, vma: Vma, 
   const folio = yield* page_folio(c, page);
   if (!(yield* folio_test_anon(c, folio))) return false;
   return yield* PageAnonExclusive(c, page);
-}
-
-/**
- * gup_must_unshare() (include/linux/mm.h / mm/internal.h, §3.3): only R/O FOLL_PIN. Non-anon:
- * only FOLL_LONGTERM, and with no VMA (GUP-fast) "must unshare" (= slow path); with a VMA,
- * only in COW mappings. Anon: unshare unless PageAnonExclusive.
- */
-export function* gup_must_unshare(c: Ctx, vma: Vma | null, flags: number, page: Page): Step<boolean> {
-  if ((flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
-  const folio = yield* page_folio(c, page);
-  if (!(yield* folio_test_anon(c, folio))) {
-    if (!(flags & FOLL_LONGTERM)) return false;
-    if (!vma) return true;
-    return is_cow_mapping(vma.vm_flags);
-  }
-  return !(yield* PageAnonExclusive(c, page));
 }
 
 type Follow = { page: Page } | { err: number } | null;
@@ -1058,12 +989,20 @@ function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): St
     }
     if (!is_zero_page(c, folio)) {
       folio.ghost.pins = Math.max(0, folio.ghost.pins - nr);
-      const refs = c.rev.mut?.unpinWrongCount && !(folio.PG_head.v) ? nr * (GUP_PIN_COUNTING_BIAS - 1) : nr * GUP_PIN_COUNTING_BIAS;
-      if (folio.PG_head.v) yield* gup_put_folio(c, folio, nr, FOLL_PIN);
-      else yield* folio_put_refs(c, folio, refs);
+      yield* c.rev.fns.unpin_folio(c, folio, nr);
     }
     i += nr;
   }
+}
+
+/**
+ * gup_put_folio(folio, nr, FOLL_PIN) as unpin_user_pages() makes it (6.11 calls the one-page
+ * form unpin_folio()). A pinned folio cannot be split, so PG_head is read without a scheduling
+ * point.
+ */
+export function* unpin_folio(c: Ctx, folio: Folio, nr: number): Step<void> {
+  if (folio.PG_head.v) yield* gup_put_folio(c, folio, nr, FOLL_PIN);
+  else yield* folio_put_refs(c, folio, nr * GUP_PIN_COUNTING_BIAS);
 }
 
 /** put_page() for FOLL_GET callers. */

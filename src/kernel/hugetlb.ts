@@ -43,9 +43,10 @@ import {
 } from './pgtable.ts';
 import { anon_vma_prepare, folio_add_new_anon_rmap } from './rmap.ts';
 import { filemap_add_folio, filemap_get_folio } from './filemap.ts';
-import { vm_fault_to_errno, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS } from './memory.ts';
-import { gup_must_unshare, try_grab_page } from './gup.ts';
+
+
 import { ENOMEM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
+import { gup_must_unshare, try_grab_page, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, vm_fault_to_errno } from './internal.ts';
 
 const FAULT_FLAG_WRITE = 0x1;
 const FAULT_FLAG_UNSHARE = 0x400;

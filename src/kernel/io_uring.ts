@@ -12,9 +12,10 @@
  */
 import { type Step, site } from '../sim/op.ts';
 import { down_read, up_read } from '../sim/sync.ts';
-import { is_vm_hugetlb_page, pin_user_pages, unpin_user_pages, vma_is_shmem } from './gup.ts';
+import { pin_user_pages, unpin_user_pages } from './gup.ts';
 import type { Ctx } from './kernel.ts';
 import { EFAULT, EOPNOTSUPP, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from './types.ts';
+import { is_vm_hugetlb_page, vma_is_shmem } from './internal.ts';
 
 const S_lock = site('io_pin_pages', 'mmap_read_lock()');
 

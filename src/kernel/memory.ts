@@ -76,27 +76,10 @@ import {
 } from './pgtable.ts';
 import { anon_vma_prepare, folio_add_lru, folio_add_new_anon_rmap, page_add_file_rmap, page_remove_rmap } from './rmap.ts';
 import { swapin_folio } from './swap.ts';
-import { EFAULT, EHWPOISON, ENOMEM, FOLL_HWPOISON, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
+import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, userZone, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS } from './internal.ts';
 
 // ----- vm_fault_t -----
-export const VM_FAULT_OOM = 0x1;
-export const VM_FAULT_SIGBUS = 0x2;
-export const VM_FAULT_HWPOISON = 0x10;
-export const VM_FAULT_SIGSEGV = 0x40;
-export const VM_FAULT_NOPAGE = 0x100;
-export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
-
-export const FAULT_FLAG_WRITE = 0x1;
-export const FAULT_FLAG_UNSHARE = 0x400;
-
-/** vm_fault_to_errno(). */
-export function vm_fault_to_errno(ret: number, foll: number): number {
-  if (ret & VM_FAULT_OOM) return -ENOMEM;
-  if (ret & VM_FAULT_HWPOISON) return foll & FOLL_HWPOISON ? -EHWPOISON : -EFAULT;
-  if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)) return -EFAULT;
-  return 0;
-}
-
 /** vm_normal_page(): the struct page behind a PTE, or null for special mappings (zero page, PFNMAP). */
 export function vm_normal_page(c: Ctx, _vma: Vma, pte: pte_t): Page | null {
   if (pte_special(pte)) return null;
@@ -192,12 +175,6 @@ function* migration_entry_wait(c: Ctx, pt: PageTable, addr: number, orig: pte_t)
   yield op;
 }
 
-/** The allocation zone for user pages: ZONE_MOVABLE if the backing says so, unless under memalloc_pin. */
-export function userZone(c: Ctx, vma: Vma): 'normal' | 'movable' | 'cma' {
-  if (c.memallocPin) return 'normal';
-  return vma.vm_mm === c.k.mms[0] ? c.k.userZone : 'normal';
-}
-
 /** do_anonymous_page(): the zero page for reads, a new exclusive anon page for writes. */
 function* do_anonymous_page(c: Ctx, vma: Vma, pt: PageTable, addr: number, flags: number): Step<number> {
   if (vma.vm_flags & VM_SHARED) return VM_FAULT_SIGBUS;
@@ -288,9 +265,9 @@ function* do_cow_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number): Step<numb
   return 0;
 }
 
-/** do_page_mkwrite(): tell the filesystem the folio is about to be written (skipped by mutant skip-page-mkwrite). */
-function* do_page_mkwrite(c: Ctx, vma: Vma, folio: Folio): Step<number> {
-  if (!vma.vm_ops?.page_mkwrite || c.rev.mut?.skipPageMkwrite) return 0;
+/** do_page_mkwrite(): tell the filesystem the folio is about to be written (replaced by the skip-page-mkwrite mutant). */
+export function* do_page_mkwrite(c: Ctx, vma: Vma, folio: Folio): Step<number> {
+  if (!vma.vm_ops?.page_mkwrite) return 0;
   const op = announce(c, folio.mapping.id, READ, S_mkwrite);
   yield op;
   // A truncated folio (mapping changed) makes ->page_mkwrite return VM_FAULT_NOPAGE.
@@ -306,7 +283,7 @@ function* do_page_mkwrite(c: Ctx, vma: Vma, folio: Folio): Step<number> {
 function* do_shared_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number): Step<number> {
   const r = yield* __do_fault(c, vma, addr);
   if (typeof r === 'number') return r;
-  const mk = yield* do_page_mkwrite(c, vma, r);
+  const mk = yield* c.rev.fns.do_page_mkwrite(c, vma, r);
   if (mk) {
     yield* folio_put(c, r);
     return mk & VM_FAULT_NOPAGE ? 0 : mk;
@@ -360,7 +337,7 @@ function* wp_can_reuse_anon_folio(c: Ctx, folio: Folio): Step<boolean> {
 function* wp_page_shared(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_t, folio: Folio): Step<number> {
   yield* folio_get(c, folio);
   yield* spin_unlock(c, pt.ptl, S_fault_unlock);
-  const mk = yield* do_page_mkwrite(c, vma, folio);
+  const mk = yield* c.rev.fns.do_page_mkwrite(c, vma, folio);
   if (mk) {
     yield* folio_put(c, folio);
     return mk & VM_FAULT_NOPAGE ? 0 : mk;
@@ -513,6 +490,20 @@ const S_fork_has_pinned = site('page_needs_cow_for_dma', 'test_bit(MMF_HAS_PINNE
 const S_fork_pinned = site('page_needs_cow_for_dma', 'folio_maybe_dma_pinned(): _refcount >= GUP_PIN_COUNTING_BIAS');
 
 /**
+ * page_needs_cow_for_dma() (include/linux/mm.h): the mm has ever pinned (MMF_HAS_PINNED) and the
+ * folio may be DMA-pinned (folio_maybe_dma_pinned(): _refcount >= GUP_PIN_COUNTING_BIAS for a
+ * small folio). Replaced by the no-copy-on-pin mutant.
+ */
+export function* page_needs_cow_for_dma(c: Ctx, vma: Vma, folio: Folio): Step<boolean> {
+  const hasPinned = yield* READ_ONCE(c, vma.vm_mm.has_pinned, S_fork_has_pinned);
+  const op = announce(c, folio._refcount.id, READ, S_fork_pinned);
+  yield op;
+  const maybePinned = folio._refcount.v >= GUP_PIN_COUNTING_BIAS;
+  op.after = maybePinned ? 'maybe pinned' : 'not pinned';
+  return hasPinned && maybePinned;
+}
+
+/**
  * copy_page_range() for a private anonymous VMA (called by dup_mmap() with both mmap_locks held
  * for write): bump write_protect_seq, then for each present anon PTE either copy the page (it may
  * be DMA-pinned: copy-on-pin) or share it: clear PageAnonExclusive and write-protect both PTEs.
@@ -553,12 +544,7 @@ function* copy_present_pte(
     if (yield* folio_test_anon(c, folio)) {
       // page_try_dup_anon_rmap(): a maybe-pinned exclusive page must be copied for the child.
       const excl = yield* PageAnonExclusive(c, page);
-      const hasPinned = yield* READ_ONCE(c, src.vm_mm.has_pinned, S_fork_has_pinned);
-      const op = announce(c, folio._refcount.id, READ, S_fork_pinned);
-      yield op;
-      const maybePinned = folio._refcount.v >= 1024;
-      op.after = maybePinned ? 'maybe pinned' : 'not pinned';
-      if (excl && hasPinned && maybePinned && !c.rev.mut?.noCopyOnPin) {
+      if (excl && (yield* c.rev.fns.page_needs_cow_for_dma(c, src, folio))) {
         const nf = yield* alloc_pages(c, 0, 'normal', 'anon', `anon copy for the fork child (copy-on-pin)`);
         init(nf.data, folio.data.v);
         anon_vma_prepare(c, dvma);

@@ -28,8 +28,9 @@ import { ptep_get_and_clear, set_pte_at } from './pgtable-generic.ts';
 import { mk_pte, pte_flags, pte_present, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, swp_entry_to_pte, pte_write } from './pgtable.ts';
 import { rmap_find } from './rmap.ts';
 import { EAGAIN, ENOMEM, FOLL_PIN, PAGE_MAPPING_FLAGS } from './types.ts';
-import { folio_is_longterm_pinnable, gup_put_folio } from './gup.ts';
+
 import { folio_lock, folio_unlock } from './page-writeback.ts';
+import { folio_is_longterm_pinnable, gup_put_folio } from './internal.ts';
 
 const S_isolate = site('folio_isolate_lru', 'take the folio off the LRU (with a reference)');
 const S_mig_entry = site('try_to_migrate_one', 'set a migration entry in place of the PTE');

@@ -62,18 +62,22 @@ export function* free_table_now(c: Ctx, t: PageTable, s = S_free_table): Step<vo
 export function* tlb_finish_mmu(c: Ctx, tlb: MmuGather): Step<void> {
   if (tlb.pages.length === 0 && tlb.tables.length === 0) return;
   yield* flush_tlb(c);
-  if (tlb.tables.length) {
-    const tables = tlb.tables.splice(0);
-    if (c.rev.mut?.tableFreeNoSync) {
-      for (const t of tables) yield* free_table_now(c, t);
-    } else if (c.k.config.tableFree === 'rcu') {
-      yield* call_rcu(c, `rcu-cb(${c.name})`, ctxMaker(c.k, false), function* (task: Ctx) {
-        for (const t of tables) yield* free_table_now(task, t, S_rcu_free_table);
-      });
-    } else {
-      // No RCU table freeing: the tables are freed like pages, after the IPI flush above.
-      for (const t of tables) yield* free_table_now(c, t);
-    }
-  }
+  if (tlb.tables.length) yield* c.rev.fns.tlb_table_flush(c, tlb.tables.splice(0));
   for (const folio of tlb.pages.splice(0)) yield* folio_put(c, folio);
+}
+
+/**
+ * tlb_table_flush() (mm/mmu_gather.c): free the batched page tables. With
+ * CONFIG_MMU_GATHER_RCU_TABLE_FREE, after an RCU grace period (tlb_remove_table_rcu(), which
+ * IRQs-off GUP-fast holds off); without it, like pages, after the IPI flush tlb_finish_mmu() just
+ * made. Replaced by the table-free-no-sync mutant.
+ */
+export function* tlb_table_flush(c: Ctx, tables: PageTable[]): Step<void> {
+  if (c.k.config.tableFree === 'rcu') {
+    yield* call_rcu(c, `rcu-cb(${c.name})`, ctxMaker(c.k, false), function* (task: Ctx) {
+      for (const t of tables) yield* free_table_now(task, t, S_rcu_free_table);
+    });
+  } else {
+    for (const t of tables) yield* free_table_now(c, t);
+  }
 }

@@ -2,8 +2,25 @@
  * Named changes to a revision, each undoing a protection the kernel relies on, so the checker
  * can show it catches the bug that follows (McKenney: test tools with bug-injected code).
  * `gupcheck selftest` runs every mutant against the bundled examples.
+ *
+ * This is the one place mutants are applied: each replaces some of the revision's functions
+ * (kernel/revision.ts RevisionFns), with a mutated copy written out here or a small wrapper. The
+ * kernel model itself has no mutant switches. A mutant that would change nothing on a revision
+ * (no function there it replaces) does not apply to it.
  */
-import type { MutantSwitches, Revision } from './revision.ts';
+import { READ_ONCE, load } from '../sim/cell.ts';
+import { type Step, site } from '../sim/op.ts';
+import { local_irq_restore, local_irq_save, raw_read_seqcount, read_seqcount_retry } from '../sim/sync.ts';
+import { gup_pgd_range, sanity_check_pinned_pages, unpin_user_pages_lockless } from './gup.ts';
+import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from './kernel.ts';
+import type { Folio, Page } from './mm_types.ts';
+import { folio_put_refs, folio_ref_add, folio_ref_try_add_rcu, folio_test_hugetlb, folio_test_slab, page_folio } from './page_ref.ts';
+import type { Revision, RevisionFns } from './revision.ts';
+import { anon_flags_allowed, folio_fast_pin_allowed, shmem_allowed } from './revisions/linux-6.5.ts';
+import { gupFastFolioAllowedVariant, makeGupFastFolioAllowed } from './revisions/linux-6.10.ts';
+import { free_table_now } from './mmu_gather.ts';
+import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, PAGE_MAPPING_FLAGS } from './types.ts';
+import { gup_put_folio } from './internal.ts';
 
 export interface Mutant {
   readonly name: string;
@@ -11,98 +28,195 @@ export interface Mutant {
   readonly change: string;
   /** What should catch it. */
   readonly expect: string;
-  readonly switches: MutantSwitches;
-  /** Revisions it makes sense for. */
-  readonly appliesTo: (r: Revision) => boolean;
+  /** The functions it replaces in `rev`, or null if it would change nothing there. */
+  readonly replace: (rev: Revision) => Partial<RevisionFns> | null;
 }
 
-const hasFastCheck = (r: Revision) => r.fns.folio_fast_pin_allowed !== undefined;
-const any = () => true;
+// ===== the mutated functions =====
+
+/** check-before-recheck: the file-backed check runs right after the grab, before the re-check (v7's placement). */
+function grabThenCheck(grab: RevisionFns['try_grab_folio_fast'], check: NonNullable<RevisionFns['folio_fast_pin_allowed']>): RevisionFns['try_grab_folio_fast'] {
+  return function* try_grab_folio_fast(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
+    const folio = yield* grab(c, page, refs, flags);
+    if (!folio || (yield* check(c, folio, flags))) return folio;
+    c.why?.('gup_pte_range', 'the file-backed check refused the folio (run before the re-check)');
+    yield* gup_put_folio(c, folio, refs, flags);
+    return null;
+  };
+}
+
+const S_tgf_count = site('try_get_folio', 'WARN_ON_ONCE(folio_ref_count(folio) < 0)');
+
+/** no-folio-recheck: try_get_folio() without the page_folio(page) == folio re-check. */
+function* try_get_folio_no_recheck(c: Ctx, page: Page, refs: number): Step<Folio | null> {
+  const folio = yield* page_folio(c, page);
+  if (WARN_ON_ONCE(c, (yield* READ_ONCE(c, folio._refcount, S_tgf_count)) < 0, `${folio.name} _refcount < 0 in try_get_folio`)) return null;
+  return (yield* folio_ref_try_add_rcu(c, folio, refs)) ? folio : null;
+}
+
+/** plain-get: get_page()-style, as if GUP-fast held the page stable. */
+function* try_get_folio_plain(c: Ctx, page: Page, refs: number): Step<Folio | null> {
+  const folio = yield* page_folio(c, page);
+  yield* folio_ref_add(c, folio, refs);
+  return folio;
+}
+
+const S_mapping_plain = site('folio_fast_pin_allowed', 'load folio->mapping (plain, mutant no-read-once)');
+const S_mapping = site('folio_fast_pin_allowed', 'mapping = READ_ONCE(folio->mapping)');
+const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
+
+/**
+ * 6.5's folio_fast_pin_allowed() with `mapping` a plain load (no-read-once: the compiler may
+ * load it again at each use) or without the NULL test (no-null-check).
+ */
+function folioFastPinAllowedMutated(plainLoads: boolean, nullCheck: boolean): NonNullable<RevisionFns['folio_fast_pin_allowed']> {
+  return function* folio_fast_pin_allowed(c: Ctx, folio: Folio, flags: number): Step<boolean> {
+    if ((flags & PIN_LONGTERM_WRITE) !== PIN_LONGTERM_WRITE) return true;
+    if (WARN_ON_ONCE(c, yield* folio_test_slab(c, folio), `folio_fast_pin_allowed(): ${folio.name} is a slab page`)) return false;
+    if (yield* folio_test_hugetlb(c, folio)) return true;
+    lockdep_assert_irqs_disabled(c, 'folio_fast_pin_allowed');
+    const first = plainLoads ? yield* load(c, folio.mapping, S_mapping_plain) : yield* READ_ONCE(c, folio.mapping, S_mapping);
+    const use = function* (): Step<number> {
+      return plainLoads ? yield* load(c, folio.mapping, S_mapping_plain) : first;
+    };
+    if (!first && nullCheck) return false;
+    const mapping_flags = (yield* use()) & PAGE_MAPPING_FLAGS;
+    if (mapping_flags) return anon_flags_allowed(c, folio, mapping_flags);
+    return yield* shmem_allowed(c, folio, yield* use());
+  };
+}
+
+/** no-irq-disable / no-write-protect-seq: lockless_pages_from_mm() without one of its protections. */
+function locklessPagesFromMmMutated(irqs: boolean, seqcount: boolean): RevisionFns['lockless_pages_from_mm'] {
+  const S_read = site('lockless_pages_from_mm', 'raw_read_seqcount(&mm->write_protect_seq)');
+  const S_retry = site('lockless_pages_from_mm', 'read_seqcount_retry(&mm->write_protect_seq)');
+  const S_off = site('lockless_pages_from_mm', 'local_irq_save()');
+  const S_on = site('lockless_pages_from_mm', 'local_irq_restore()');
+  return function* lockless_pages_from_mm(c: Ctx, start: number, end: number, flags: number, pages: number[]): Step<number> {
+    const mm = c.mm!;
+    const pin = (flags & FOLL_PIN) !== 0 && seqcount;
+    const seq = pin ? yield* raw_read_seqcount(c, mm.write_protect_seq, S_read) : 0;
+    if (seq & 1) return 0;
+    const first = pages.length;
+    const wasOff = irqs ? yield* local_irq_save(c, S_off) : false;
+    yield* gup_pgd_range(c, mm, start, end, flags, pages);
+    if (irqs) yield* local_irq_restore(c, wasOff, S_on);
+    if (pin && (yield* read_seqcount_retry(c, mm.write_protect_seq, seq, S_retry))) {
+      yield* unpin_user_pages_lockless(c, pages.splice(first));
+      return 0;
+    }
+    if (pin) yield* sanity_check_pinned_pages(c, pages.slice(first));
+    return pages.length - first;
+  };
+}
+
+// ===== the mutants =====
 
 export const MUTANTS: readonly Mutant[] = [
   {
     name: 'check-before-recheck',
     change: 'GUP-fast runs the file-backed check before the PMD/PTE re-check, as v7 did',
     expect: 'wild-deref when the page is freed and reused in between (RCU table-free architectures)',
-    switches: { checkBeforeRecheck: true },
-    appliesTo: hasFastCheck,
+    replace: (r) => {
+      const check = r.fns.folio_fast_pin_allowed;
+      return check ? { try_grab_folio_fast: grabThenCheck(r.fns.try_grab_folio_fast, check), folio_fast_pin_allowed: undefined } : null;
+    },
   },
   {
     name: 'no-recheck',
     change: 'GUP-fast drops the PMD/PTE value re-check after taking the reference',
     expect: 'pin-on-reused-page: a freed and reused page is returned as pinned',
-    switches: { noRecheck: true },
-    appliesTo: any,
+    replace: () => ({
+      *gup_fast_pte_changed() {
+        return false;
+      },
+      *gup_fast_huge_changed() {
+        return false;
+      },
+    }),
   },
   {
     name: 'no-folio-recheck',
     change: "try_get_folio() takes its add-unless-zero reference but does not re-check page_folio(page) afterwards",
     expect: 'pin-on-reused-page: the page was split away from the folio the reference is on',
-    switches: { noFolioRecheck: true },
-    appliesTo: any,
+    replace: () => ({ try_get_folio: try_get_folio_no_recheck }),
   },
   {
     name: 'plain-get',
     change: 'try_get_folio() takes a plain reference on page_folio() (no add-unless-zero, no folio re-check)',
     expect: 'pin-on-reused-page / refcount when a THP is split or the page freed meanwhile',
-    switches: { plainGet: true },
-    appliesTo: any,
+    replace: () => ({ try_get_folio: try_get_folio_plain }),
   },
   {
     name: 'no-read-once',
     change: "the file-backed check reads folio->mapping with plain loads (the compiler may reload it at each use)",
     expect: 'null-deref when truncate clears ->mapping between the NULL test and the dereference',
-    switches: { noReadOnce: true },
-    appliesTo: hasFastCheck,
+    // 6.10's gup_fast_folio_allowed() keeps one READ_ONCE; only 6.5's check is mutated.
+    replace: (r) => (r.fns.folio_fast_pin_allowed === folio_fast_pin_allowed ? { folio_fast_pin_allowed: folioFastPinAllowedMutated(true, true) } : null),
   },
   {
     name: 'no-null-check',
     change: 'the file-backed check does not test ->mapping for NULL',
     expect: 'null-deref on a truncated folio',
-    switches: { noNullCheck: true },
-    appliesTo: hasFastCheck,
+    replace: (r) => {
+      const f = r.fns.folio_fast_pin_allowed;
+      if (f === folio_fast_pin_allowed) return { folio_fast_pin_allowed: folioFastPinAllowedMutated(false, false) };
+      const v = gupFastFolioAllowedVariant(f);
+      return v ? { folio_fast_pin_allowed: makeGupFastFolioAllowed({ ...v, nullCheck: false }) } : null;
+    },
   },
   {
     name: 'no-write-protect-seq',
     change: 'GUP-fast ignores mm->write_protect_seq (fork may write-protect anon pages during the walk)',
     expect: 'anon-pin-not-exclusive: a pinned anon page shared with the fork child',
-    switches: { noWriteProtectSeq: true },
-    appliesTo: any,
+    replace: () => ({ lockless_pages_from_mm: locklessPagesFromMmMutated(true, false) }),
   },
   {
     name: 'no-irq-disable',
     change: 'GUP-fast walks with IRQs enabled (no local_irq_save)',
     expect: 'irqs-enabled-assert; page tables or inodes freed under the walk',
-    switches: { noIrqDisable: true },
-    appliesTo: any,
+    replace: () => ({ lockless_pages_from_mm: locklessPagesFromMmMutated(false, true) }),
   },
   {
     name: 'unpin-wrong-count',
     change: 'unpin_user_pages() drops GUP_PIN_COUNTING_BIAS - 1 references for a small folio instead of 1024',
     expect: 'refcount: a reference is leaked',
-    switches: { unpinWrongCount: true },
-    appliesTo: any,
+    replace: (r) => ({
+      *unpin_folio(c, folio, nr) {
+        if (folio.PG_head.v) yield* r.fns.unpin_folio(c, folio, nr);
+        else yield* folio_put_refs(c, folio, nr * (GUP_PIN_COUNTING_BIAS - 1));
+      },
+    }),
   },
   {
     name: 'skip-page-mkwrite',
     change: 'a write fault on a shared file mapping does not call ->page_mkwrite',
     expect: 'dirty-without-mkwrite: the folio is dirtied without the filesystem preparing it',
-    switches: { skipPageMkwrite: true },
-    appliesTo: any,
+    replace: () => ({
+      *do_page_mkwrite() {
+        return 0;
+      },
+    }),
   },
   {
     name: 'table-free-no-sync',
     change: 'page tables are freed at once, without waiting for IRQs-off CPUs (no IPI sync, no RCU)',
     expect: 'pt-use-after-free: GUP-fast reads a freed page-table page',
-    switches: { tableFreeNoSync: true },
-    appliesTo: any,
+    replace: () => ({
+      *tlb_table_flush(c, tables) {
+        for (const t of tables) yield* free_table_now(c, t);
+      },
+    }),
   },
   {
     name: 'no-copy-on-pin',
     change: 'fork shares a possibly-pinned anon page with the child instead of copying it',
     expect: 'anon-pin-not-exclusive',
-    switches: { noCopyOnPin: true },
-    appliesTo: any,
+    replace: () => ({
+      *page_needs_cow_for_dma() {
+        return false;
+      },
+    }),
   },
 ];
 
@@ -110,7 +224,14 @@ export function findMutant(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);
 }
 
+/** Does the mutant change anything on this revision? */
+export function mutantApplies(m: Mutant, rev: Revision): boolean {
+  return m.replace(rev) !== null;
+}
+
 /** The revision with the mutant applied. */
 export function applyMutant(rev: Revision, m: Mutant): Revision {
-  return { ...rev, mut: { ...(rev.mut ?? {}), ...m.switches }, mutant: m.name };
+  const fns = m.replace(rev);
+  if (!fns) throw new Error(`[gupcheck internal bug] mutant ${m.name} changes nothing on ${rev.name}`);
+  return { ...rev, fns: { ...rev.fns, ...fns }, mutant: m.name };
 }

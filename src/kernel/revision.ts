@@ -4,62 +4,54 @@
  * built with `derive(base, {...})` that replaces the functions the patch changes. See
  * docs/revisions.md.
  *
- * Mutants (kernel/mutants.ts) are named changes applied to a revision the same way; the
- * built-in ones that move or drop a single statement use the switches in `MutantSwitches`
- * instead of copying a 40-line function.
+ * Mutants (kernel/mutants.ts) are named changes applied the same way: each one replaces some of
+ * these functions, in that one file. So the function a revision table names is the function that
+ * runs, and a kernel function that a revision or mutant replaces says so in its header.
  */
 import type { Step } from '../sim/op.ts';
 import type { Ctx } from './kernel.ts';
 import type { Folio, Page, Vma } from './mm_types.ts';
+import type { Site } from '../sim/op.ts';
 import type { PageTable, pte_t } from './pgtable.ts';
 
-export interface MutantSwitches {
-  /** GUP-fast: run the file-backed check before the PMD/PTE re-check (v7's placement). */
-  checkBeforeRecheck?: boolean;
-  /** GUP-fast: drop the PMD/PTE value re-check after taking the reference. */
-  noRecheck?: boolean;
-  /** try_get_folio(): no page_folio(page) == folio re-check after taking the reference. */
-  noFolioRecheck?: boolean;
-  /** try_get_folio(): a plain folio_ref_add() on page_folio(), no "unless zero", no re-check of the folio. */
-  plainGet?: boolean;
-  /** The allowed-check reads folio->mapping with plain loads (one per use) instead of READ_ONCE. */
-  noReadOnce?: boolean;
-  /** The allowed-check drops its NULL test and dereferences whatever it read. */
-  noNullCheck?: boolean;
-  /** lockless_pages_from_mm(): ignore mm->write_protect_seq. */
-  noWriteProtectSeq?: boolean;
-  /** lockless_pages_from_mm(): walk with IRQs on. */
-  noIrqDisable?: boolean;
-  /** unpin_user_pages(): drop one reference too few (GUP_PIN_COUNTING_BIAS - 1 for small folios). */
-  unpinWrongCount?: boolean;
-  /** do_shared_fault()/wp_page_shared(): skip ->page_mkwrite on a write fault. */
-  skipPageMkwrite?: boolean;
-  /** Page tables are freed without waiting for IRQs-off CPUs (no IPI sync, no RCU). */
-  tableFreeNoSync?: boolean;
-  /** fork: do not copy pages that may be DMA-pinned (the pre-5.8 behaviour). */
-  noCopyOnPin?: boolean;
-}
-
-/** The functions a revision may replace. All take the CPU context first, as kernel code does. */
+/** The functions a revision (or a mutant) may replace. All take the CPU context first, as kernel code does. */
 export interface RevisionFns {
-  /** try_grab_folio() as GUP-fast uses it: returns the folio with refs taken, or null. */
-  try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null>;
+  /** try_grab_folio(): the folio with refs taken (FOLL_GET) or pinned (FOLL_PIN), or null. GUP-fast and follow_hugetlb_page() call it. */
+  try_grab_folio: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
+  /** What GUP-fast grabs with: try_grab_folio() before 6.11, try_grab_folio_fast() from 6.11 (the same code for the paths modelled). */
+  try_grab_folio_fast: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
+  /** try_get_folio(): add-unless-zero on page_folio(page), then re-check the page still belongs to it. */
+  try_get_folio: (c: Ctx, page: Page, refs: number) => Step<Folio | null>;
+  /** GUP-fast's PMD/PTE re-check after the grab (true: changed, drop the reference). */
+  gup_fast_pte_changed: (c: Ctx, pmd: pte_t, pmdTable: PageTable, ptable: PageTable, addr: number, pte: pte_t) => Step<boolean>;
+  /** The same re-check for a huge PMD/PUD leaf. */
+  gup_fast_huge_changed: (c: Ctx, table: PageTable, addr: number, orig: pte_t, s: Site) => Step<boolean>;
+  /** lockless_pages_from_mm() (6.10+: gup_fast()): write_protect_seq, IRQs off, the walk. */
+  lockless_pages_from_mm: (c: Ctx, start: number, end: number, flags: number, pages: number[]) => Step<number>;
+  /** unpin_user_pages()'s put of nr pins of one folio. */
+  unpin_folio: (c: Ctx, folio: Folio, nr: number) => Step<void>;
+  /** do_page_mkwrite(): tell the filesystem a folio is about to be written (0, or VM_FAULT_*). */
+  do_page_mkwrite: (c: Ctx, vma: Vma, folio: Folio) => Step<number>;
+  /** page_needs_cow_for_dma(): fork must copy this anon folio (it may be pinned). */
+  page_needs_cow_for_dma: (c: Ctx, vma: Vma, folio: Folio) => Step<boolean>;
+  /** tlb_table_flush(): free page tables batched by an unmap (after RCU, or after the IPI flush). */
+  tlb_table_flush: (c: Ctx, tables: PageTable[]) => Step<void>;
   /** The GUP-fast file-backed check after the re-check (6.5 folio_fast_pin_allowed, 6.10 gup_fast_folio_allowed); absent before 6.5. */
   folio_fast_pin_allowed: ((c: Ctx, folio: Folio, flags: number) => Step<boolean>) | undefined;
   /** The secretmem test GUP-fast makes before the re-check (6.1–6.6); absent from 6.10 (folded into the check). */
   page_is_secretmem: ((c: Ctx, page: Page) => Step<boolean>) | undefined;
   /** check_vma_flags(): 0 or -errno. */
-  check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<number>;
+  check_vma_flags: (c: Ctx, vma: Vma, gup_flags: number) => Step<number>;
   /** writable_file_mapping_allowed() (v7: writeable_...); absent before the series. */
   writable_file_mapping_allowed: ((vma: Vma, gup_flags: number) => boolean) | undefined;
   /** vma_needs_dirty_tracking() (mm/mmap.c); absent before the series. */
   vma_needs_dirty_tracking: ((vma: Vma) => boolean) | undefined;
   /** The slow-path hugetlb pinning (follow_hugetlb_page() in 6.1–6.5). */
-  follow_hugetlb_page(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]): Step<number>;
+  follow_hugetlb_page: (c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]) => Step<number>;
   /** io_uring's io_pin_pages(): pinned pages or -errno. */
-  io_pin_pages(c: Ctx, ubuf: number, nr_pages: number): Step<number[] | number>;
+  io_pin_pages: (c: Ctx, ubuf: number, nr_pages: number) => Step<number[] | number>;
   /** GUP-fast PTE walk step (overridable whole, for user patches). */
-  gup_pte_range(c: Ctx, pmd: pte_t, pmdTable: PageTable, addr: number, end: number, flags: number, pages: number[]): Step<boolean>;
+  gup_pte_range: (c: Ctx, pmd: pte_t, pmdTable: PageTable, addr: number, end: number, flags: number, pages: number[]) => Step<boolean>;
 }
 
 export interface Revision {
@@ -80,9 +72,7 @@ export interface Revision {
   readonly pinFastEinval: boolean;
   /** try_grab_folio() checks folio_is_longterm_pinnable() after taking the reference (6.5) rather than before (6.1). */
   readonly longtermCheckAfterGet: boolean;
-  /** gup_longterm's R/O tests mprotect(PROT_READ) first (6.10+ selftest shape). */
   readonly fns: RevisionFns;
-  readonly mut?: MutantSwitches;
   /** Set on a revision derived by a mutant. */
   readonly mutant?: string;
 }

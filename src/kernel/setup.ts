@@ -17,7 +17,7 @@ import { down_read, opEnabled, up_read } from '../sim/sync.ts';
 import { World } from '../sim/world.ts';
 import { FS, type FsName } from './fs.ts';
 import { Ctx, Kernel, type KernelConfig } from './kernel.ts';
-import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, handle_mm_fault, vm_insert_page_setup } from './memory.ts';
+import { handle_mm_fault, vm_insert_page_setup } from './memory.ts';
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, do_mmap } from './mmap.ts';
 import type { AddressSpace, File, Folio, FsType, MmStruct, Vma, Zone } from './mm_types.ts';
 import { alloc_pages_setup, hugetlb_pool_init } from './page_alloc.ts';
@@ -27,6 +27,7 @@ import type { Revision } from './revision.ts';
 import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SIZE, SIGBUS, SIGSEGV, VM_READ, VM_WRITE, type Arch, type TableFree } from './types.ts';
 import { atomic_add } from '../sim/atomic.ts';
 import { filemap_add_folio } from './filemap.ts';
+import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './internal.ts';
 
 export interface BootOptions {
   readonly rev: Revision;

@@ -17,6 +17,9 @@ export const PMD_SIZE = 2 * 1024 * 1024;
 export const PUD_SHIFT = 30;
 export const PUD_SIZE = 1024 * 1024 * 1024;
 export const PGDIR_SHIFT = 39;
+export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
+/** TASK_SIZE on x86-64 and arm64 with 48-bit (4-level) virtual addresses: user space ends here. */
+export const TASK_SIZE = 2 ** 47;
 export const HPAGE_PMD_ORDER = 9;
 export const HPAGE_PUD_ORDER = 18;
 

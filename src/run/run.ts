@@ -16,7 +16,7 @@ import type { Results } from '../check/results.ts';
 import { drain, drainAsync, type Sliced } from '../check/slices.ts';
 import type { SplitHooks } from '../check/split.ts';
 import { makeStrategy, strategyInfo, type StrategyName } from '../check/strategies/index.ts';
-import { findMutant, MUTANTS } from '../kernel/mutants.ts';
+import { findMutant, MUTANTS, mutantApplies } from '../kernel/mutants.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
 import { buildProgram, type RunConfig } from '../scenarios/build.ts';
@@ -68,7 +68,7 @@ export function plannedRuns(s: ScenarioT, f: Filters): PlannedRun[] {
     const m = findMutant(f.mutant)!;
     const ks = f.kernels ?? s.kernels;
     for (const kernel of ks) {
-      if (!m.appliesTo(findRevision(kernel)!)) continue;
+      if (!mutantApplies(m, findRevision(kernel)!)) continue;
       for (const arch of f.arches ?? s.arches) runs.push({ scenario: s.name, kernel, arch, mutant: m.name });
     }
     return runs;

@@ -6,7 +6,7 @@
  * unmutated revisions by none (every example holds).
  */
 import { findRevision } from '../kernel/revisions/index.ts';
-import { MUTANTS, type Mutant } from '../kernel/mutants.ts';
+import { MUTANTS, type Mutant, mutantApplies } from '../kernel/mutants.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import { plannedRuns, runOne, type RunOptions } from './run.ts';
 
@@ -42,7 +42,7 @@ export function runSelftest(examples: readonly ParsedScenario[], o: Pick<RunOpti
       let caughtBy: string | null = null;
       let runs = 0;
       for (const base of plannedRuns(p.scenario, {}).filter((r) => r.mutant === null)) {
-        if (!m.appliesTo(findRevision(base.kernel)!)) continue;
+        if (!mutantApplies(m, findRevision(base.kernel)!)) continue;
         runs++;
         const r = runOne(p, { ...base, mutant: m.name }, { strategy: 'dpor', judgeAs: base, shouldStop: o.shouldStop });
         const bad = r.expectations.find((x) => !x.holds);

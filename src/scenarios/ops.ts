@@ -10,7 +10,7 @@
  * `CPU0.<index>` when a CPU has more than one such operation.
  */
 import { z } from 'zod';
-import { evict_inode, truncate_pagecache } from '../kernel/filemap.ts';
+import { evict_inode, truncate_pagecache } from '../kernel/truncate.ts';
 import { dup_mmap } from '../kernel/fork.ts';
 import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_user_pages, unpin_user_pages, unpin_user_pages_dirty_lock } from '../kernel/gup.ts';
 import { split_folio } from '../kernel/huge_memory.ts';

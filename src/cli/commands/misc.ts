@@ -1,6 +1,6 @@
 /** `gupcheck replay`, `gupcheck list`, `gupcheck explain`. */
 import { Command } from '@commander-js/extra-typings';
-import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
+import { findMutant, MUTANTS, mutantApplies } from '../../kernel/mutants.ts';
 import { findRevision, REVISION_NAMES, REVISIONS } from '../../kernel/revisions/index.ts';
 import { FINDINGS, LIMITS_EXPLAIN } from '../../run/catalog.ts';
 import { bundledScenarios, findBundled, loadScenario } from '../../run/load.ts';
@@ -71,8 +71,8 @@ function checkTokenNames(d: TokenData): void {
   if (!(ARCHES as readonly string[]).includes(d.arch)) throw bad('architecture', d.arch, ARCHES);
   if (d.mutant !== null) {
     const m = findMutant(d.mutant);
-    const valid = MUTANTS.filter((x) => x.appliesTo(rev)).map((x) => x.name); // on this kernel
-    if (!m || !m.appliesTo(rev)) throw bad('mutant', d.mutant, valid);
+    const valid = MUTANTS.filter((x) => mutantApplies(x, rev)).map((x) => x.name); // on this kernel
+    if (!m || !mutantApplies(m, rev)) throw bad('mutant', d.mutant, valid);
   }
   if (d.tableFree !== undefined && d.tableFree !== 'ipi' && d.tableFree !== 'rcu') throw bad('table-free scheme', d.tableFree, ['ipi', 'rcu']);
   if (d.tlbFlush !== undefined && d.tlbFlush !== 'ipi' && d.tlbFlush !== 'broadcast') throw bad('TLB-flush scheme', d.tlbFlush, ['ipi', 'broadcast']);

@@ -23,21 +23,33 @@ import { linux_6_5 } from './linux-6.5.ts';
 const S_mapping = site('gup_fast_folio_allowed', 'mapping = READ_ONCE(folio->mapping)');
 const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
 
-/**
- * gup_fast_folio_allowed(). `nullAllowsNonLongterm` is the 2026 fix: a NULL mapping falls back
- * only when file-backed folios are to be rejected.
- */
-export function makeGupFastFolioAllowed(nullAllowsNonLongterm: boolean) {
-  return function* gup_fast_folio_allowed(c: Ctx, folio: Folio, flags: number): Step<boolean> {
+/** The variants of gup_fast_folio_allowed() the model builds (a revision's, or a mutant's). */
+export interface GupFastFolioAllowedVariant {
+  /** The 2026 fix (next): a NULL mapping falls back only when file-backed folios are to be rejected. */
+  readonly nullAllowsNonLongterm: boolean;
+  /** The NULL test on ->mapping (false: the no-null-check mutant, which dereferences NULL). */
+  readonly nullCheck: boolean;
+}
+
+const variants = new WeakMap<object, GupFastFolioAllowedVariant>();
+
+/** Which variant a revision's gup_fast_folio_allowed() is (undefined: not this function). */
+export function gupFastFolioAllowedVariant(fn: object | undefined): GupFastFolioAllowedVariant | undefined {
+  return fn ? variants.get(fn) : undefined;
+}
+
+/** gup_fast_folio_allowed() (mm/gup.c 6.10), in the variant asked for. */
+export function makeGupFastFolioAllowed(v: GupFastFolioAllowedVariant) {
+  const { nullAllowsNonLongterm, nullCheck } = v;
+  const fn = function* gup_fast_folio_allowed(c: Ctx, folio: Folio, flags: number): Step<boolean> {
     const reject_file_backed = (flags & PIN_LONGTERM_WRITE) === PIN_LONGTERM_WRITE;
     const check_secretmem = c.k.config.CONFIG_SECRETMEM && !(yield* folio_test_large(c, folio));
     if (!reject_file_backed && !check_secretmem) return true;
     if (WARN_ON_ONCE(c, yield* folio_test_slab(c, folio), `gup_fast_folio_allowed(): ${folio.name} is a slab page`)) return false;
     if (yield* folio_test_hugetlb(c, folio)) return true;
     lockdep_assert_irqs_disabled(c, 'gup_fast_folio_allowed');
-    const mut = c.rev.mut;
     const mapping = yield* READ_ONCE(c, folio.mapping, S_mapping);
-    if (!mapping && !mut?.noNullCheck) {
+    if (!mapping && nullCheck) {
       const r = nullAllowsNonLongterm ? !reject_file_backed : false;
       c.why?.(
         'gup_fast_folio_allowed',
@@ -61,6 +73,8 @@ export function makeGupFastFolioAllowed(nullAllowsNonLongterm: boolean) {
     );
     return shmem === true;
   };
+  variants.set(fn, v);
+  return fn;
 }
 
 export const linux_6_10 = derive(linux_6_5, {
@@ -71,7 +85,7 @@ export const linux_6_10 = derive(linux_6_5, {
   gupFastNames: true,
   internalFlagsIncludeTouch: true,
   fns: {
-    folio_fast_pin_allowed: makeGupFastFolioAllowed(false),
+    folio_fast_pin_allowed: makeGupFastFolioAllowed({ nullAllowsNonLongterm: false, nullCheck: true }),
     page_is_secretmem: undefined,
     follow_hugetlb_page: hugetlb_follow_page_mask,
   },
@@ -97,5 +111,5 @@ export const next = derive(linux_6_15, {
   title: 'linux-next (2026)',
   summary: '"mm/gup: fix GUP-fast fallback for NULL-mapping order-0 folios": NULL ->mapping falls back only for long-term write pins',
   order: 9999,
-  fns: { folio_fast_pin_allowed: makeGupFastFolioAllowed(true) },
+  fns: { folio_fast_pin_allowed: makeGupFastFolioAllowed({ nullAllowsNonLongterm: true, nullCheck: true }) },
 });

@@ -11,17 +11,24 @@
  * the mapping word read twice (stripped and compared), then mapping->a_ops compared — before
  * the PTE re-check in gup_pte_range().
  *
- * Mutant switches honoured here: noReadOnce (each use of mapping is its own plain load) and
- * noNullCheck (NULL falls through to the dereference).
+ * The no-read-once and no-null-check mutants replace folio_fast_pin_allowed() with a copy that
+ * loads ->mapping at each use / skips the NULL test (kernel/mutants.ts).
  */
 import { READ_ONCE, load } from '../../sim/cell.ts';
 import { type Step, site } from '../../sim/op.ts';
 import {
   check_vma_flags,
+  gup_fast_huge_changed,
+  gup_fast_pte_changed,
   gup_pte_range,
+  lockless_pages_from_mm,
+  try_get_folio,
   try_grab_folio,
+  unpin_folio,
   writable_file_mapping_allowed,
 } from '../gup.ts';
+import { do_page_mkwrite, page_needs_cow_for_dma } from '../memory.ts';
+import { tlb_table_flush } from '../mmu_gather.ts';
 import { follow_hugetlb_page } from '../hugetlb.ts';
 import { io_pin_pages } from '../io_uring.ts';
 import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from '../kernel.ts';
@@ -33,7 +40,6 @@ import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_MAPPING_FL
 import { deref_a_ops, shmem_mapping } from '../util.ts';
 
 const S_mapping = site('folio_fast_pin_allowed', 'mapping = READ_ONCE(folio->mapping)');
-const S_mapping_plain = site('folio_fast_pin_allowed', 'load folio->mapping (plain, mutant no-read-once)');
 const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
 
 /** folio_fast_pin_allowed() (6.5). */
@@ -42,24 +48,29 @@ export function* folio_fast_pin_allowed(c: Ctx, folio: Folio, flags: number): St
   if (WARN_ON_ONCE(c, yield* folio_test_slab(c, folio), `folio_fast_pin_allowed(): ${folio.name} is a slab page`)) return false;
   if (yield* folio_test_hugetlb(c, folio)) return true;
   lockdep_assert_irqs_disabled(c, 'folio_fast_pin_allowed');
-  const mut = c.rev.mut;
-  const mapping = mut?.noReadOnce ? yield* load(c, folio.mapping, S_mapping_plain) : yield* READ_ONCE(c, folio.mapping, S_mapping);
-  if (!mapping && !mut?.noNullCheck) {
+  const mapping = yield* READ_ONCE(c, folio.mapping, S_mapping);
+  if (!mapping) {
     c.why?.('folio_fast_pin_allowed', `${folio.name}->mapping is NULL (truncated?): let the slow path decide`);
     return false;
   }
-  const m2 = mut?.noReadOnce ? yield* load(c, folio.mapping, S_mapping_plain) : mapping;
-  const mapping_flags = m2 & PAGE_MAPPING_FLAGS;
-  if (mapping_flags) {
-    const ok = (mapping_flags & PAGE_MAPPING_ANON) !== 0;
-    c.why?.('folio_fast_pin_allowed', ok ? `${folio.name} is anonymous: allowed` : `${folio.name} is a non-LRU movable page: refused`);
-    return ok;
-  }
-  const m3 = mut?.noReadOnce ? yield* load(c, folio.mapping, S_mapping_plain) : mapping;
-  const shmem = yield* shmem_mapping(c, m3);
+  const mapping_flags = mapping & PAGE_MAPPING_FLAGS;
+  if (mapping_flags) return anon_flags_allowed(c, folio, mapping_flags);
+  return yield* shmem_allowed(c, folio, mapping);
+}
+
+/** The anon-or-movable verdict of folio_fast_pin_allowed() on a mapping word with flag bits. */
+export function anon_flags_allowed(c: Ctx, folio: Folio, mapping_flags: number): boolean {
+  const ok = (mapping_flags & PAGE_MAPPING_ANON) !== 0;
+  c.why?.('folio_fast_pin_allowed', ok ? `${folio.name} is anonymous: allowed` : `${folio.name} is a non-LRU movable page: refused`);
+  return ok;
+}
+
+/** The last step of folio_fast_pin_allowed(): shmem_mapping(mapping). */
+export function* shmem_allowed(c: Ctx, folio: Folio, mapping: number): Step<boolean> {
+  const shmem = yield* shmem_mapping(c, mapping);
   c.why?.(
     'folio_fast_pin_allowed',
-    shmem ? `${folio.name} is shmem: allowed` : `${folio.name} is page cache of ${c.k.describeWord(m3)}, not shmem: refused, fall back to the slow path`,
+    shmem ? `${folio.name} is shmem: allowed` : `${folio.name} is page cache of ${c.k.describeWord(mapping)}, not shmem: refused, fall back to the slow path`,
   );
   return shmem === true;
 }
@@ -95,6 +106,16 @@ export const linux_6_5: Revision = {
   longtermCheckAfterGet: true,
   fns: {
     try_grab_folio,
+    // Before 6.11 GUP-fast calls try_grab_folio(); through the table, so v7's replacement is used.
+    try_grab_folio_fast: (c, page, refs, flags) => c.rev.fns.try_grab_folio(c, page, refs, flags),
+    try_get_folio,
+    gup_fast_pte_changed,
+    gup_fast_huge_changed,
+    lockless_pages_from_mm,
+    unpin_folio,
+    do_page_mkwrite,
+    page_needs_cow_for_dma,
+    tlb_table_flush,
     folio_fast_pin_allowed,
     page_is_secretmem,
     check_vma_flags,

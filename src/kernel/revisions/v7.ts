@@ -19,7 +19,7 @@
  */
 import type { Step } from '../../sim/op.ts';
 import { is_zero_page, page_folio, folio_put_refs, folio_test_hugetlb } from '../page_ref.ts';
-import { folio_is_longterm_pinnable, pin_folio_refs, try_get_folio } from '../gup.ts';
+import { pin_folio_refs } from '../gup.ts';
 import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from '../kernel.ts';
 import { vm_ops_needs_writenotify, vma_fs_can_writeback } from '../mmap.ts';
 import type { Folio, Page, Vma } from '../mm_types.ts';
@@ -27,6 +27,7 @@ import { derive } from '../revision.ts';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, VM_PFNMAP } from '../types.ts';
 import { folio_mapping, shmem_mapping } from '../util.ts';
 import { linux_6_1 } from './linux-6.1.ts';
+import { folio_is_longterm_pinnable } from '../internal.ts';
 
 
 /** v7's folio_longterm_write_pin_allowed(). */
@@ -55,11 +56,11 @@ export function* folio_longterm_write_pin_allowed(c: Ctx, folio: Folio): Step<bo
 export function makeTryGrabFolioWithCheck(check: (c: Ctx, folio: Folio) => Step<boolean>) {
   return function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
     if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
-    if (flags & FOLL_GET) return yield* try_get_folio(c, page, refs);
+    if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
     if (is_zero_page(c, page)) return yield* page_folio(c, page);
     const is_longterm = (flags & FOLL_LONGTERM) !== 0;
     if (is_longterm && !folio_is_longterm_pinnable(c, page)) return null;
-    const folio = yield* try_get_folio(c, page, refs);
+    const folio = yield* c.rev.fns.try_get_folio(c, page, refs);
     if (!folio) return null;
     // "Can this folio be safely pinned? We need to perform this check after the folio is stabilised."
     if (flags & FOLL_WRITE && is_longterm && !(yield* check(c, folio))) {
