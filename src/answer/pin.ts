@@ -20,10 +20,11 @@ import {
 } from '../kernel/setup.ts';
 import { down_read, up_read } from '../sim/sync.ts';
 import { site } from '../sim/op.ts';
-import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, errnoName, follNames } from '../kernel/types.ts';
+import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, SIGSEGV, errnoName, follNames } from '../kernel/types.ts';
 import type { Zone } from '../kernel/mm_types.ts';
 import { notCovered } from './limits.ts';
 import { auditRefcounts } from '../kernel/audit.ts';
+import { GupcheckError } from '../errors.ts';
 
 export const VIAS = ['io_uring', 'pin_user_pages', 'pin_user_pages_fast'] as const;
 export type Via = (typeof VIAS)[number];
@@ -57,7 +58,12 @@ export interface PinAnswer {
 }
 
 /** A query that cannot be set up (the process would fail before the pin). */
-export class SetupImpossible extends Error {}
+/** A pin query a real process cannot set up. */
+export class SetupImpossible extends GupcheckError {
+  constructor(message: string) {
+    super('GUPCHECK_IMPOSSIBLE_SETUP', `cannot set up this pin: ${message}`, 'change --prot, --touch or --map');
+  }
+}
 
 /** Checks a query for combinations a real process cannot set up; returns the reason or null. */
 export function setupProblem(q: Pick<PinQuery, 'backing' | 'shared' | 'prot' | 'touch'>): string | null {
@@ -81,7 +87,7 @@ export function answerPin(q: PinQuery): PinAnswer {
   const c = p.ctx();
   if (q.touch !== 'none') {
     const r = runSequential(c, touch(c, vma, q.touch, PAGE_SIZE));
-    if (r) throw new SetupImpossible(`touching the mapping failed (${r === -11 ? 'SIGSEGV' : 'SIGBUS'})`);
+    if (r) throw new SetupImpossible(`touching the mapping failed (${r === -SIGSEGV ? 'SIGSEGV' : 'SIGBUS'})`);
   }
   const path: [string, string][] = [];
   c.why = (fn, msg) => path.push([fn, msg]);

@@ -145,7 +145,7 @@ export class Execution {
       throw new LimitError(
         'steps',
         this.maxSteps,
-        `more than ${this.maxSteps} transitions in one execution: a retry loop (e.g. try_get_folio's goto retry) never ends under this schedule; raise it with --max-steps, or bound the loop`,
+        `more than ${this.maxSteps} transitions in one execution (the steps limit): a retry loop (e.g. try_get_folio's goto retry) never ends under this schedule, or the scenario is long`,
         this.spinning(),
       );
     }

@@ -12,12 +12,14 @@
  * (the same count, findings and outcomes; test/run/pool.spec.ts).
  */
 
+import { InternalError } from '../errors.ts';
+
 export const bit = (t: number): number => 1 << t;
 export function lowest(mask: number): number {
   return 31 - Math.clz32(mask & -mask);
 }
 
-export class NondeterminismError extends Error {}
+export class NondeterminismError extends InternalError {}
 
 /** A state on the DFS stack (thread masks are bitmasks of thread ids). */
 export interface DfsNode {

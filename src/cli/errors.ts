@@ -1,6 +1,7 @@
 /**
- * User errors: a stable code, what is wrong, where, and how to fix it (design.md §8). The CLI
- * prints `gupcheck: error[CODE]: message` and exits 2. Internal bugs are not UserErrors.
+ * User errors: a stable code, what is wrong, where, and how to fix it (design.md §8; the base
+ * class is src/errors.ts GupcheckError). The CLI prints `gupcheck: error[CODE]: message` and a
+ * `fix:` line, and exits with exitCodeOf() the error.
  *
  * Exit codes:
  *   0    ran, every expectation held. A bounded search (--max-executions, --preemption-bound)
@@ -16,14 +17,13 @@
  *        as a shell reports a process the signal killed. `check` stops at the next execution
  *        boundary, prints and writes the partial results (marked interrupted), then exits so.
  */
-export class UserError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** How to fix it, one line. */
-    readonly hint?: string,
-  ) {
-    super(message);
+import { GupcheckError } from '../errors.ts';
+import { RunLimitError } from '../run/pool.ts';
+import { assertNever } from '../sim/op.ts';
+import { LimitError } from '../sim/world.ts';
+export class UserError extends GupcheckError {
+  constructor(code: string, message: string, hint?: string) {
+    super(code, message, hint, 'input');
   }
 }
 
@@ -33,6 +33,30 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
 export const EXIT_INTERRUPTED = 130;
 export const EXIT_TERMINATED = 143;
+
+/** The exit code of an error (the one place the kinds map to codes). */
+export function exitCodeOf(e: GupcheckError): number {
+  switch (e.kind) {
+    case 'input':
+    case 'limit':
+      return EXIT_USAGE;
+    case 'internal':
+      return EXIT_INTERNAL;
+    default:
+      return assertNever(e.kind);
+  }
+}
+
+/**
+ * Any error as what the CLI prints: a GupcheckError as it is (a limit with its run and the
+ * option that raises it), a file write failure as GUPCHECK_CANNOT_WRITE; undefined for
+ * anything else (an internal error).
+ */
+export function asGupcheckError(e: unknown): GupcheckError | undefined {
+  if (e instanceof LimitError) return limitError(e, e instanceof RunLimitError ? e.job : undefined);
+  if (e instanceof GupcheckError) return e;
+  return writeError(e);
+}
 
 export function unknownValue(what: string, got: string, valid: readonly string[], code = 'GUPCHECK_BAD_ARGUMENT'): UserError {
   const listed = code === 'GUPCHECK_UNKNOWN_KERNEL' || code === 'GUPCHECK_UNKNOWN_ARCH' || code === 'GUPCHECK_UNKNOWN_MUTANT';

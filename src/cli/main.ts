@@ -3,12 +3,8 @@
  * (design.md §1). Exit codes are documented in cli/errors.ts and docs/cli.md.
  */
 import { Command, CommanderError } from '@commander-js/extra-typings';
-import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, limitError, UserError, writeError } from './errors.ts';
+import { asGupcheckError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.ts';
 import { stdoutOut } from './output.ts';
-import { ScenarioError } from '../scenarios/parse.ts';
-import { LoadError } from '../run/load.ts';
-import { LimitError } from '../sim/world.ts';
-import { RunLimitError } from '../run/pool.ts';
 import { matrixCommand, pinCommand, probeCommand } from './commands/pin.ts';
 import { checkCommand } from './commands/check.ts';
 import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
@@ -50,18 +46,10 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.executeSubCommandAsync') return EXIT_OK;
       return EXIT_USAGE;
     }
-    if (e instanceof ScenarioError) {
-      process.stderr.write(`gupcheck: error[${e.code}]: ${e.file}:${e.line}:${e.col}: ${e.what}\n  fix: ${e.hint}\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof LoadError) {
-      process.stderr.write(`gupcheck: error[${e.code}]: ${e.message}\n  fix: ${e.hint}\n`);
-      return EXIT_USAGE;
-    }
-    const u = e instanceof LimitError ? limitError(e, e instanceof RunLimitError ? e.job : undefined) : e instanceof UserError ? e : writeError(e);
-    if (u) {
+    const u = asGupcheckError(e);
+    if (u && u.kind !== 'internal') {
       process.stderr.write(`gupcheck: error[${u.code}]: ${u.message}\n${u.hint ? `  fix: ${u.hint}\n` : ''}`);
-      return EXIT_USAGE;
+      return exitCodeOf(u);
     }
     const err = e instanceof Error ? e : new Error(String(e));
     process.stderr.write(`gupcheck: internal error: ${err.message}\n  This is a bug in gupcheck; please report it with the command line.\n`);

@@ -15,6 +15,7 @@ import { READ_ONCE, WRITE_ONCE, init } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { down_read, opEnabled, up_read } from '../sim/sync.ts';
 import { World } from '../sim/world.ts';
+import { InternalError } from '../errors.ts';
 import { FS, type FsName } from './fs.ts';
 import { Ctx, Kernel, type KernelConfig } from './kernel.ts';
 import { handle_mm_fault, vm_insert_page_setup } from './memory.ts';
@@ -78,7 +79,7 @@ export function setupCtx(k: Kernel, mm: MmStruct | null): Ctx {
 }
 
 /** Internal error: the model did something it must not (a bug in gupcheck, not in the kernel). */
-export class ModelError extends Error {}
+export class ModelError extends InternalError {}
 
 /** Run kernel code to completion with scheduling off. */
 export function runSequential<T>(c: Ctx, gen: Step<T>): T {

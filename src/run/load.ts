@@ -2,17 +2,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GupcheckError } from '../errors.ts';
 import { parseScenario, type ParsedScenario } from '../scenarios/parse.ts';
 
-export class LoadError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly hint: string,
-  ) {
-    super(message);
-  }
-}
+export class LoadError extends GupcheckError {}
 
 /** The bundled examples directory. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));

@@ -16,6 +16,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { type ErrorKind, GupcheckError } from '../errors.ts';
 import { LimitError } from '../sim/world.ts';
 import { loadScenario } from './load.ts';
 import { workerEntry } from './worker-bundle.ts';
@@ -81,13 +82,18 @@ export type FromWorker =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
+  /** A GupcheckError's code, hint and kind (undefined: an internal error). */
+  readonly code?: string;
+  readonly hint?: string | undefined;
+  readonly kind?: ErrorKind;
   readonly limit?: string;
   readonly value?: number;
   readonly detail?: string | undefined;
 }
 
 export function serializeError(e: unknown): SerializedError {
-  if (e instanceof LimitError) return { name: 'LimitError', message: e.message, limit: e.limit, value: e.value, detail: e.detail };
+  if (e instanceof LimitError) return { name: 'LimitError', message: e.message, code: e.code, kind: e.kind, limit: e.limit, value: e.value, detail: e.detail };
+  if (e instanceof GupcheckError) return { name: e.name, message: e.message, code: e.code, hint: e.hint, kind: e.kind };
   const err = e instanceof Error ? e : new Error(String(e));
   return { name: err.name, message: err.message };
 }
@@ -98,7 +104,7 @@ function deserializeError(s: SerializedError): Error {
     e.message = s.message;
     return e;
   }
-  const e = new Error(s.message);
+  const e = s.code !== undefined ? new GupcheckError(s.code, s.message, s.hint, s.kind) : new Error(s.message);
   e.name = s.name;
   return e;
 }

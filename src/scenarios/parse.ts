@@ -18,6 +18,7 @@
  */
 import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { GupcheckError } from '../errors.ts';
 import { MUTANTS } from '../kernel/mutants.ts';
 import { OP_NAMES, opDef } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
@@ -29,16 +30,16 @@ export const MAX_YAML_TOKENS = 10_000;
 /** Block tokens start at most this many columns right (the old check: indentation / 2 <= MAX_NESTING). */
 export const MAX_BLOCK_COLUMN = 2 * MAX_NESTING;
 
-export class ScenarioError extends Error {
+export class ScenarioError extends GupcheckError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly col: number,
     readonly what: string,
-    readonly hint: string,
-    readonly code = 'GUPCHECK_SCENARIO_INVALID',
+    hint: string,
+    code = 'GUPCHECK_SCENARIO_INVALID',
   ) {
-    super(`${file}:${line}:${col}: ${what}`);
+    super(code, `${file}:${line}:${col}: ${what}`, hint);
   }
 }
 

@@ -5,6 +5,7 @@
  * A new World is built for every execution (stateless exploration, as loom and Shuttle do):
  * the scenario's setup runs with scheduling switched off, then the threads start.
  */
+import { GupcheckError } from '../errors.ts';
 import { Op, type Step } from './op.ts';
 
 /** What the checker reports. Findings are values, never exceptions (design.md §8). */
@@ -129,8 +130,11 @@ export class World {
   }
 }
 
-/** A configured limit was hit; the checker turns it into a clear message naming the limit. */
-export class LimitError extends Error {
+/**
+ * A configured limit was hit. It names the limit ('steps', 'threads'); the CLI says which option
+ * raises it (cli/errors.ts limitError()).
+ */
+export class LimitError extends GupcheckError {
   constructor(
     readonly limit: string,
     readonly value: number,
@@ -138,6 +142,6 @@ export class LimitError extends Error {
     /** What was going on when the limit was hit (for a livelock: which threads spun, and where). */
     readonly detail?: string,
   ) {
-    super(`limit reached: ${what}${detail ? ` (${detail})` : ''}`);
+    super(`GUPCHECK_LIMIT_${limit.toUpperCase()}`, `limit reached: ${what}${detail ? ` (${detail})` : ''}`, undefined, 'limit');
   }
 }

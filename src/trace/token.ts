@@ -16,6 +16,7 @@
  * Only letters, digits and `-_.,:=` appear, so the token needs no quoting in a shell.
  */
 import { createHash } from 'node:crypto';
+import { GupcheckError } from '../errors.ts';
 
 export interface TokenData {
   readonly scenario: string;
@@ -33,7 +34,12 @@ export interface TokenData {
   readonly source: string;
 }
 
-export class TokenError extends Error {}
+/** A token that cannot be read: GUPCHECK_BAD_TOKEN. */
+export class TokenError extends GupcheckError {
+  constructor(message: string) {
+    super('GUPCHECK_BAD_TOKEN', message, 'copy the whole token from the report or the JSON output');
+  }
+}
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 

@@ -92,7 +92,9 @@ describe('--max-steps: a livelock is reported, not hung on', () => {
     expect(err).toBeInstanceOf(LimitError);
     expect((err as LimitError).limit).toBe('steps');
     expect((err as LimitError).value).toBe(limit);
-    expect((err as LimitError).message).toMatch(new RegExp(`more than ${limit} transitions in one execution.*--max-steps`));
+    // check/ names the limit; the CLI says which option raises it (test below: --max-steps).
+    expect((err as LimitError).message).toMatch(new RegExp(`more than ${limit} transitions in one execution \\(the steps limit\\)`));
+    expect((err as LimitError).limit).toBe('steps');
     // It says who spun and where: the spinning thread T0, at its read of x.
     expect((err as LimitError).detail).toMatch(new RegExp(`^of the last ${Math.min(limit, 1000)} transitions, T0 ran \\d+ and is at tiny: access`));
   };

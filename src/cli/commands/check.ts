@@ -6,7 +6,9 @@ import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
-import { plannedRuns, type RunOptions, type RunResult, type StrategyName } from '../../run/run.ts';
+import { plannedRuns, type RunOptions, type RunResult } from '../../run/run.ts';
+import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../check/strategies/index.ts';
+import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
@@ -47,8 +49,8 @@ function int(name: string, v: string | undefined, min: number, max: number): num
 }
 
 export function parseRunOptions(f: CheckFlags): RunOptions & { seed: number } {
-  const strategy = f.strategy as StrategyName;
-  if (!['dpor', 'naive', 'random', 'pct'].includes(strategy)) throw unknownValue('strategy', f.strategy, ['dpor', 'naive', 'random', 'pct']);
+  if (!isStrategyName(f.strategy)) throw unknownValue('strategy', f.strategy, STRATEGY_NAMES);
+  const strategy: StrategyName = f.strategy;
   const tf = f.tableFree;
   if (tf !== undefined && tf !== 'ipi' && tf !== 'rcu') throw unknownValue('--table-free scheme', tf, ['ipi', 'rcu']);
   const tl = f.tlbFlush;
@@ -246,11 +248,11 @@ export function checkCommand(out: Out) {
     .option('--kernel <revs>', `only these kernel revisions, comma-separated (${REVISION_NAMES.join(', ')})`)
     .option('--arch <arches>', `only these architectures (${ARCHES.join(', ')})`)
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
-    .option('--strategy <s>', 'dpor (exhaustive, default), naive (exhaustive, no reduction), random or pct (sampling)', 'dpor')
+    .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'dpor')
     .option('--seed <n>', 'seed for random/pct')
     .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
-    .option('--max-steps <n>', 'transitions per execution before it is reported as a livelock (default 10000)')
+    .option('--max-steps <n>', `transitions per execution before it is reported as a livelock (default ${DEFAULT_MAX_STEPS})`)
     .option('--table-free <s>', 'override how page tables are freed: ipi or rcu')
     .option('--tlb-flush <s>', 'override how the TLB is flushed: ipi or broadcast')
     .option('--out <dir>', 'where trace files go', 'gupcheck-out')

@@ -7,7 +7,7 @@ import { bundledScenarios, findBundled, loadScenario } from '../../run/load.ts';
 import type { PlannedRun } from '../../run/run.ts';
 import { buildTrace, checkReplay } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
-import { decodeToken, sourceHash, TokenError, type TokenData } from '../../trace/token.ts';
+import { decodeToken, sourceHash, type TokenData } from '../../trace/token.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
@@ -23,13 +23,7 @@ export function replayCommand(out: Out) {
     .option('--save <file>', 'also write the JSON trace to a file')
     .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:14513936:3abbee')
     .action((tok, o) => {
-      let d;
-      try {
-        d = decodeToken(tok);
-      } catch (e) {
-        if (e instanceof TokenError) throw new UserError('GUPCHECK_BAD_TOKEN', e.message, 'copy the whole token from the report or the JSON output');
-        throw e;
-      }
+      const d = decodeToken(tok);
       checkTokenNames(d);
       const file = o.scenario ?? findBundled(d.scenario);
       if (!file) {

@@ -1,16 +1,16 @@
 /** `gupcheck pin` and `gupcheck probe`: answers for pinning users. */
 import { Command } from '@commander-js/extra-typings';
-import { answerPin, type PinAnswer, SetupImpossible, TOUCHES, VIAS, type Touch, type Via } from '../../answer/pin.ts';
+import { answerPin, type PinAnswer, TOUCHES, VIAS, type Touch, type Via } from '../../answer/pin.ts';
 import { probe } from '../../answer/probe.ts';
 import { MATRIX_BACKINGS, runMatrix, TEST_CASES } from '../../answer/matrix.ts';
 import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import { BACKINGS, BACKING_HELP, type Backing } from '../../kernel/setup.ts';
-import type { Arch } from '../../kernel/types.ts';
+import { type Arch, ARCHES } from '../../kernel/types.ts';
 import { kernelName } from '../../trace/names.ts';
-import { EXIT_OK, UserError, unknownValue } from '../errors.ts';
+import { EXIT_OK, unknownValue } from '../errors.ts';
 import { colors, type Out, table } from '../output.ts';
 
-export const ARCHES: readonly Arch[] = ['x86', 'arm64'];
+export { ARCHES };
 
 export function parseKernel(v: string): string {
   if (!findRevision(v)) throw unknownValue('kernel revision', v, REVISION_NAMES, 'GUPCHECK_UNKNOWN_KERNEL');
@@ -91,15 +91,7 @@ Examples:
         touch: oneOf<Touch>('--touch', o.touch, TOUCHES),
         zone: oneOf('--zone', o.zone, ['normal', 'movable'] as const),
       };
-      let a: PinAnswer;
-      try {
-        a = answerPin(q);
-      } catch (e) {
-        if (e instanceof SetupImpossible) {
-          throw new UserError('GUPCHECK_IMPOSSIBLE_SETUP', `cannot set up this pin: ${e.message}`, 'change --prot, --touch or --map');
-        }
-        throw e;
-      }
+      const a: PinAnswer = answerPin(q);
       out.write(o.json ? JSON.stringify(a, null, 2) + '\n' : renderPin(out, a));
       process.exitCode = EXIT_OK;
     });
