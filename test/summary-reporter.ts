@@ -1,6 +1,6 @@
 /*
  * Ends the run with the line CI reads: `Tests: N passed, N failed, N skipped`
- * (ecosystem.md §0.7: vitest's own summary is not in that form).
+ * (vitest's own summary is not in that form, and CI reads that last line).
  */
 import type { Reporter, TestModule } from 'vitest/node';
 

@@ -1,6 +1,6 @@
 /**
- * What the model does not cover, stated in every report (design.md §14: "tell the truth on the
- * label"). Keep this list and docs/limits.md in step.
+ * What the model does not cover, stated in every report (docs/design.md §14: "tell the truth on the
+ * label"). Keep this list and README.md's "What the model does not cover" in step.
  */
 const COMMON = [
   'Sequentially consistent interleavings only: no store buffering, no load reordering, no hardware or LKMM weak-memory behaviour (barriers are not modelled as such).',

@@ -1,5 +1,5 @@
 /**
- * Shorter counterexamples (checker-background.md §6.4): from the explored execution with the
+ * Shorter counterexamples (as CHESS and Shuttle shrink theirs): from the explored execution with the
  * fewest preemptions, keep only what the finding depends on and order it with the fewest
  * context switches.
  *

@@ -1,6 +1,6 @@
 /**
  * Output helpers: colours only on a TTY (honouring NO_COLOR / FORCE_COLOR, via picocolors),
- * aligned tables (cli-table3 without its default colours when piped, ecosystem.md §0.8).
+ * aligned tables (cli-table3 without its default colours when piped: its default style writes ANSI codes even to a pipe).
  */
 import Table from 'cli-table3';
 import pc from 'picocolors';

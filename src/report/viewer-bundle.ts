@@ -2,7 +2,7 @@
  * The viewer's script for the HTML report: src/viewer/main.ts bundled by esbuild into one IIFE
  * (src/viewer/dist/viewer.js, not committed). It is built on demand, so a fresh clone's first
  * `--report` gets the interactive viewer with no build step: the bundle is rebuilt whenever a
- * viewer or trace source is newer than it. `node scripts/build-viewer.mjs` (part of `npm test`)
+ * viewer or trace source is newer than it. `npm run build` (part of `npm test`)
  * builds it ahead of time.
  *
  * esbuild is a devDependency, loaded lazily: where it is not installed, an existing bundle is

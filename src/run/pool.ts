@@ -8,8 +8,8 @@
  * A shared flag (SharedArrayBuffer) tells the workers to stop at their next execution boundary
  * (Ctrl-C); runs not yet started are not started.
  *
- * When the queue runs dry, a busy worker donates part of its search tree (check/dfs.ts
- * and check/split.ts), so one large run uses every worker too. The split search explores the same
+ * When the queue runs dry, a busy worker donates part of its search tree (check/split.ts), so
+ * one large run uses every worker too. The split search explores the same
  * executions (the same count, findings, outcomes; test/run/pool.spec.ts).
  *
  * GUPCHECK_DEBUG_POOL=1 prints each work item's size and the pool's wall time on stderr.

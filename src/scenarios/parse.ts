@@ -3,7 +3,7 @@
  * then checked for meaning (names that refer to nothing, unknown mutants, setups a process
  * cannot make). Every error says what is wrong, where (file:line:col) and how to fix it.
  *
- * Traps handled (ecosystem.md §0.6): yaml reports warnings through process.emitWarning unless
+ * Traps handled (the yaml library's, on Node 20): yaml reports warnings through process.emitWarning unless
  * logLevel is 'error'; an alias without an anchor makes toJS() throw a plain ReferenceError;
  * alias bombs are cut by maxAliasCount; deep nesting is refused before it can overflow the stack.
  *

@@ -8,7 +8,7 @@
 import { GupcheckError } from '../errors.ts';
 import { Op, type Step } from './op.ts';
 
-/** What the checker reports. Findings are values, never exceptions (design.md §8). */
+/** What the checker reports. Findings are values, never exceptions (docs/design.md §8). */
 export interface Finding {
   /** Stable id, e.g. 'wild-deref'. */
   readonly id: string;
@@ -72,7 +72,8 @@ export class World {
   /**
    * A fatal finding happened (an oops). The thread that hit it is killed; the other threads run
    * on, so the checker still sees their later accesses and can reorder them before the oops
-   * (stopping the whole execution there hid those races from DPOR, test/property/FOUND.md).
+   * (stopping the whole execution there hid those races from DPOR: the regression test
+   * 'states after a fatal finding' in test/property/dpor-naive.spec.ts).
    * End-of-run checks and outcomes are skipped.
    */
   oopsed = false;
