@@ -57,8 +57,7 @@ export interface PinAnswer {
   readonly notCovered: readonly string[];
 }
 
-/** A query that cannot be set up (the process would fail before the pin). */
-/** A pin query a real process cannot set up. */
+/** A pin query a real process cannot set up (the process would fail before the pin). */
 export class SetupImpossible extends GupcheckError {
   constructor(message: string) {
     super('GUPCHECK_IMPOSSIBLE_SETUP', `cannot set up this pin: ${message}`, 'change --prot, --touch or --map');
