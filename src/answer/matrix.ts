@@ -15,12 +15,7 @@
  * (The selftest reads errno after io_uring_register_buffers(); whether liburing sets it is
  * version-dependent — here the errno is the model's return value.)
  */
-import {
-  PIN_LONGTERM_TEST_FLAG_USE_FAST,
-  PIN_LONGTERM_TEST_FLAG_USE_WRITE,
-  pin_longterm_test_start,
-  pin_longterm_test_stop,
-} from '../kernel/gup_test.ts';
+import { PIN_LONGTERM_TEST_FLAG_USE_FAST, PIN_LONGTERM_TEST_FLAG_USE_WRITE, pin_longterm_test_start, pin_longterm_test_stop } from '../kernel/gup_test.ts';
 import { unpin_user_pages } from '../kernel/gup.ts';
 import { BTRFS_SUPER_MAGIC, EXT4_SUPER_MAGIC, FS, HUGETLBFS_MAGIC, TMPFS_MAGIC, XFS_SUPER_MAGIC } from '../kernel/fs.ts';
 import { findRevision } from '../kernel/revisions/index.ts';

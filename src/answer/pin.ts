@@ -8,16 +8,7 @@
 import { pin_user_pages, pin_user_pages_fast, unpin_user_pages } from '../kernel/gup.ts';
 import type { Ctx } from '../kernel/kernel.ts';
 import { findRevision, REVISION_NAMES } from '../kernel/revisions/index.ts';
-import {
-  BACKINGS,
-  type Backing,
-  backingPageSize,
-  boot,
-  mapBacking,
-  Process,
-  runSequential,
-  touch,
-} from '../kernel/setup.ts';
+import { BACKINGS, type Backing, backingPageSize, boot, mapBacking, Process, runSequential, touch } from '../kernel/setup.ts';
 import { down_read, up_read } from '../sim/sync.ts';
 import { site } from '../sim/op.ts';
 import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, SIGSEGV, errnoName, follNames } from '../kernel/types.ts';

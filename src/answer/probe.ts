@@ -8,12 +8,7 @@
  *   gup_ro_fast  ... with USE_FAST
  * Combinations a process cannot set up (a write touch on a PROT_READ mapping) are left out.
  */
-import {
-  PIN_LONGTERM_TEST_FLAG_USE_FAST,
-  PIN_LONGTERM_TEST_FLAG_USE_WRITE,
-  pin_longterm_test_start,
-  pin_longterm_test_stop,
-} from '../kernel/gup_test.ts';
+import { PIN_LONGTERM_TEST_FLAG_USE_FAST, PIN_LONGTERM_TEST_FLAG_USE_WRITE, pin_longterm_test_start, pin_longterm_test_stop } from '../kernel/gup_test.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
 import { type Backing, backingPageSize, boot, mapBacking, ModelError, Process, runSequential, touch } from '../kernel/setup.ts';
 import { auditRefcounts } from '../kernel/audit.ts';

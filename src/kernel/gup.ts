@@ -18,85 +18,15 @@
  */
 import { READ_ONCE, announce } from '../sim/cell.ts';
 import { READ, type Site, type Step, site } from '../sim/op.ts';
-import {
-  down_read,
-  local_irq_restore,
-  local_irq_save,
-  raw_read_seqcount,
-  read_seqcount_retry,
-  spin_lock,
-  spin_unlock,
-  up_read,
-} from '../sim/sync.ts';
+import { down_read, local_irq_restore, local_irq_save, raw_read_seqcount, read_seqcount_retry, spin_lock, spin_unlock, up_read } from '../sim/sync.ts';
 import { type Ctx, type PteWatcher, VM_BUG_ON, WARN_ON_ONCE } from './kernel.ts';
 import { handle_mm_fault, vm_normal_page } from './memory.ts';
 import { check_and_migrate_movable_pages } from './migrate.ts';
 import type { AddressSpace, Folio, MmStruct, Page, Vma } from './mm_types.ts';
 import { atomic_add_pincount, folio_put_refs, folio_ref_add, folio_ref_try_add_rcu, folio_set_referenced, folio_test_anon, folio_test_dirty, folio_test_large, folio_test_set_dirty, is_zero_page, PageAnonExclusive, page_folio, page_folio_pfn } from './page_ref.ts';
-import {
-  PMD_LEVEL,
-  PTE_LEVEL,
-  PUD_LEVEL,
-  read_entry,
-  table_of,
-  ptep_get,
-  ptep_get_lockless,
-  walk_alloc,
-} from './pgtable-generic.ts';
-import {
-  type PageTable,
-  type pte_t,
-  pte_access_permitted,
-  pte_devmap,
-  pte_dirty,
-  pte_huge,
-  pte_none,
-  pte_pfn,
-  pte_present,
-  pte_protnone,
-  pte_special,
-  pte_write,
-} from './pgtable.ts';
-import {
-  EAGAIN,
-  EEXIST,
-  EFAULT,
-  EINVAL,
-  EMLINK,
-  ENOMEM,
-  EOPNOTSUPP,
-  EOVERFLOW,
-  FOLL_ANON,
-  FOLL_FAST_ONLY,
-  FOLL_FORCE,
-  FOLL_GET,
-  FOLL_HONOR_NUMA_FAULT,
-  FOLL_LONGTERM,
-  FOLL_NOFAULT,
-  FOLL_PCI_P2PDMA,
-  FOLL_PIN,
-  FOLL_REMOTE,
-  FOLL_TOUCH,
-  FOLL_TRIED,
-  FOLL_UNLOCKABLE,
-  FOLL_WRITE,
-  GUP_PIN_COUNTING_BIAS,
-  PAGE_SIZE,
-  PGDIR_SIZE,
-  PMD_SIZE,
-  PUD_SIZE,
-  TASK_SIZE,
-  VM_IO,
-  VM_MAYREAD,
-  VM_MAYSHARE,
-  VM_MAYWRITE,
-  VM_PFNMAP,
-  VM_READ,
-  VM_SHARED,
-  VM_WRITE,
-  errnoName,
-  follNames,
-} from './types.ts';
+import { PMD_LEVEL, PTE_LEVEL, PUD_LEVEL, read_entry, table_of, ptep_get, ptep_get_lockless, walk_alloc } from './pgtable-generic.ts';
+import { type PageTable, type pte_t, pte_access_permitted, pte_devmap, pte_dirty, pte_huge, pte_none, pte_pfn, pte_present, pte_protnone, pte_special, pte_write } from './pgtable.ts';
+import { EAGAIN, EEXIST, EFAULT, EINVAL, EMLINK, ENOMEM, EOPNOTSUPP, EOVERFLOW, FOLL_ANON, FOLL_FAST_ONLY, FOLL_FORCE, FOLL_GET, FOLL_HONOR_NUMA_FAULT, FOLL_LONGTERM, FOLL_NOFAULT, FOLL_PCI_P2PDMA, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH, FOLL_TRIED, FOLL_UNLOCKABLE, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PGDIR_SIZE, PMD_SIZE, PUD_SIZE, TASK_SIZE, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, errnoName, follNames } from './types.ts';
 import { set_page_dirty_lock } from './page-writeback.ts';
 import { folio_is_longterm_pinnable, gup_must_unshare, gup_put_folio, is_cow_mapping, is_vm_hugetlb_page, try_grab_page, VM_FAULT_ERROR, vm_fault_to_errno, vma_is_anonymous, vma_is_secretmem } from './internal.ts';
 
@@ -790,15 +720,7 @@ export function* __get_user_pages(c: Ctx, mm: MmStruct, start: number, nr_pages:
 }
 
 /** __get_user_pages_locked() (6.5): take mmap_lock if the caller does not hold it; no retries (see header). */
-function* __get_user_pages_locked(
-  c: Ctx,
-  mm: MmStruct,
-  start: number,
-  nr_pages: number,
-  pages: number[],
-  locked: boolean,
-  flags: number,
-): Step<number> {
+function* __get_user_pages_locked(c: Ctx, mm: MmStruct, start: number, nr_pages: number, pages: number[], locked: boolean, flags: number): Step<number> {
   const S_lock = site('__get_user_pages_locked', 'mmap_read_lock()');
   if (!locked) yield* down_read(c, mm.mmap_lock, S_lock);
   if (flags & FOLL_PIN) yield* mm_set_has_pinned_flag(c, mm);
@@ -811,15 +733,7 @@ function* __get_user_pages_locked(
  * __gup_longterm_locked() (6.5, §3.4): for FOLL_LONGTERM, pin, then migrate folios that
  * must not be pinned long-term (CMA / ZONE_MOVABLE) and pin again.
  */
-export function* __gup_longterm_locked(
-  c: Ctx,
-  mm: MmStruct,
-  start: number,
-  nr_pages: number,
-  pages: number[],
-  locked: boolean,
-  flags: number,
-): Step<number> {
+export function* __gup_longterm_locked(c: Ctx, mm: MmStruct, start: number, nr_pages: number, pages: number[], locked: boolean, flags: number): Step<number> {
   if (!(flags & FOLL_LONGTERM)) return yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
   const saved = c.memallocPin; // memalloc_pin_save(): faults now allocate outside CMA / ZONE_MOVABLE
   c.memallocPin = true;
@@ -875,6 +789,14 @@ export function is_valid_gup_args(c: Ctx, pages: boolean, locked: boolean, gup_f
   return f;
 }
 
+/** Run an API call's GUP and account for the pages it returns (which the caller now holds). */
+function* hand_out(c: Ctx, pages: number[], flags: number, gup: Step<number>): Step<number> {
+  const first = pages.length;
+  const ret = yield* gup;
+  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), flags);
+  return ret;
+}
+
 /** Results of the API calls a caller now holds (ghost: for the refcount audit and findings). */
 function* handed_out(c: Ctx, pfns: readonly number[], flags: number): Step<void> {
   for (let i = 0; i < pfns.length; ) {
@@ -916,50 +838,35 @@ export function needsDirtyTracking(c: Ctx, folio: Folio): boolean {
 export function* pin_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
   if (f === null) return 0;
-  const first = pages.length;
-  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f);
-  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
-  return ret;
+  return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f));
 }
 
 /** pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. */
 export function* pin_user_pages_unlocked(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, true, gup_flags, FOLL_PIN | FOLL_TOUCH);
   if (f === null) return 0;
-  const first = pages.length;
-  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f);
-  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
-  return ret;
+  return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f));
 }
 
 /** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 before 6.5). */
 export function* pin_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
   if (f === null) return c.rev.pinFastEinval ? -EINVAL : 0;
-  const first = pages.length;
-  const ret = yield* internal_get_user_pages_fast(c, start, nr_pages, f, pages);
-  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
-  return ret;
+  return yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f, pages));
 }
 
 /** get_user_pages_fast(): FOLL_GET. */
 export function* get_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_GET);
   if (f === null) return -EINVAL;
-  const first = pages.length;
-  const ret = yield* internal_get_user_pages_fast(c, start, nr_pages, f, pages);
-  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
-  return ret;
+  return yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f, pages));
 }
 
 /** get_user_pages() (6.5): caller holds mmap_lock; FOLL_TOUCH (+FOLL_GET). */
 export function* get_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_TOUCH | FOLL_GET);
   if (f === null) return -EINVAL;
-  const first = pages.length;
-  const ret = yield* __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f);
-  if (ret > 0) yield* handed_out(c, pages.slice(first, first + ret), f);
-  return ret;
+  return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f));
 }
 
 // ===== release (§1.1, §2.4) =====

@@ -23,22 +23,7 @@ import type { Folio, Vma } from './mm_types.ts';
 import { flush_tlb, type MmuGather } from './mmu_gather.ts';
 import { folio_get, folio_put, folio_ref_add, folio_ref_freeze, page_ref_unfreeze } from './page_ref.ts';
 import { ptep_get, ptep_get_and_clear, set_pte_at, update_entry, write_entry } from './pgtable-generic.ts';
-import {
-  _PAGE_PSE,
-  PTE_LEVEL,
-  type PageTable,
-  SWP_MIGRATION_READ,
-  SWP_MIGRATION_WRITE,
-  is_migration_entry,
-  mk_pte,
-  pte_flags,
-  pte_pfn,
-  pte_present,
-  pte_write,
-  swp_entry_to_pte,
-  swp_offset,
-  tableEntry,
-} from './pgtable.ts';
+import { _PAGE_PSE, PTE_LEVEL, type PageTable, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, is_migration_entry, mk_pte, pte_flags, pte_pfn, pte_present, pte_write, swp_entry_to_pte, swp_offset, tableEntry } from './pgtable.ts';
 import { rmap_find } from './rmap.ts';
 import { folio_lock, folio_unlock } from './page-writeback.ts';
 import { PAGE_SIZE, PMD_SIZE } from './types.ts';

@@ -24,23 +24,7 @@ import { flush_tlb, type MmuGather } from './mmu_gather.ts';
 import { alloc_hugetlb_folio } from './page_alloc.ts';
 import { atomic_add_pincount, folio_put, folio_put_refs, folio_ref_add, folio_test_anon, PageAnonExclusive, SetPageAnonExclusive } from './page_ref.ts';
 import { ptep_get, ptep_get_and_clear, set_pte_at, update_entry, walk_alloc } from './pgtable-generic.ts';
-import {
-  _PAGE_ACCESSED,
-  _PAGE_DIRTY,
-  _PAGE_PRESENT,
-  _PAGE_PSE,
-  _PAGE_RW,
-  _PAGE_USER,
-  type PageTable,
-  mk_pte,
-  pte_mkdirty,
-  pte_mkwrite,
-  pte_mkyoung,
-  pte_none,
-  pte_pfn,
-  pte_present,
-  pte_write,
-} from './pgtable.ts';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, type PageTable, mk_pte, pte_mkdirty, pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_write } from './pgtable.ts';
 import { anon_vma_prepare, folio_add_new_anon_rmap } from './rmap.ts';
 import { filemap_add_folio, filemap_get_folio } from './filemap.ts';
 

@@ -10,17 +10,7 @@
 import type { Step } from '../sim/op.ts';
 import { type Ctx, WARN_ON_ONCE } from './kernel.ts';
 import type { Folio, Page, Vma } from './mm_types.ts';
-import {
-  atomic_add_pincount,
-  folio_put_refs,
-  folio_ref_add,
-  folio_ref_count,
-  folio_test_anon,
-  folio_test_large,
-  is_zero_page,
-  PageAnonExclusive,
-  page_folio,
-} from './page_ref.ts';
+import { atomic_add_pincount, folio_put_refs, folio_ref_add, folio_ref_count, folio_test_anon, folio_test_large, is_zero_page, PageAnonExclusive, page_folio } from './page_ref.ts';
 import { EFAULT, EHWPOISON, ENOMEM, FOLL_GET, FOLL_HWPOISON, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, VM_MAYWRITE, VM_SHARED } from './types.ts';
 
 // ===== vm_fault_t (include/linux/mm_types.h) and fault flags =====

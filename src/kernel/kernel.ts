@@ -10,18 +10,7 @@
 import { Cell } from '../sim/cell.ts';
 import { RwSem, SpinLock } from '../sim/sync.ts';
 import { SimThread, type World } from '../sim/world.ts';
-import {
-  AddressSpace,
-  AnonVma,
-  type AOps,
-  type FsType,
-  type KObjKind,
-  type KObject,
-  MmStruct,
-  Page,
-  PlainKObject,
-  type Zone,
-} from './mm_types.ts';
+import { AddressSpace, AnonVma, type AOps, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
 import { PageTable, PGD_LEVEL } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import type { Arch, TableFree } from './types.ts';

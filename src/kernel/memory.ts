@@ -25,55 +25,10 @@ import { __split_huge_pmd, zap_huge_pmd } from './huge_memory.ts';
 import type { Folio, MmStruct, Page, Vma } from './mm_types.ts';
 import { flush_tlb, type MmuGather, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.ts';
 import { alloc_pages } from './page_alloc.ts';
-import {
-  ClearPageAnonExclusive,
-  folio_get,
-  folio_put,
-  folio_ref_count,
-  folio_test_anon,
-  folio_test_swapcache,
-  PageAnonExclusive,
-  SetPageAnonExclusive,
-  page_folio,
-} from './page_ref.ts';
+import { ClearPageAnonExclusive, folio_get, folio_put, folio_ref_count, folio_test_anon, folio_test_swapcache, PageAnonExclusive, SetPageAnonExclusive, page_folio } from './page_ref.ts';
 import { fault_dirty_shared_page, set_page_dirty } from './page-writeback.ts';
-import {
-  PTE_LEVEL,
-  ptep_get,
-  ptep_get_and_clear,
-  ptep_get_lockless,
-  set_pte_at,
-  table_of,
-  update_entry,
-  walk_alloc,
-} from './pgtable-generic.ts';
-import {
-  _PAGE_ACCESSED,
-  _PAGE_DIRTY,
-  _PAGE_PRESENT,
-  _PAGE_RW,
-  _PAGE_SPECIAL,
-  _PAGE_USER,
-  type PageTable,
-  type pte_t,
-  is_migration_entry,
-  is_swap_pte,
-  mk_pte,
-  pte_dirty,
-  pte_huge,
-  pte_mkclean,
-  pte_mkdirty,
-  pte_mkwrite,
-  pte_mkyoung,
-  pte_none,
-  pte_pfn,
-  pte_present,
-  pte_protnone,
-  pte_special,
-  pte_write,
-  pte_wrprotect,
-  swp_offset,
-} from './pgtable.ts';
+import { PTE_LEVEL, ptep_get, ptep_get_and_clear, ptep_get_lockless, set_pte_at, table_of, update_entry, walk_alloc } from './pgtable-generic.ts';
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, type PageTable, type pte_t, is_migration_entry, is_swap_pte, mk_pte, pte_dirty, pte_huge, pte_mkclean, pte_mkdirty, pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_special, pte_write, pte_wrprotect, swp_offset } from './pgtable.ts';
 import { anon_vma_prepare, folio_add_lru, folio_add_new_anon_rmap, page_add_file_rmap, page_remove_rmap } from './rmap.ts';
 import { swapin_folio } from './swap.ts';
 import { GUP_PIN_COUNTING_BIAS, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';

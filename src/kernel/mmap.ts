@@ -24,18 +24,7 @@ import { unmap_page_range, zap_page_range_single } from './memory.ts';
 import { unmap_hugepage_range } from './hugetlb.ts';
 import { update_entry, write_entry } from './pgtable-generic.ts';
 import { PMD_LEVEL, PTE_LEVEL, type PageTable, pte_huge, pte_pfn, pte_present, pte_wrprotect } from './pgtable.ts';
-import {
-  PAGE_SIZE,
-  PMD_SIZE,
-  PUD_SIZE,
-  VM_MAYREAD,
-  VM_MAYSHARE,
-  VM_MAYWRITE,
-  VM_PFNMAP,
-  VM_READ,
-  VM_SHARED,
-  VM_WRITE,
-} from './types.ts';
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from './types.ts';
 
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;

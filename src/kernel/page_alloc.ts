@@ -73,14 +73,7 @@ export function* alloc_pages(c: Ctx, order: number, zone: Zone, owner: OwnerKind
   const reused = list.length > 0;
   const pfn = reused ? list.pop()! : k.freshPfn(zone, order);
   op.after = `pfn ${pfn}${reused ? ' (reused)' : ''}`;
-  const folio = k.page(pfn);
-  prep_compound_page(k, folio, order);
-  folio.ghost.gen++;
-  folio.ghost.owner = owner;
-  folio.ghost.ownerDesc = desc;
-  folio.ghost.ownerRefs = 0;
-  init(folio.fs_private, false);
-  init(folio.data, 0);
+  const folio = newOwner(k, pfn, order, owner, desc);
   yield* writeRef(c, folio, 1, S_refcounted);
   c.note?.(`${folio.name} allocated${reused ? ' (reuses a freed page)' : ''} for ${desc} (gen ${folio.ghost.gen})`);
   return folio;
@@ -94,10 +87,8 @@ function* writeRef(c: Ctx, folio: Folio, v: number, s: typeof S_refcounted): Ste
   op.after = v;
 }
 
-/** Allocate outside any execution (setup): no scheduling points. */
-export function alloc_pages_setup(k: Kernel, order: number, zone: Zone, owner: OwnerKind, desc: string): Folio {
-  const list = freeList(k, zone, order);
-  const pfn = list.length > 0 ? list.pop()! : k.freshPfn(zone, order);
+/** The struct page of a page handed to a new owner: compound if large, a new generation, fresh contents. */
+function newOwner(k: Kernel, pfn: number, order: number, owner: OwnerKind, desc: string): Folio {
   const folio = k.page(pfn);
   prep_compound_page(k, folio, order);
   folio.ghost.gen++;
@@ -106,6 +97,14 @@ export function alloc_pages_setup(k: Kernel, order: number, zone: Zone, owner: O
   folio.ghost.ownerRefs = 0;
   init(folio.fs_private, false);
   init(folio.data, 0);
+  return folio;
+}
+
+/** Allocate outside any execution (setup): no scheduling points. */
+export function alloc_pages_setup(k: Kernel, order: number, zone: Zone, owner: OwnerKind, desc: string): Folio {
+  const list = freeList(k, zone, order);
+  const pfn = list.length > 0 ? list.pop()! : k.freshPfn(zone, order);
+  const folio = newOwner(k, pfn, order, owner, desc);
   init(folio._refcount, 1);
   return folio;
 }

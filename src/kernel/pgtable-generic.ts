@@ -21,18 +21,7 @@ import { READ, RMW, type Site, type Step, WRITE, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
 import type { Ctx } from './kernel.ts';
 import type { MmStruct } from './mm_types.ts';
-import {
-  PGD_LEVEL,
-  PMD_LEVEL,
-  PTE_LEVEL,
-  PUD_LEVEL,
-  type PageTable,
-  type pte_t,
-  pte_huge,
-  pte_pfn,
-  pte_present,
-  tableEntry,
-} from './pgtable.ts';
+import { PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL, type PageTable, type pte_t, pte_huge, pte_pfn, pte_present, tableEntry } from './pgtable.ts';
 
 const S_lockless = site('ptep_get_lockless', 'read PTE');
 const S_get = site('ptep_get', 'read PTE');
@@ -82,17 +71,9 @@ export function* set_pte_at(c: Ctx, table: PageTable, addr: number, v: pte_t, s:
 
 /** ptep_get_and_clear(): xchg(ptep, 0). */
 export function* ptep_get_and_clear(c: Ctx, table: PageTable, addr: number, s: Site = S_clear): Step<pte_t> {
-  const cell = table.entry(addr);
-  const op = announce(c, cell.id, RMW, s);
-  op.obj2 = table.live.id;
-  yield op;
-  const old = cell.v;
-  op.before = old;
-  cell.v = 0;
-  op.after = 0;
-  notePte(c, cell.id, 0);
-  return old;
+  return yield* update_entry(c, table, addr, none, s);
 }
+const none = (): pte_t => 0;
 
 /** An atomic update of an entry (ptep_set_wrprotect(), ptep_set_access_flags(), pmdp_invalidate()). */
 export function* update_entry(c: Ctx, table: PageTable, addr: number, f: (v: pte_t) => pte_t, s: Site): Step<pte_t> {

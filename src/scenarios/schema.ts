@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { REVISION_NAMES } from '../kernel/revisions/index.ts';
 import { OWNERS } from '../kernel/reuse.ts';
+import { BACKINGS } from '../kernel/setup.ts';
 import { ARCHES } from '../kernel/types.ts';
 import { FOLL_FLAG_NAMES, OP_TABLE, type OpSpecT } from './ops.ts';
 
@@ -25,20 +26,7 @@ export const FINDING_IDS = [
 
 export const KERNEL_NAMES = REVISION_NAMES;
 export const ARCH_NAMES = ARCHES;
-export const BACKING_NAMES = [
-  'anon',
-  'memfd',
-  'memfd_hugetlb',
-  'memfd_hugetlb_1g',
-  'tmpfs',
-  'hugetlbfs',
-  'ext4',
-  'xfs',
-  'btrfs',
-  'otherfs',
-  'secretmem',
-  'driver',
-] as const;
+export const BACKING_NAMES = BACKINGS;
 export { FOLL_FLAG_NAMES };
 export const OWNER_NAMES = OWNERS;
 

@@ -16,38 +16,33 @@
  * atomic_add_unless observe the value and stay dependent on every other access.
  */
 import { type Cell, announce } from './cell.ts';
-import { COUNTER_ADD, COUNTER_ADD_UNLESS, COUNTER_SUB_AND_TEST, RMW, type Site, type Step } from './op.ts';
+import { COUNTER_ADD, COUNTER_ADD_UNLESS, COUNTER_NONE, COUNTER_SUB_AND_TEST, type CounterKind, RMW, type Site, type Step } from './op.ts';
 import type { SimThread } from './world.ts';
 
-/** atomic_add(a, v): the result is not observed, so adds commute with each other. */
-export function* atomic_add(t: SimThread, c: Cell<number>, a: number, s: Site): Step<void> {
+/** Add `a` in one step and return the new value; `kind` says what the caller observes of it. */
+function* add(t: SimThread, c: Cell<number>, a: number, s: Site, kind: CounterKind): Step<number> {
   const op = announce(t, c.id, RMW, s);
-  op.counter = COUNTER_ADD;
+  op.counter = kind;
   yield op;
   op.before = c.v;
   c.v += a;
   op.after = c.v;
+  return c.v;
+}
+
+/** atomic_add(a, v): the result is not observed, so adds commute with each other. */
+export function* atomic_add(t: SimThread, c: Cell<number>, a: number, s: Site): Step<void> {
+  yield* add(t, c, a, s, COUNTER_ADD);
 }
 
 /** atomic_sub_and_test(a, v) (as atomic_add of -a): returns the new value; callers test it for zero (and for < 0). */
 export function* atomic_sub_and_test(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
-  const op = announce(t, c.id, RMW, s);
-  op.counter = COUNTER_SUB_AND_TEST;
-  yield op;
-  op.before = c.v;
-  c.v -= a;
-  op.after = c.v;
-  return c.v;
+  return yield* add(t, c, -a, s, COUNTER_SUB_AND_TEST);
 }
 
-/** atomic_add_return(a, v): returns the new value. */
+/** atomic_add_return(a, v): returns the new value (observed: not a commuting add). */
 export function* atomic_add_return(t: SimThread, c: Cell<number>, a: number, s: Site): Step<number> {
-  const op = announce(t, c.id, RMW, s);
-  yield op;
-  op.before = c.v;
-  c.v += a;
-  op.after = c.v;
-  return c.v;
+  return yield* add(t, c, a, s, COUNTER_NONE);
 }
 
 /** atomic_add_unless(v, a, u): adds unless the value is u; returns whether it added. */
@@ -88,13 +83,7 @@ export function* xchg<T>(t: SimThread, c: Cell<T>, nv: T, s: Site): Step<T> {
   return old;
 }
 
-/** Atomic bit operations on a boolean cell (set_bit / clear_bit / test_and_set_bit). */
-export function* test_and_set(t: SimThread, c: Cell<boolean>, v: boolean, s: Site): Step<boolean> {
-  const op = announce(t, c.id, RMW, s);
-  yield op;
-  const old = c.v;
-  op.before = old;
-  c.v = v;
-  op.after = v;
-  return old;
+/** Atomic bit operations on a boolean cell (set_bit / clear_bit / test_and_set_bit): xchg of the bit. */
+export function test_and_set(t: SimThread, c: Cell<boolean>, v: boolean, s: Site): Step<boolean> {
+  return xchg(t, c, v, s);
 }

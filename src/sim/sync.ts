@@ -29,6 +29,7 @@
  *   blocks: GUP-fast reads write_protect_seq before the walk, refuses to start on an odd
  *   value and discards its pins if it changed (lockless_pages_from_mm()).
  */
+import { atomic_add_return } from './atomic.ts';
 import { announce, type Cell } from './cell.ts';
 import { assertNever, GROUP_CPU, type GpSnapshot, type Op, READ, RMW, type Site, type Step, type Wait, WRITE, site } from './op.ts';
 import type { SimThread, ThreadBody, World } from './world.ts';
@@ -160,18 +161,58 @@ export class SpinLock {
   constructor(readonly id: number) {}
 }
 
-export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
-  const op = announce(t, l.id, RMW, s);
-  op.wait = l.waitFree;
+/** A lock acquisition: announced with what it waits for; returns the op, to say what it did. */
+function* acquire(t: SimThread, id: number, acc: typeof READ | typeof RMW, wait: Wait, s: Site): Step<Op> {
+  const op = announce(t, id, acc, s);
+  op.wait = wait;
   yield op;
+  return op;
+}
+
+const LOCK_TO_UNLOCK: readonly (readonly [string, string])[] = [
+  ['mmap_read_lock()', 'mmap_read_unlock()'],
+  ['mmap_write_lock', 'mmap_write_unlock'],
+  ['pte_offset_map_lock()', 'pte_unmap_unlock()'],
+  ['spin_lock(', 'spin_unlock('],
+  ['folio_lock()', 'folio_unlock()'],
+  ['lock the folio', 'unlock the folio'],
+];
+const unlockSites = new Map<Site, Site>();
+
+/**
+ * The site a release is shown as: kernel code often passes the site of its lock to the unlock
+ * too, which made a trace say "mmap_read_lock()" where the lock was dropped. A lock label becomes
+ * its unlock ("mmap_read_lock()" -> "mmap_read_unlock()"); another label is kept, after the
+ * unlock (`generic` names it: "spin_unlock()").
+ */
+function unlockSite(s: Site, generic: string): Site {
+  let u = unlockSites.get(s);
+  if (!u) {
+    const a = s.action;
+    const pair = LOCK_TO_UNLOCK.find(([l]) => a.includes(l));
+    const action = /unlock|release|drop/.test(a) ? a : pair ? a.replace(pair[0], pair[1]) : `${generic} (after: ${a})`;
+    u = site(s.fn, action);
+    unlockSites.set(s, u);
+  }
+  return u;
+}
+
+/** A lock release: orders what follows, never a race partner (Op.release). */
+function* release(t: SimThread, id: number, acc: typeof READ | typeof WRITE, s: Site): Step<Op> {
+  const op = announce(t, id, acc, s);
+  op.release = true;
+  yield op;
+  return op;
+}
+
+export function* spin_lock(t: SimThread, l: SpinLock, s: Site): Step<void> {
+  const op = yield* acquire(t, l.id, RMW, l.waitFree, s);
   l.owner = t.id;
   op.after = 'taken';
 }
 
 export function* spin_unlock(t: SimThread, l: SpinLock, s: Site): Step<void> {
-  const op = announce(t, l.id, WRITE, s);
-  op.release = true;
-  yield op;
+  const op = yield* release(t, l.id, WRITE, unlockSite(s, 'spin_unlock()'));
   l.owner = -1;
   op.after = 'released';
 }
@@ -188,30 +229,22 @@ export class RwSem {
 
 /* Read acquire/release are READ accesses: two readers commute and never block each other. */
 export function* down_read(t: SimThread, l: RwSem, s: Site): Step<void> {
-  const op = announce(t, l.id, READ, s);
-  op.wait = l.waitRead;
-  yield op;
+  const op = yield* acquire(t, l.id, READ, l.waitRead, s);
   l.readers++;
   op.after = 'taken (read)';
 }
 export function* up_read(t: SimThread, l: RwSem, s: Site): Step<void> {
-  const op = announce(t, l.id, READ, s);
-  op.release = true;
-  yield op;
+  const op = yield* release(t, l.id, READ, unlockSite(s, 'up_read()'));
   l.readers--;
   op.after = 'released (read)';
 }
 export function* down_write(t: SimThread, l: RwSem, s: Site): Step<void> {
-  const op = announce(t, l.id, RMW, s);
-  op.wait = l.waitWrite;
-  yield op;
+  const op = yield* acquire(t, l.id, RMW, l.waitWrite, s);
   l.writer = t.id;
   op.after = 'taken (write)';
 }
 export function* up_write(t: SimThread, l: RwSem, s: Site): Step<void> {
-  const op = announce(t, l.id, WRITE, s);
-  op.release = true;
-  yield op;
+  const op = yield* release(t, l.id, WRITE, unlockSite(s, 'up_write()'));
   l.writer = -1;
   op.after = 'released (write)';
 }
@@ -303,9 +336,5 @@ export function* read_seqcount_retry(t: SimThread, c: Cell<number>, start: numbe
 
 /** raw_write_seqcount_begin() / _end(): the writer bumps the count (odd while writing). */
 export function* raw_write_seqcount_bump(t: SimThread, c: Cell<number>, s: Site): Step<void> {
-  const op = announce(t, c.id, RMW, s);
-  yield op;
-  op.before = c.v;
-  c.v++;
-  op.after = c.v;
+  yield* atomic_add_return(t, c, 1, s);
 }

@@ -16,17 +16,7 @@
  */
 import { READ_ONCE, load } from '../../sim/cell.ts';
 import { type Step, site } from '../../sim/op.ts';
-import {
-  check_vma_flags,
-  gup_fast_huge_changed,
-  gup_fast_pte_changed,
-  gup_pte_range,
-  lockless_pages_from_mm,
-  try_get_folio,
-  try_grab_folio,
-  unpin_folio,
-  writable_file_mapping_allowed,
-} from '../gup.ts';
+import { check_vma_flags, gup_fast_huge_changed, gup_fast_pte_changed, gup_pte_range, lockless_pages_from_mm, try_get_folio, try_grab_folio, unpin_folio, writable_file_mapping_allowed } from '../gup.ts';
 import { do_page_mkwrite, page_needs_cow_for_dma } from '../memory.ts';
 import { tlb_table_flush } from '../mmu_gather.ts';
 import { follow_hugetlb_page } from '../hugetlb.ts';
