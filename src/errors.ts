@@ -1,5 +1,5 @@
 /**
- * The one error base class (docs/design.md §8). Every error gupcheck reports to a user is a
+ * The one error base class (docs/reference/design.md §8). Every error gupcheck reports to a user is a
  * GupcheckError: a stable code (GUPCHECK_*, listed in docs/cli.md), what is wrong (with
  * file:line:col when it is about an input file), how to fix it, and its kind. The CLI maps the
  * kind to an exit code in one place (cli/errors.ts exitCodeOf()):

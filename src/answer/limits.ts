@@ -1,5 +1,5 @@
 /**
- * What the model does not cover, stated in every report (docs/design.md §14: "tell the truth on the
+ * What the model does not cover, stated in every report (docs/reference/design.md §14: "tell the truth on the
  * label"). Keep this list and README.md's "What the model does not cover" in step.
  */
 const COMMON = [

@@ -5,7 +5,7 @@
  *
  * For DPOR each executed transition is recorded as an event with its footprint and a vector
  * clock of the happens-before relation induced by program order, spawn, and dependence
- * (conflicting accesses). The checker only ever sees Ops (docs/design.md §1: check -> sim).
+ * (conflicting accesses). The checker only ever sees Ops (docs/reference/design.md §1: check -> sim).
  */
 import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';

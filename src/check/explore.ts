@@ -1,5 +1,5 @@
 /**
- * The one exploration loop (docs/design.md §6; Shuttle's `Scheduler`, loom's pending ops).
+ * The one exploration loop (docs/reference/design.md §6; Shuttle's `Scheduler`, loom's pending ops).
  *
  * Every strategy (dpor, naive, random, pct, replay; check/strategies/) drives the same loop:
  * runOnce() builds a fresh execution and asks the strategy, at each state, which enabled thread

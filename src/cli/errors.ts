@@ -1,5 +1,5 @@
 /**
- * User errors: a stable code, what is wrong, where, and how to fix it (docs/design.md §8; the base
+ * User errors: a stable code, what is wrong, where, and how to fix it (docs/reference/design.md §8; the base
  * class is src/errors.ts GupcheckError). The CLI prints `gupcheck: error[CODE]: message` and a
  * `fix:` line, and exits with exitCodeOf() the error.
  *

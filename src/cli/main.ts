@@ -1,6 +1,6 @@
 /**
  * The gupcheck command line. The only module that touches argv, the console and exit codes
- * (docs/design.md §1). Exit codes are documented in cli/errors.ts and docs/cli.md.
+ * (docs/reference/design.md §1). Exit codes are documented in cli/errors.ts and docs/cli.md.
  */
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { asGupcheckError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.ts';

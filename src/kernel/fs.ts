@@ -4,7 +4,7 @@
  * address_space_operations, whether the backing_dev_info can write back, the statfs magic
  * gup_longterm's get_fs_type() reads, and the huge page size for hugetlbfs.
  *
- * Sources: docs/kernel-reference.md §3.2 (classification table) and the fs sources it cites:
+ * Sources: docs/reference/kernel-gup-reference.md §3.2 (classification table) and the fs sources it cites:
  * ext4_file_vm_ops / xfs_file_vm_ops / btrfs_file_vm_ops all have ->page_mkwrite;
  * generic_file_vm_ops has filemap_page_mkwrite; shmem_vm_ops and hugetlb_vm_ops have none, and
  * shmem/hugetlbfs cannot write back (noop bdi); secretmem_vm_ops has only ->fault.

@@ -1,7 +1,7 @@
 /*
  * Models mm/gup.c (6.5 names; 6.10 renamed the GUP-fast functions to gup_fast_*, and traces
  * of 6.10+ revisions use those names). Per-revision differences are in kernel/revisions/*.ts;
- * this file is the common code they share. Step orders follow docs/kernel-reference.md
+ * this file is the common code they share. Step orders follow docs/reference/kernel-gup-reference.md
  * §1.3 (is_valid_gup_args), §2.2–2.4 (refcounting), §3 (slow path), §4 (fast path).
  *
  * Left out, for the whole file:

@@ -1,6 +1,6 @@
 /*
  * Models mm/gup_test.c's PIN_LONGTERM_TEST_START / _STOP ioctls (CONFIG_GUP_TEST, 6.5;
- * docs/kernel-reference.md §7.1), the interface tools/testing/selftests/mm/gup_longterm.c uses:
+ * docs/reference/kernel-gup-reference.md §7.1), the interface tools/testing/selftests/mm/gup_longterm.c uses:
  *   START: -EINVAL if a test is active, for unknown flag bits, unaligned addr/size or 0 pages;
  *     gup_flags = FOLL_LONGTERM (| FOLL_WRITE with USE_WRITE); USE_FAST -> pin_user_pages_fast()
  *     without mmap_lock, else pin_user_pages() under mmap_read_lock(); loop until all pages are

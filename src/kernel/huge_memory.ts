@@ -1,6 +1,6 @@
 /*
  * Models the THP paths of mm/huge_memory.c (6.5) that race with GUP-fast
- * (docs/kernel-reference.md §5.4; Jason Gunthorpe's three cases in the seed thread):
+ * (docs/reference/kernel-gup-reference.md §5.4; Jason Gunthorpe's three cases in the seed thread):
  *   __split_huge_pmd(): a PMD-mapped THP becomes PTE-mapped: pmdp_invalidate(), fill a new
  *     PTE table (not yet visible), pmd_populate(). Each PTE holds a reference.
  *   split_folio() (split_huge_page_to_list()) on an anonymous large folio: unmap_folio()

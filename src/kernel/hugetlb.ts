@@ -3,7 +3,7 @@
  *   follow_hugetlb_page() (6.1–6.5; removed in 6.6 by the hugetlb GUP unification): the slow
  *     path for hugetlb VMAs. Under the huge PTE lock, with IRQs on, it grabs the subpages with
  *     try_grab_folio() — which in v7 contained the GUP-fast check and its
- *     lockdep_assert_irqs_disabled() (docs/kernel-reference.md §4.7; [v7-r-LS]).
+ *     lockdep_assert_irqs_disabled() (docs/reference/kernel-gup-reference.md §4.7; [v7-r-LS]).
  *   hugetlb_follow_page_mask() shape (6.6+): the same, but grabbing with try_grab_page().
  *   hugetlb_fault() -> hugetlb_no_page() (page-cache lookup or pool allocation; shared
  *     mappings map writable, private ones read-only until a write fault) and hugetlb_wp()

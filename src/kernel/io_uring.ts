@@ -1,6 +1,6 @@
 /*
  * Models io_uring fixed-buffer registration (io_uring/rsrc.c io_sqe_buffer_register() ->
- * io_pin_pages(); docs/kernel-reference.md §7.3):
+ * io_pin_pages(); docs/reference/kernel-gup-reference.md §7.3):
  *   6.5+: mmap_read_lock(); pin_user_pages(ubuf, nr, FOLL_WRITE | FOLL_LONGTERM, pages);
  *     fewer pages than asked -> the error (or -EFAULT); partial pins are unpinned.
  *   before 6.5: the same pin, then a scan of the VMAs: any file-backed VMA that is neither shmem

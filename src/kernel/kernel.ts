@@ -1,5 +1,5 @@
 /*
- * The kernel arena of one execution (docs/design.md §4): every struct page, page-table page,
+ * The kernel arena of one execution (docs/reference/design.md §4): every struct page, page-table page,
  * mm_struct, address_space and kernel object, by id; plus the per-CPU context (Ctx) that
  * kernel code receives as its first argument in place of the C code's implicit `current`.
  *

@@ -1,7 +1,7 @@
 /*
  * Models FOLL_LONGTERM migration (mm/gup.c check_and_migrate_movable_pages() and
  * migrate_longterm_unpinnable_pages(), mm/migrate.c migrate_pages() for order-0 folios; 6.5,
- * docs/kernel-reference.md §3.4):
+ * docs/reference/kernel-gup-reference.md §3.4):
  *   collect the folios that are not longterm-pinnable (CMA or ZONE_MOVABLE), isolating each
  *   (a reference; off the LRU); if none, keep the pins. Otherwise unpin *all* pages, migrate
  *   the collected folios (allocating the copy outside CMA/ZONE_MOVABLE: memalloc_pin), and

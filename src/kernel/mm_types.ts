@@ -218,7 +218,7 @@ export class Page {
   get _entire_mapcount(): Cell<number> {
     return (this.c__entire_mapcount ??= this.mk('_entire_mapcount', 0));
   }
-  /** The filesystem's per-folio write state in folio->private (ext4/xfs/btrfs: buffers mapped, delalloc reserved): set by ->page_mkwrite / write_begin, dropped when writeback cleans the folio. Writing or dirtying a folio of such a filesystem without it is the "dirty without ->page_mkwrite" bug (docs/kernel-reference.md §6). */
+  /** The filesystem's per-folio write state in folio->private (ext4/xfs/btrfs: buffers mapped, delalloc reserved): set by ->page_mkwrite / write_begin, dropped when writeback cleans the folio. Writing or dirtying a folio of such a filesystem without it is the "dirty without ->page_mkwrite" bug (docs/reference/kernel-gup-reference.md §6). */
   get fs_private(): Cell<boolean> {
     return (this.c_fs_private ??= this.mk('fs_private', false));
   }

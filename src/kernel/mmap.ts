@@ -4,7 +4,7 @@
  *     VM_MAYWRITE, vm_page_prot (write-notify makes shared-writable PTEs start read-only);
  *   vma_is_shared_writable(), vma_fs_can_writeback(), vma_needs_dirty_tracking() and
  *     vma_wants_writenotify() in their merged (v9, "mm/mmap: separate writenotify and dirty
- *     tracking logic") form (docs/kernel-reference.md §3.2). v7's vma_needs_dirty_tracking()
+ *     tracking logic") form (docs/reference/kernel-gup-reference.md §3.2). v7's vma_needs_dirty_tracking()
  *     is in revisions/v7.ts;
  *   munmap (do_vmi_munmap() -> unmap_region(): zap, free_pgtables(), tlb_finish_mmu()) under
  *     mmap_lock held for write;

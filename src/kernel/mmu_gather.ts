@@ -4,7 +4,7 @@
  * the batched page tables and pages (tlb_flush_mmu_tlbonly(), then tlb_flush_mmu_free():
  * tlb_table_flush() before tlb_batch_pages_flush()).
  *
- * The flush is where the architectures differ (docs/kernel-reference.md §5.1):
+ * The flush is where the architectures differ (docs/reference/kernel-gup-reference.md §5.1):
  *  - IPI shootdown (x86 bare metal before 6.15): flush_tlb_mm_range() IPIs the other CPUs and
  *    waits, which cannot complete while a CPU runs GUP-fast with IRQs off. Page tables are
  *    freed like pages, after that flush.

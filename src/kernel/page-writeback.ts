@@ -1,6 +1,6 @@
 /*
  * Models the writeback paths of mm/page-writeback.c and mm/rmap.c (6.5) that the
- * "GUP writing to file-backed mappings" problem is about (docs/kernel-reference.md §6):
+ * "GUP writing to file-backed mappings" problem is about (docs/reference/kernel-gup-reference.md §6):
  *
  *   folio_mark_dirty() -> ->dirty_folio(): a filesystem that needs the folio prepared
  *     (ext4/xfs/btrfs: buffers attached, delalloc reserved by ->page_mkwrite) must have been

@@ -1,6 +1,6 @@
 /*
  * The page allocator handing a page to a new owner, and what each owner writes into the
- * struct page words GUP-fast may still be looking at (docs/kernel-reference.md §5.2, §9):
+ * struct page words GUP-fast may still be looking at (docs/reference/kernel-gup-reference.md §5.2, §9):
  *
  *   slab      SLUB allocate_slab() / alloc_slab_page() (6.1–6.6): alloc_pages(), then
  *             __folio_set_slab() (PG_slab), then slab->slab_cache = s. struct slab overlays

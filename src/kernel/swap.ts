@@ -4,7 +4,7 @@
  * mm/memory.c do_swap_page(); 6.5):
  *   add_to_swap(): PG_swapcache, folio->swap = entry, the swap cache takes a reference. While
  *     the folio is still mapped it is an anon folio in the swap cache — the state v7's
- *     folio_mapping()-based check misclassified (docs/kernel-reference.md §4.7).
+ *     folio_mapping()-based check misclassified (docs/reference/kernel-gup-reference.md §4.7).
  *   try_to_unmap(): each PTE becomes a swap entry (ptep_clear_flush), the mapping's
  *     reference is dropped.
  *   pageout(): the data goes to the swap slot.

@@ -3,7 +3,7 @@
  *
  * FOLL_* public flags: include/linux/mm_types.h enum (6.5); internal FOLL_* flags:
  * mm/internal.h (the enum starts at 1 << 16). VM_* flags: include/linux/mm.h. errno values:
- * include/uapi/asm-generic/errno-base.h and errno.h. (docs/kernel-reference.md §1.2.)
+ * include/uapi/asm-generic/errno-base.h and errno.h. (docs/reference/kernel-gup-reference.md §1.2.)
  *
  * Left out: flags no modelled path reads (FOLL_DUMP's core-dump semantics, FOLL_HWPOISON,
  * VM_GROWSDOWN, VM_SHADOW_STACK, pkeys).

@@ -1,5 +1,5 @@
 /**
- * The scenario operations, one table entry each (docs/design.md §16 D): its options (the zod schema),
+ * The scenario operations, one table entry each (docs/reference/design.md §16 D): its options (the zod schema),
  * the checks of meaning the schema cannot make, what it runs on a CPU (the interpreter, calling
  * the kernel model), the outcome values it records, and its row in docs/scenario-format.md.
  * The parser's schema, the meaning checks, the CPU programs, the outcome keys and the docs'

@@ -8,7 +8,7 @@
 import { GupcheckError } from '../errors.ts';
 import { Op, type Step } from './op.ts';
 
-/** What the checker reports. Findings are values, never exceptions (docs/design.md §8). */
+/** What the checker reports. Findings are values, never exceptions (docs/reference/design.md §8). */
 export interface Finding {
   /** Stable id, e.g. 'wild-deref'. */
   readonly id: string;

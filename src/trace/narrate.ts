@@ -1,5 +1,5 @@
 /**
- * A trace as text, one line per step, in kernel words (docs/design.md §7):
+ * A trace as text, one line per step, in kernel words (docs/reference/design.md §7):
  *
  *   CPU0  gup_pte_range     ptep_get_lockless(ptep)        pte@0x7f0000000000 -> pfn 17 present|write|dirty
  *   CPU1  zap_pte_range     ptep_get_and_clear_full()      pte@0x7f0000000000: pfn 17 ... -> none

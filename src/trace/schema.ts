@@ -1,5 +1,5 @@
 /**
- * The trace file format (docs/design.md §12): one versioned schema that the checker writes and the
+ * The trace file format (docs/reference/design.md §12): one versioned schema that the checker writes and the
  * text narrator and the HTML viewer read. A trace is one execution replayed with recording on:
  * every transition in kernel words, with the state after it.
  *

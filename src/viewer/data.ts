@@ -2,7 +2,7 @@
  * The data a report embeds (as JSON in `<script type="application/json" id="gupcheck-data">`)
  * and the viewer reads. src/report/html.ts writes it; this file is the contract between the two.
  * The viewer reads it through `loadReportData()` only, so a live data source could replace the
- * embedded one without touching the views (docs/design.md §12).
+ * embedded one without touching the views (docs/reference/design.md §12).
  */
 import type { Trace } from '../trace/schema.ts';
 

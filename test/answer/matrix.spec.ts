@@ -1,6 +1,6 @@
 /**
  * The gup_longterm selftest against the model: the 6.5-era expectation matrix
- * (docs/kernel-reference.md §7.2) passes on 6.5+, and the older revisions fail exactly where the
+ * (docs/reference/kernel-gup-reference.md §7.2) passes on 6.5+, and the older revisions fail exactly where the
  * series changed behaviour.
  */
 import { describe, expect, it } from 'vitest';

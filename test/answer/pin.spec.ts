@@ -1,5 +1,5 @@
 /**
- * Each revision's distinctive pin behaviour, as docs/kernel-reference.md documents it, computed by
+ * Each revision's distinctive pin behaviour, as docs/reference/kernel-gup-reference.md documents it, computed by
  * running the model (issue 3 "Done when"). Every test also requires the refcounts to balance.
  */
 import { describe, expect, it } from 'vitest';

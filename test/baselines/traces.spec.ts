@@ -1,5 +1,5 @@
 /**
- * Traces as baselines (docs/design.md §11; TypeScript's baselines, fast-check's NoRegression): the
+ * Traces as baselines (docs/reference/design.md §11; TypeScript's baselines, fast-check's NoRegression): the
  * narrated trace of every finding of every bundled example is written to test/baselines/local/
  * and compared with test/baselines/reference/. A change in what a trace says (a step, a value, a
  * note, the order the search found) then shows as a diff in review. After a change you mean,

@@ -1,6 +1,6 @@
 /*
  * Linux 6.10 (and 6.12): f002882ca369 "mm: merge folio_is_secretmem() and
- * folio_fast_pin_allowed() into gup_fast_folio_allowed()" (docs/kernel-reference.md §8):
+ * folio_fast_pin_allowed() into gup_fast_folio_allowed()" (docs/reference/kernel-gup-reference.md §8):
  * the secretmem test moves after the PTE re-check and is made for *every* order-0 folio
  * GUP-fast grabs (CONFIG_SECRETMEM=y), long-term or not. A NULL ->mapping then falls back to
  * the slow path for all of them, which is what hurt alloc_page()+vm_insert_page() buffers

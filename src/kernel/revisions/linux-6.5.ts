@@ -2,7 +2,7 @@
  * Linux 6.5: the series merged as v9 ("mm/gup: disallow GUP writing to file-backed mappings by
  * default", 8ac268436e6d / a6e79df92e4a). This is the base the other revisions derive from.
  *
- * folio_fast_pin_allowed() (mm/gup.c 6.5, docs/kernel-reference.md §4.5), called by GUP-fast
+ * folio_fast_pin_allowed() (mm/gup.c 6.5, docs/reference/kernel-gup-reference.md §4.5), called by GUP-fast
  * after the PMD/PTE re-check: not all of PIN|LONGTERM|WRITE -> true; WARN on slab; hugetlb ->
  * true; lockdep_assert_irqs_disabled(); mapping = READ_ONCE(folio->mapping); NULL -> false;
  * flag bits -> anon (0x1) allowed, movable (0x2) refused; else shmem_mapping(mapping).

@@ -1,7 +1,7 @@
 /*
  * The seed's posting: [PATCH v7 0/3..3/3] "mm/gup: disallow GUP writing to file-backed
  * mappings by default" (Lorenzo Stoakes, 2 May 2023), on a 6.4-rc base
- * (docs/kernel-reference.md §4.6, §4.7).
+ * (docs/reference/kernel-gup-reference.md §4.6, §4.7).
  *
  * v7 3/3 puts the GUP-fast check *inside try_grab_folio()*, right after try_get_folio()
  * succeeded (plain references only, before the pin bias) and before the caller's PTE re-check:
