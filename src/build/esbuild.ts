@@ -57,3 +57,21 @@ export function buildBundle(what: string, entry: string, out: string, options: E
   writeAtomic(out, js);
   return js;
 }
+
+/** buildBundle() for builds that need plugins (esbuild runs plugins only in its async API). */
+export async function buildBundleAsync(what: string, entry: string, out: string, options: Esbuild.BuildOptions): Promise<string> {
+  const esbuild = loadEsbuild();
+  if (!esbuild) throw new Error('esbuild is not installed (it is a devDependency: run npm ci)');
+  let res: Esbuild.BuildResult;
+  try {
+    res = await esbuild.build({ ...options, entryPoints: [entry], bundle: true, write: false, logLevel: 'silent' });
+  } catch (e) {
+    const errs = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    if (errs?.length) throw new Error(`the ${what} bundle failed: ${errs.map((x) => `${x.location ? `${x.location.file}:${x.location.line}:${x.location.column + 1}: ` : ''}${x.text}`).join('; ')}`, { cause: e });
+    throw e;
+  }
+  const js = res.outputFiles?.[0]?.text;
+  if (js === undefined) throw new Error(`[gupcheck internal bug] esbuild produced no output for the ${what}`);
+  writeAtomic(out, js);
+  return js;
+}

@@ -7,6 +7,7 @@
  * clock of the happens-before relation induced by program order, spawn, and dependence
  * (conflicting accesses). The checker only ever sees Ops (docs/reference/design.md §1: check -> sim).
  */
+import { fingerprint, Frame, mark as trailMark, restore as restoreStack, snapshot as snapshotStack, type StackSnap, undo as undoTrail } from '../sim/frames.ts';
 import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
@@ -40,6 +41,38 @@ export interface Ev {
   readonly release: boolean;
   /** Counter op kind (Op.counter): adds commute with each other. */
   readonly counter: CounterKind;
+}
+
+/** A thread's state as a checkpoint keeps it: its status, its pending op and its frames. */
+interface ThreadSnap {
+  readonly done: boolean;
+  readonly killed: boolean;
+  readonly result: unknown;
+  readonly gen: Frame | null;
+  readonly stack: StackSnap | null;
+  readonly op: Record<string, unknown>;
+}
+
+/**
+ * The state of an execution at one step, to come back to (the stateful explorer). Only for a
+ * program compiled to frames (build/frames.ts) running with the undo trail recording: the heap
+ * is put back by undoing the trail to `mark`, each thread's frames from its snapshot.
+ */
+export interface Checkpoint {
+  readonly steps: number;
+  readonly mark: number;
+  readonly threads: readonly ThreadSnap[];
+  readonly clocks: readonly Int32Array[];
+  readonly primed: number;
+}
+
+const CHECK_RESTORE = !!process.env.GUPCHECK_CHECK_RESTORE;
+const dumps = new WeakMap<Checkpoint, string>();
+function firstDiff(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) return `was: ${x[i]}\nnow: ${y[i]}`;
+  return '(same)';
 }
 
 export class Execution {
@@ -108,6 +141,52 @@ export class Execution {
 
   get threads(): readonly SimThread[] {
     return this.w.threads;
+  }
+
+  /** Save this state (see Checkpoint). */
+  checkpoint(): Checkpoint {
+    const threads = this.w.threads.map((t): ThreadSnap => {
+      const gen = t.gen;
+      if (gen !== null && !(gen instanceof Frame)) throw new Error('[gupcheck internal bug] a checkpoint needs the program compiled to frames (build/frames.ts)');
+      return { done: t.done, killed: t.killed, result: t.result, gen, stack: gen ? snapshotStack(gen) : null, op: { ...t.op } };
+    });
+    const cp = { steps: this.steps, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed };
+    if (CHECK_RESTORE) dumps.set(cp, fingerprint(this.w, true).text);
+    return cp;
+  }
+
+  /** Come back to a checkpoint taken earlier in this execution. */
+  rewind(cp: Checkpoint): void {
+    if (this.track && this.events.length > cp.steps) {
+      // Each list holds event indices in order: drop the events from the checkpoint on.
+      for (const l of this.accesses.values()) while (l.length && l[l.length - 1]! >> 2 >= cp.steps) l.pop();
+    }
+    this.events.length = Math.min(this.events.length, cp.steps);
+    this.schedule.length = this.values.length = this.enabledAt.length = cp.steps;
+    this.steps = cp.steps;
+    undoTrail(cp.mark);
+    const ts = this.w.threads;
+    if (ts.length !== cp.threads.length) throw new Error(`[gupcheck internal bug] rewind: ${ts.length} threads, the checkpoint has ${cp.threads.length}`);
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      const s = cp.threads[i]!;
+      t.done = s.done;
+      t.killed = s.killed;
+      t.result = s.result;
+      t.gen = s.gen as unknown as SimThread['gen'];
+      if (s.gen && s.stack) restoreStack(s.gen, s.stack);
+      Object.assign(t.op, s.op);
+    }
+    this.clocks.length = 0;
+    this.clocks.push(...cp.clocks);
+    this.primed = cp.primed;
+    this.ctxObjs.clear();
+    for (const t of ts) this.ctxObjs.add(t.ctxObj);
+    if (CHECK_RESTORE) {
+      const now = fingerprint(this.w, true).text;
+      const was = dumps.get(cp);
+      if (was !== now) throw new Error(`[gupcheck internal bug] rewind to step ${cp.steps} did not restore the state:\n${firstDiff(was ?? '', now)}`);
+    }
   }
 
   /** Bitmask of threads whose next op can run now. */
@@ -226,7 +305,7 @@ export function hb(x: Ev, y: { clock: Int32Array }): boolean {
   return x.clock[x.tid]! <= y.clock[x.tid]!;
 }
 
-interface Footprint {
+export interface Footprint {
   readonly tid: number;
   readonly obj: number;
   readonly acc: number;

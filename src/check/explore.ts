@@ -35,6 +35,8 @@ export interface Strategy {
   frontier?(): Frontier;
   /** Once, after the last execution: mark the results incomplete if the strategy was bounded or sampled. */
   finish(r: Results): void;
+  /** The execution to continue (a stateful search rewinds one); undefined: a fresh one. */
+  resume?(program: Program, o: RunOnceOptions): Execution | undefined;
 }
 
 /** Sees every transition of one execution (trace recording). */
@@ -56,7 +58,7 @@ export interface RunOnce {
 
 /** One execution under a strategy. Concludes it only if it really ended. */
 export function runOnce(program: Program, s: Strategy, o: RunOnceOptions = {}): RunOnce {
-  const ex = new Execution(program, s.track, o.maxSteps);
+  const ex = s.resume?.(program, o) ?? new Execution(program, s.track, o.maxSteps);
   const obs = o.observer;
   for (;;) {
     if (ex.w.stopped) break;

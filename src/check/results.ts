@@ -37,6 +37,9 @@ export interface ResultsData {
   readonly limit: string | undefined;
   /** Wall-clock time (ms since the epoch) of the first finding. */
   readonly firstFindingAt: number | undefined;
+  /** The stateful search: states stored, and states met again. */
+  readonly statesStored?: number | undefined;
+  readonly statesMatched?: number | undefined;
 }
 
 /** Is a a better example than b: fewer preemptions, then fewer steps, then the smaller schedule (a total order). */
@@ -90,6 +93,9 @@ export class Results {
    * the shallowest one. DPOR adds alternatives as it finds races, so the frontier can grow.
    */
   frontier: Frontier | undefined = undefined;
+  /** The stateful search: distinct states stored, and states met again and not explored again. */
+  statesStored: number | undefined = undefined;
+  statesMatched: number | undefined = undefined;
 
   constructor(collectStates: boolean) {
     this.states = collectStates ? new Set() : null;
@@ -148,6 +154,8 @@ export class Results {
       stopReason: this.stopReason,
       limit: this.limit,
       firstFindingAt: this.firstFindingMs === undefined ? undefined : this.startedAt + this.firstFindingMs,
+      statesStored: this.statesStored,
+      statesMatched: this.statesMatched,
     };
   }
 
@@ -174,6 +182,8 @@ export class Results {
       if (!best || better(ex, best)) this.outcomeExamples.set(k, ex);
     }
     if (d.states) for (const s of d.states) this.states?.add(s);
+    if (d.statesStored !== undefined) this.statesStored = (this.statesStored ?? 0) + d.statesStored;
+    if (d.statesMatched !== undefined) this.statesMatched = (this.statesMatched ?? 0) + d.statesMatched;
     if (!d.complete) this.complete = false;
     this.stopReason ??= d.stopReason;
     this.limit ??= d.limit;

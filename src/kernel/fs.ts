@@ -12,6 +12,7 @@
  * Left out: fsdax (FOLL_LONGTERM -> -EOPNOTSUPP is in check_vma_flags, but no backing here is
  * DAX), NFS/FUSE specifics, per-fs ->page_mkwrite failure modes.
  */
+import { constant } from '../sim/frames.ts';
 import type { AOps, FsType, VmOps } from './mm_types.ts';
 import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_MIXEDMAP } from './types.ts';
 
@@ -84,3 +85,6 @@ export const FS = {
 } as const satisfies Record<string, FsType>;
 
 export type FsName = keyof typeof FS;
+
+// The filesystem table never changes: not part of a state.
+constant(FS);

@@ -582,38 +582,42 @@ type Follow = { page: Page } | { err: number } | null;
 /** follow_page_pte() (6.5): under the PTL. null = fault needed; {err: -EMLINK} = unshare fault. */
 function* follow_page_pte(c: Ctx, vma: Vma, addr: number, ptable: PageTable, flags: number): Step<Follow> {
   yield* spin_lock(c, ptable.ptl, S_follow_lock);
-  try {
-    const pte = yield* ptep_get(c, ptable, addr, S_follow_pte);
-    if (pte === null) return { err: -EFAULT };
-    if (!pte_present(pte)) return null;
-    // gup_can_follow_protnone(): only FOLL_HONOR_NUMA_FAULT makes a PROT_NONE PTE fault.
-    if (pte_protnone(pte) && flags & FOLL_HONOR_NUMA_FAULT) return null;
-    let page = vm_normal_page(c, vma, pte);
-    if (flags & FOLL_WRITE && !(yield* can_follow_write_pte(c, pte, page, vma, flags))) {
-      c.why?.('follow_page_pte', 'PTE not writable: take a write fault first (CoW or ->page_mkwrite)');
-      return null;
-    }
-    if (!page) {
-      if (pte_pfn(pte) === c.k.zeroPfn) page = c.k.page(c.k.zeroPfn);
-      else return { err: flags & FOLL_GET ? -EFAULT : -EEXIST };
-    }
-    if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, page))) {
-      c.why?.('follow_page_pte', 'gup_must_unshare(): R/O long-term pin of a shared page in a COW mapping: unshare fault');
-      return { err: -EMLINK };
-    }
-    const ret = yield* try_grab_page(c, page, flags);
-    if (ret) return { err: ret };
-    if (flags & FOLL_TOUCH) {
-      if (flags & FOLL_WRITE && !pte_dirty(pte)) {
-        const folio = yield* page_folio(c, page);
-        if (!(yield* folio_test_dirty(c, folio))) yield* set_page_dirty_lock(c, folio, false);
-      }
-      yield* folio_set_referenced(c, yield* page_folio(c, page));
-    }
-    return { page };
-  } finally {
-    yield* spin_unlock(c, ptable.ptl, S_follow_unlock);
+  const r = yield* follow_page_pte_locked(c, vma, addr, ptable, flags);
+  // out: pte_unmap_unlock(ptep, ptl)
+  yield* spin_unlock(c, ptable.ptl, S_follow_unlock);
+  return r;
+}
+
+/** The body of follow_page_pte() between pte_offset_map_lock() and its `out:` label. */
+function* follow_page_pte_locked(c: Ctx, vma: Vma, addr: number, ptable: PageTable, flags: number): Step<Follow> {
+  const pte = yield* ptep_get(c, ptable, addr, S_follow_pte);
+  if (pte === null) return { err: -EFAULT };
+  if (!pte_present(pte)) return null;
+  // gup_can_follow_protnone(): only FOLL_HONOR_NUMA_FAULT makes a PROT_NONE PTE fault.
+  if (pte_protnone(pte) && flags & FOLL_HONOR_NUMA_FAULT) return null;
+  let page = vm_normal_page(c, vma, pte);
+  if (flags & FOLL_WRITE && !(yield* can_follow_write_pte(c, pte, page, vma, flags))) {
+    c.why?.('follow_page_pte', 'PTE not writable: take a write fault first (CoW or ->page_mkwrite)');
+    return null;
   }
+  if (!page) {
+    if (pte_pfn(pte) === c.k.zeroPfn) page = c.k.page(c.k.zeroPfn);
+    else return { err: flags & FOLL_GET ? -EFAULT : -EEXIST };
+  }
+  if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, page))) {
+    c.why?.('follow_page_pte', 'gup_must_unshare(): R/O long-term pin of a shared page in a COW mapping: unshare fault');
+    return { err: -EMLINK };
+  }
+  const ret = yield* try_grab_page(c, page, flags);
+  if (ret) return { err: ret };
+  if (flags & FOLL_TOUCH) {
+    if (flags & FOLL_WRITE && !pte_dirty(pte)) {
+      const folio = yield* page_folio(c, page);
+      if (!(yield* folio_test_dirty(c, folio))) yield* set_page_dirty_lock(c, folio, false);
+    }
+    yield* folio_set_referenced(c, yield* page_folio(c, page));
+  }
+  return { page };
 }
 
 /**
@@ -737,24 +741,27 @@ export function* __gup_longterm_locked(c: Ctx, mm: MmStruct, start: number, nr_p
   if (!(flags & FOLL_LONGTERM)) return yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
   const saved = c.memallocPin; // memalloc_pin_save(): faults now allocate outside CMA / ZONE_MOVABLE
   c.memallocPin = true;
-  try {
-    for (let round = 0; ; round++) {
-      const first = pages.length;
-      const nr = yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
-      if (nr <= 0) return nr;
-      const rc = yield* check_and_migrate_movable_pages(c, pages.slice(first, first + nr), flags);
-      if (rc === -EAGAIN && round < 8) {
-        pages.length = first;
-        continue;
-      }
-      if (rc) {
-        pages.length = first;
-        return rc;
-      }
-      return nr;
+  const r = yield* __gup_longterm_migrate(c, mm, start, nr_pages, pages, locked, flags);
+  c.memallocPin = saved; // memalloc_pin_restore()
+  return r;
+}
+
+/** __gup_longterm_locked()'s loop under memalloc_pin_save(): pin, migrate what may not stay pinned, pin again. */
+function* __gup_longterm_migrate(c: Ctx, mm: MmStruct, start: number, nr_pages: number, pages: number[], locked: boolean, flags: number): Step<number> {
+  for (let round = 0; ; round++) {
+    const first = pages.length;
+    const nr = yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
+    if (nr <= 0) return nr;
+    const rc = yield* check_and_migrate_movable_pages(c, pages.slice(first, first + nr), flags);
+    if (rc === -EAGAIN && round < 8) {
+      pages.length = first;
+      continue;
     }
-  } finally {
-    c.memallocPin = saved; // memalloc_pin_restore()
+    if (rc) {
+      pages.length = first;
+      return rc;
+    }
+    return nr;
   }
 }
 

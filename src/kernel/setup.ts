@@ -11,11 +11,12 @@
  * Left out: the syscall layer's argument checking (callers pass valid lengths), file
  * descriptors, mmap address selection (every VMA gets its own 1 GB-aligned slot).
  */
-import { READ_ONCE, WRITE_ONCE, init } from '../sim/cell.ts';
-import { type Step, site } from '../sim/op.ts';
+import { announce, type Cell, WRITE_ONCE, init } from '../sim/cell.ts';
+import { READ, RMW, type Step, site } from '../sim/op.ts';
 import { down_read, opEnabled, up_read } from '../sim/sync.ts';
 import { World } from '../sim/world.ts';
 import { InternalError } from '../errors.ts';
+import { constant } from '../sim/frames.ts';
 import { FS, type FsName } from './fs.ts';
 import { Ctx, Kernel, type KernelConfig } from './kernel.ts';
 import { handle_mm_fault, vm_insert_page_setup } from './memory.ts';
@@ -26,7 +27,6 @@ import { read_entry, update_entry, walk_alloc } from './pgtable-generic.ts';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_access_permitted, pte_huge, pte_pfn, pte_present } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import { HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SIZE, SIGBUS, SIGSEGV, VM_READ, VM_WRITE, type Arch, type TableFree } from './types.ts';
-import { atomic_add } from '../sim/atomic.ts';
 import { filemap_add_folio } from './filemap.ts';
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR } from './internal.ts';
 
@@ -61,6 +61,8 @@ export function boot(o: BootOptions): Kernel {
     CONFIG_DEBUG_VM: true,
     hugetlbPool: o.hugetlbPool ?? { [HPAGE_PMD_ORDER]: 4, [HPAGE_PUD_ORDER]: 2 },
   };
+  constant(o.rev);
+  constant(config);
   const k = new Kernel(w, o.rev, config, FS.tmpfs.a_ops, FS.swap.a_ops, FS.swap);
   k.userZone = o.userZone ?? 'normal';
   const zero = alloc_pages_setup(k, 0, 'normal', 'zero', 'the shared zero page');
@@ -256,6 +258,24 @@ const S_fault_unlock = site('do_user_addr_fault', 'mmap_read_unlock()');
 
 
 /**
+ * The load or store itself, through the translation the walk found: one step that reads the
+ * entry (a TLB entry is gone once a flush that covers this CPU completed, so a store can never
+ * use a translation a zap and its flush removed) and accesses the page. False: the entry changed,
+ * walk again. (A store between the zap and the flush, through the stale entry, is equivalent to
+ * one just before the zap: the page is freed only after the flush.)
+ */
+function* tlb_access(c: Ctx, entry: Cell<number>, expect: number, data: Cell<number>, write: boolean): Step<boolean> {
+  const op = announce(c, data.id, write ? RMW : READ, write ? S_user_write : S_user_read);
+  op.obj2 = entry.id;
+  yield op;
+  if (entry.v !== expect) return false;
+  op.before = data.v;
+  if (write) data.v += 1;
+  op.after = data.v;
+  return true;
+}
+
+/**
  * A user-space load or store at addr: the MMU walk; if the leaf is missing or does not permit
  * the access, a page fault (do_user_addr_fault -> handle_mm_fault) and a retry.
  * Returns 0, or -SIGSEGV / -SIGBUS. `out.folio` is set to the folio accessed.
@@ -288,15 +308,16 @@ export function* user_access(c: Ctx, addr: number, write: boolean, out?: { folio
     if (leafTable && pte_access_permitted(leaf, write)) {
       // The MMU sets the accessed/dirty bits with an atomic update only when one is clear.
       const bits = _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+      let expect = leaf;
       if ((leaf % 4096 & bits) !== bits) {
         const prev = yield* update_entry(c, leafTable, addr, (v) => (v === leaf ? v + (bits & ~(v % 4096)) : v), S_mmu_set_ad);
         if (prev !== leaf) continue;
+        expect = leaf + (bits & ~(leaf % 4096));
       }
       const base = pte_huge(leaf) ? Math.floor(addr / (leafTable.level === 3 ? 2 ** 30 : 2 ** 21)) * (leafTable.level === 3 ? 2 ** 30 : 2 ** 21) : addr;
       const page = c.k.page(pte_pfn(leaf) + Math.floor((addr - base) / PAGE_SIZE));
       const head = page.compound_head.v === 0 ? page : c.k.page(page.compound_head.v - 1);
-      if (write) yield* atomic_add(c, head.data, 1, S_user_write);
-      else yield* READ_ONCE(c, head.data, S_user_read);
+      if (!(yield* tlb_access(c, leafTable.entry(addr), expect, head.data, write))) continue; // the translation was flushed: walk again
       if (out) out.folio = head;
       return 0;
     }

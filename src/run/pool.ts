@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorKind, GupcheckError } from '../errors.ts';
 import { LimitError } from '../sim/world.ts';
 import { loadScenario } from './load.ts';
-import { workerEntry } from './worker-bundle.ts';
+import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import { type DonatedNode, type Path, ROOT_ITEM, type SplitItem, SplitSearch } from '../check/split.ts';
 import { DEFAULT_SAMPLES } from '../check/defaults.ts';
@@ -137,8 +137,10 @@ export async function runJobs(
   hooks: PoolHooks = {},
   parsed: ReadonlyMap<string, ParsedScenario> = new Map(),
 ): Promise<PoolResult> {
+  // The stateful search runs on the model compiled to frames, which only its worker bundle has.
+  if (strategyInfo(opts.strategy).needsFrames) return runOnWorkers(jobs, opts, Math.max(1, workers), hooks, parsed, await framesWorkerEntry());
   if (workers <= 1) return runHere(jobs, opts, hooks, new Map(parsed));
-  return runOnWorkers(jobs, opts, workers, hooks, parsed);
+  return runOnWorkers(jobs, opts, workers, hooks, parsed, workerEntry());
 }
 
 async function runHere(jobs: readonly Job[], opts: JobOptions, hooks: PoolHooks, parsed: Map<string, ParsedScenario>): Promise<PoolResult> {
@@ -244,9 +246,8 @@ class Coordinator {
     this.asked = Array.from({ length: n }, () => false);
   }
 
-  start(): void {
+  start(entry: URL): void {
     this.poll = setInterval(() => this.onPoll(), 50);
-    const entry = workerEntry();
     for (let k = 0; k < this.n; k++) {
       // A smaller young generation than V8's default for workers: measured on scaled-reuse (2 workers,
       // 20,000 executions per run) peak RSS 311-315 MB -> 277-283 MB, CPU time the same within noise
@@ -425,6 +426,6 @@ class Coordinator {
   }
 }
 
-function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
-  return new Promise<PoolResult>((resolve, reject) => new Coordinator(jobs, opts, n, hooks, parsed, resolve, reject).start());
+function runOnWorkers(jobs: readonly Job[], opts: JobOptions, n: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>, entry: URL): Promise<PoolResult> {
+  return new Promise<PoolResult>((resolve, reject) => new Coordinator(jobs, opts, n, hooks, parsed, resolve, reject).start(entry));
 }

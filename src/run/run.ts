@@ -126,6 +126,8 @@ export interface RunResult {
   readonly states: readonly string[] | undefined;
   /** Per outcome value reached, the best example (fewest preemptions, then steps), sorted by name and value. */
   readonly outcomeExamples: readonly OutcomeExample[];
+  /** The stateful search: distinct states stored (undefined for the other strategies). */
+  readonly statesStored: number | undefined;
 }
 
 export interface OutcomeExample {
@@ -216,6 +218,7 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
     preemptionBound: o.preemptionBound ?? s['preemption-bound'],
     tableFree: o.tableFree ?? s['table-free'],
     states: r.states ? [...r.states].sort() : undefined,
+    statesStored: r.statesStored,
     outcomeExamples: [...r.outcomeExamples]
       .map(([k, ex]) => {
         const [name, value] = k.split('\u0000') as [string, string];

@@ -12,10 +12,13 @@
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildBundle, bundleFresh, newestSource } from '../build/esbuild.ts';
+import { buildFramesBundle } from '../build/frames-bundle.ts';
 
 const SRC_DIR = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 export const WORKER_BUNDLE = fileURLToPath(new URL('./worker.bundle.mjs', import.meta.url));
+/** The workers of the stateful search: the same worker with the model compiled to frames (build/frames.ts). */
+export const FRAMES_WORKER_BUNDLE = fileURLToPath(new URL('./worker.frames.bundle.mjs', import.meta.url));
 const TSX_ENTRY = new URL('./worker.mjs', import.meta.url);
 
 /** Bundle worker.ts now. Throws if esbuild is missing or the build fails. */
@@ -33,4 +36,13 @@ export function workerEntry(): URL {
   } catch {
     return TSX_ENTRY;
   }
+}
+
+/**
+ * The module a stateful-search worker starts: worker.ts bundled with the model compiled to frames
+ * (built now if a source is newer; a few seconds the first time). There is no tsx fallback: the
+ * native model cannot save and restore a thread.
+ */
+export async function framesWorkerEntry(): Promise<URL> {
+  return pathToFileURL(await buildFramesBundle(ENTRY, FRAMES_WORKER_BUNDLE));
 }

@@ -13,6 +13,7 @@ import type { Revision } from '../kernel/revision.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
 import { boot, createFile, Process } from '../kernel/setup.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
+import { constant } from '../sim/frames.ts';
 import type { Step } from '../sim/op.ts';
 import type { World } from '../sim/world.ts';
 import type { Program } from '../check/execution.ts';
@@ -53,6 +54,7 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
   const m = run.mutant ? findMutant(run.mutant) : undefined;
   if (run.mutant && !m) throw new Error(`unknown mutant ${run.mutant}`);
   const rev = m ? applyMutant(base, m) : base;
+  constant(s); // the scenario as parsed: the CPUs' operation lists never change
   let k: Kernel | null = null;
   const cpuNames = Object.keys(s.cpus).sort();
   const needsHugetlb = s.layout.some((v) => v.backing.includes('hugetlb'));

@@ -6,6 +6,7 @@
  * record that it fills in and yields before every shared access, so the hot path allocates
  * nothing. The access itself happens when the generator is resumed.
  */
+import { NOLOG, nolog } from './frames.ts';
 
 /** Kinds of access, for the dependence relation: two accesses to one object conflict unless both read. */
 export const READ = 1;
@@ -37,14 +38,15 @@ export interface Site {
   readonly id: number;
 }
 
-const sites: Site[] = [];
-const byKey = new Map<string, Site>();
+// Interned for the whole process: never undone by the stateful explorer (sim/frames.ts nolog).
+const sites: Site[] = nolog([]);
+const byKey = nolog(new Map<string, Site>());
 /** The site for (fn, action); the same object every time it is asked for. */
 export function site(fn: string, action: string): Site {
   const key = `${fn}\u0000${action}`;
   let s = byKey.get(key);
   if (!s) {
-    s = { fn, action, id: sites.length };
+    s = nolog({ fn, action, id: sites.length });
     sites.push(s);
     byKey.set(key, s);
   }
@@ -85,6 +87,8 @@ export function assertNever(x: never): never {
  * other CPU's IRQ state) set `group` instead: they conflict with every write to a CPU context.
  */
 export class Op {
+  /** The op is per-thread state the stateful explorer saves with the thread, not through the undo trail. */
+  readonly [NOLOG] = true;
   obj = 0;
   acc: Access = READ;
   /** A second object the op reads (e.g. the page-table page an entry lives in), 0 if none. */

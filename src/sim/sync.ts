@@ -30,6 +30,7 @@
  *   value and discards its pins if it changed (lockless_pages_from_mm()).
  */
 import { atomic_add_return } from './atomic.ts';
+import { nolog } from './frames.ts';
 import { announce, type Cell } from './cell.ts';
 import { assertNever, GROUP_CPU, type GpSnapshot, type Op, READ, RMW, type Site, type Step, type Wait, WRITE, site } from './op.ts';
 import type { SimThread, ThreadBody, World } from './world.ts';
@@ -177,7 +178,7 @@ const LOCK_TO_UNLOCK: readonly (readonly [string, string])[] = [
   ['folio_lock()', 'folio_unlock()'],
   ['lock the folio', 'unlock the folio'],
 ];
-const unlockSites = new Map<Site, Site>();
+const unlockSites = nolog(new Map<Site, Site>());
 
 /**
  * The site a release is shown as: kernel code often passes the site of its lock to the unlock

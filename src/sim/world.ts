@@ -6,6 +6,7 @@
  * the scenario's setup runs with scheduling switched off, then the threads start.
  */
 import { GupcheckError } from '../errors.ts';
+import { notState } from './frames.ts';
 import { Op, type Step } from './op.ts';
 
 /** What the checker reports. Findings are values, never exceptions (docs/reference/design.md §8). */
@@ -20,6 +21,18 @@ export interface Finding {
   /** A memory-safety finding ends the execution: the kernel would have oopsed. */
   readonly fatal: boolean;
 }
+
+/** A finding as the world records it; its step is where on this path, not part of the state. */
+class FindingRecord implements Finding {
+  constructor(
+    readonly id: string,
+    readonly message: string,
+    readonly thread: number,
+    readonly step: number,
+    readonly fatal: boolean,
+  ) {}
+}
+notState(FindingRecord.prototype, 'step');
 
 export class SimThread {
   readonly op = new Op();
@@ -122,7 +135,7 @@ export class World {
   }
 
   report(id: string, message: string, fatal: boolean, thread = this.current): void {
-    this.findings.push({ id, message, thread, step: thread < 0 ? -1 : this.step, fatal });
+    this.findings.push(new FindingRecord(id, message, thread, thread < 0 ? -1 : this.step, fatal));
     if (!fatal) return;
     this.oopsed = true;
     const t = this.live && thread >= 0 ? this.threads[thread] : undefined;
@@ -146,3 +159,7 @@ export class LimitError extends GupcheckError {
     super(`GUPCHECK_LIMIT_${limit.toUpperCase()}`, `limit reached: ${what}${detail ? ` (${detail})` : ''}`, undefined, 'limit');
   }
 }
+
+// What an execution's path says, not its state: the executor's position, a thread's spawn step.
+notState(World.prototype, 'step', 'current', 'namers');
+notState(SimThread.prototype, 'spawnedAt', 'onAccess', 'note');

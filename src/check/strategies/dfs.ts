@@ -23,7 +23,8 @@
  * shared nodes, donations) is in check/split.ts.
  */
 import type { Strategy } from '../explore.ts';
-import { dependent, type Ev, type Execution, footprintOf, forEachAccess, accessesConflict, hb, joinDependencies, joinInto } from '../execution.ts';
+import { dependent, type Execution, footprintOf } from '../execution.ts';
+import { analyze } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, donate, lowest, NondeterminismError, type SplitHooks } from '../split.ts';
 
@@ -116,7 +117,7 @@ export class DfsStrategy implements Strategy {
     const p = node.chosen;
     if (this.dpor) {
       this.nextSleep = childSleep(ex, node);
-      if (i >= this.branch) this.analyze(ex, i, p);
+      if (i >= this.branch) analyze(ex, this.stack, i, p, this.fixed, this.split);
     }
     if (this.prev >= 0 && p !== this.prev && en & bit(this.prev)) this.preempts++;
     this.prev = p;
@@ -133,7 +134,7 @@ export class DfsStrategy implements Strategy {
     // when the execution ended sleep-set blocked: a thread waiting there (e.g. on a lock an
     // oopsed CPU still holds) races with what blocks it, and that reversal may be reachable
     // from no other execution (test/property/dpor-naive.spec.ts, seed 301303059).
-    for (const t of ex.threads) if (!t.done) this.analyze(ex, ex.events.length, t.id);
+    for (const t of ex.threads) if (!t.done) analyze(ex, this.stack, ex.events.length, t.id, this.fixed, this.split);
   }
 
   frontier(): Frontier {
@@ -197,81 +198,15 @@ export class DfsStrategy implements Strategy {
     }
     return false;
   }
-
-  /**
-   * Race analysis for the op thread p is about to execute as event n (n = ex.events.length).
-   * Finds the direct races and updates backtrack sets (source sets).
-   */
-  private analyze(ex: Execution, n: number, p: number): void {
-    const fp = footprintOf(ex, p);
-    if (fp.choice) return;
-    const evs = ex.events;
-    const cp = ex.threadClock(p);
-    // Candidate race partners: conflicting events on the same objects not already ordered before
-    // p's last event. Most events have none; then nothing is allocated.
-    let cand: number[] | null = null;
-    forEachAccess(ex, fp, (obj, kind) => {
-      const l = ex.accesses.get(obj);
-      if (!l) return;
-      for (let j = l.length - 1; j >= 0; j--) {
-        const a = l[j]!;
-        if (!accessesConflict(kind, a & 3)) continue;
-        const e = evs[a >> 2]!;
-        if (e.tid === p || e.release || e.clock[e.tid]! <= cp[e.tid]!) continue;
-        (cand ??= []).push(a >> 2);
-      }
-    });
-    if (cand === null) return;
-    const list: number[] = cand;
-    list.sort((a, b) => b - a);
-    // The new event's clock: p's clock joined with the earlier events it depends on.
-    const nClock = Int32Array.from(cp);
-    joinDependencies(ex, nClock, fp);
-    const acc = Int32Array.from(cp);
-    let last = -1;
-    for (const i of list) {
-      if (i === last || i >= n) continue;
-      last = i;
-      const e = evs[i]!;
-      if (!dependent(e, fp)) continue;
-      if (e.clock[e.tid]! <= acc[e.tid]!) continue; // ordered through other events: not a direct race
-      this.addBacktrack(evs, i, n, p, nClock);
-      joinInto(acc, e.clock);
-    }
-  }
-
-  private addBacktrack(evs: readonly Ev[], i: number, n: number, p: number, nClock: Int32Array): void {
-    const node = this.stack[i];
-    if (!node) return;
-    const e = evs[i]!;
-    // Initials of v = notdep(e, E).p
-    let initials = 0;
-    let seen = 0;
-    const v: Ev[] = [];
-    for (let j = i + 1; j < n; j++) {
-      const x = evs[j]!;
-      if (hb(e, x)) continue;
-      if (!(seen & bit(x.tid)) && !v.some((y) => hb(y, x))) initials |= bit(x.tid);
-      seen |= bit(x.tid);
-      v.push(x);
-    }
-    if (!(seen & bit(p)) && !v.some((y) => y.clock[y.tid]! <= nClock[y.tid]!)) initials |= bit(p);
-    if (initials === 0 || initials & node.backtrack) return;
-    const q = initials & bit(p) ? p : lowest(initials);
-    const mask = node.enabled & bit(q) ? bit(q) : node.enabled;
-    // A shared node: its alternatives are handed out by the coordinator.
-    if (i < this.fixed && mask & ~node.backtrack) this.split!.request(i, mask);
-    node.backtrack |= mask;
-  }
 }
 
-function mkNode(ex: Execution, en: number, sleep: number, p: number): DfsNode {
+export function mkNode(ex: Execution, en: number, sleep: number, p: number): DfsNode {
   const op = ex.pending(p);
   return { enabled: en, sleep, backtrack: 0, done: bit(p), chosen: p, value: 0, nValues: op.choices, site: op.site.id };
 }
 
 /** Sleep set of the child: earlier-explored siblings (and inherited sleepers) independent of the chosen op. */
-function childSleep(ex: Execution, node: DfsNode): number {
+export function childSleep(ex: Execution, node: DfsNode): number {
   const p = node.chosen;
   const s = (node.sleep | (node.done & ~bit(p))) & ~bit(p);
   if (!s) return 0;

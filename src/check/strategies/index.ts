@@ -7,12 +7,15 @@ import type { Strategy } from '../explore.ts';
 import type { SplitHooks } from '../split.ts';
 import { DfsStrategy } from './dfs.ts';
 import { RandomStrategy } from './random.ts';
+import { StatefulStrategy } from './stateful.ts';
+import { GupcheckError } from '../../errors.ts';
 
 export const STRATEGIES = [
-  { name: 'dpor', exhaustive: true, splittable: true, summary: 'exhaustive, with partial-order reduction (the default)' },
-  { name: 'naive', exhaustive: true, splittable: true, summary: 'exhaustive, every interleaving (the reference DPOR is tested against)' },
-  { name: 'random', exhaustive: false, splittable: false, summary: 'sampling: a random enabled CPU at each step' },
-  { name: 'pct', exhaustive: false, splittable: false, summary: 'sampling: probabilistic concurrency testing (random priorities, d-1 change points)' },
+  { name: 'dpor', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, with partial-order reduction (the default)' },
+  { name: 'naive', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, every interleaving (the reference DPOR is tested against)' },
+  { name: 'random', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: a random enabled CPU at each step' },
+  { name: 'pct', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: probabilistic concurrency testing (random priorities, d-1 change points)' },
+  { name: 'stateful', exhaustive: true, splittable: false, needsFrames: true, summary: 'exhaustive, with partial-order reduction and a table of explored states (the model compiled to frames)' },
 ] as const;
 
 export type StrategyName = (typeof STRATEGIES)[number]['name'];
@@ -42,5 +45,8 @@ export function makeStrategy(name: StrategyName, o: StrategyOptions): Strategy {
     case 'random':
     case 'pct':
       return new RandomStrategy({ strategy: name, seed: o.seed ?? 1, executions: o.samples });
+    case 'stateful':
+      if (o.preemptionBound !== undefined) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', 'the stateful search explores every state: it takes no preemption bound', 'drop --preemption-bound (and the scenario\'s preemption-bound), or use --strategy dpor');
+      return new StatefulStrategy();
   }
 }

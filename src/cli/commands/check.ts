@@ -104,6 +104,8 @@ export interface ResultOut {
   limit: string | null;
   /** Why the search stopped early, in words (e.g. the --max-executions bound), or null. */
   stopReason: string | null;
+  /** The stateful search: distinct states stored, or null. */
+  states: number | null;
 }
 
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
@@ -164,6 +166,7 @@ export async function runCheck(
       strategy: r.strategy,
       limit: r.limit ?? null,
       stopReason: r.stopReason ?? null,
+      states: r.statesStored ?? null,
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
@@ -213,7 +216,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       r.verdict === 'holds' ? c.green('holds') : c.red('VIOLATED'),
       r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
       r.executions,
-      r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`,
+      (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
       `${(r.ms / 1000).toFixed(2)}s`,
     ]),
   );

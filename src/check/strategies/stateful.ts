@@ -1,0 +1,274 @@
+/**
+ * Exhaustive stateful search: depth-first over states, with source-DPOR and sleep sets as in the
+ * stateless search (strategies/dfs.ts), plus a table of the states already explored. A state met
+ * again is not explored again, so the search is bounded by the number of states, not the number
+ * of interleavings (docs/perf.md, "A stateful search").
+ *
+ * Restoring a state. A stateless search replays each execution from the start; this one comes
+ * back to a node by undoing the heap's writes (sim/frames.ts undo trail) and restoring each
+ * thread's frames, which needs the program compiled to frames (build/frames.ts).
+ *
+ * State matching under partial-order reduction (Yang, Chen, Gopalakrishnan, Kirby, "Efficient
+ * stateful dynamic partial order reduction", SPIN 2008). Plain state caching under DPOR misses
+ * the races between the current path and what lies beyond a matched state, which DPOR would
+ * have found by running on. So each explored state keeps a summary: the footprints of every op
+ * executed, and of every op pending, anywhere below it. On a match the summary's ops are
+ * analysed against the current path as if they ran next, with the conservative rule (the op's
+ * thread is added to the backtrack set of the state before each race partner if it can run there,
+ * else every enabled thread), since the happens-before order between the path and an op beyond
+ * the match is not known. Sleep sets (Godefroid): a state is matched only if it was explored with
+ * a sleep set no larger than now; otherwise it is explored again with the smaller one. A state
+ * that is still on the stack (a cycle: a thread's retry loop that changed nothing) is not
+ * matched: exploration goes on, and --max-steps stops a real livelock.
+ *
+ * Executions: each path runs until it really ends (concluded, as in the stateless search) or
+ * meets an explored state or is sleep-set blocked (abandoned). Findings and outcomes are part of
+ * the state, so every terminal state is concluded at least once: `never`, `sometimes` and
+ * `always` judge the same set of final states as the stateless search, and the counts are over
+ * the paths this search ran to their end.
+ */
+import { fingerprint, startRecording, stopRecording } from '../../sim/frames.ts';
+import type { RunOnceOptions, Strategy } from '../explore.ts';
+import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
+import { analyze, analyzeFootprint } from '../race.ts';
+import type { Frontier, Results } from '../results.ts';
+import { bit, type DfsNode, lowest, NondeterminismError } from '../split.ts';
+import { childSleep, mkNode } from './dfs.ts';
+
+/** What the table keeps of an explored state. */
+interface Visited {
+  /** The sleep set it was explored with (explore again if met with fewer threads asleep). */
+  sleep: number;
+  /** Still being explored (on the stack). */
+  onStack: boolean;
+  /** Footprint ids of the ops executed or pending below it (when explored). */
+  summary: Set<number> | null;
+}
+
+interface SNode extends DfsNode {
+  /** The state before this node's step. */
+  readonly cp: Checkpoint;
+  /** The table entry this node explores (null: a revisited on-stack state, not recorded). */
+  readonly info: Visited | null;
+  /** Footprints of the ops executed or pending at or below this node so far. */
+  readonly sum: Set<number>;
+}
+
+export interface StatefulStats {
+  /** Distinct states stored. */
+  readonly states: number;
+  /** States met again and not explored again. */
+  readonly matched: number;
+  /** Depth of the deepest node. */
+  readonly maxDepth: number;
+}
+
+export class StatefulStrategy implements Strategy {
+  readonly track = true;
+  private ex: Execution | null = null;
+  private readonly stack: SNode[] = [];
+  private readonly visited = new Map<string, Visited>();
+  private readonly fps: Footprint[] = [];
+  private readonly fpIds = new Map<string, number>();
+  private started = false;
+  private branch = 0;
+  private nextSleep = 0;
+  private matched = 0;
+  private maxDepth = 0;
+
+  /** `por` false: no partial-order reduction (plain state caching over every interleaving; a reference for tests). */
+  constructor(private readonly o: { readonly por?: boolean; readonly maxSteps?: number } = {}) {
+    this.por = o.por ?? true;
+  }
+
+  private readonly por: boolean;
+
+  /** Debugging: the table's keys with their sleep sets. */
+  debugVisited(): ReadonlyMap<string, { sleep: number }> {
+    return this.visited;
+  }
+
+  /** The key of the execution's current state (debugging). */
+  debugKey(ex: Execution): string {
+    return this.key(ex);
+  }
+
+  get stats(): StatefulStats {
+    return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth };
+  }
+
+  resume(program: Program, o: RunOnceOptions): Execution {
+    if (!this.ex) {
+      startRecording();
+      this.ex = new Execution(program, true, o.maxSteps ?? this.o.maxSteps);
+      return this.ex;
+    }
+    this.ex.rewind(this.stack[this.branch]!.cp);
+    return this.ex;
+  }
+
+  beginExecution(): boolean {
+    if (!this.started) {
+      this.started = true;
+      return true;
+    }
+    return this.backtrack();
+  }
+
+  nextThread(ex: Execution, en: number): number {
+    const i = ex.steps;
+    let node: SNode;
+    if (i < this.stack.length) {
+      // The branch node: its new alternative was chosen by backtrack().
+      node = this.stack[i]!;
+      if (node.enabled !== en) throw new NondeterminismError(`[gupcheck internal bug] rewinding to step ${i} found a different state (enabled ${en.toString(2)} vs ${node.enabled.toString(2)})`);
+      if (node.nValues < 0) {
+        const op = ex.pending(node.chosen);
+        node.nValues = op.choices;
+        node.site = op.site.id;
+      }
+    } else {
+      const sleep = this.nextSleep;
+      const key = this.key(ex);
+      let info = this.visited.get(key) ?? null;
+      if (info && !info.onStack && (info.sleep & ~sleep) === 0) {
+        this.match(ex, i, info);
+        return -1;
+      }
+      if (info && info.onStack) info = null; // a cycle: explore on, do not record
+      else if (info) {
+        info.sleep &= sleep; // met with fewer threads asleep: explore the difference
+        info.onStack = true;
+      } else {
+        info = { sleep, onStack: true, summary: null };
+        this.visited.set(key, info);
+      }
+      const cand = en & ~sleep;
+      if (cand === 0) return -1; // sleep-set blocked: every continuation is redundant
+      const p = lowest(cand);
+      const base = mkNode(ex, en, sleep, p);
+      node = { ...base, backtrack: this.por ? bit(p) : en, cp: ex.checkpoint(), info, sum: new Set() };
+      this.stack.push(node);
+      if (this.stack.length > this.maxDepth) this.maxDepth = this.stack.length;
+      // The pending ops of every live thread are below this state (conservative for sleepers).
+      for (const t of ex.threads) if (!t.done) node.sum.add(this.fpId(footprintOf(ex, t.id)));
+    }
+    const p = node.chosen;
+    node.sum.add(this.fpId(footprintOf(ex, p)));
+    this.nextSleep = this.por ? childSleep(ex, node) : 0;
+    if (this.por && i >= this.branch) analyze(ex, this.stack, i, p);
+    return p;
+  }
+
+  nextValue(ex: Execution): number {
+    return this.stack[ex.steps]!.value;
+  }
+
+  endExecution(ex: Execution): void {
+    if (!this.por) return;
+    // As in the stateless search: the ops still pending race with what made them wait.
+    const top = this.stack[this.stack.length - 1];
+    for (const t of ex.threads) {
+      if (t.done) continue;
+      analyze(ex, this.stack, ex.events.length, t.id);
+      top?.sum.add(this.fpId(footprintOf(ex, t.id)));
+    }
+  }
+
+  frontier(): Frontier {
+    let pending = 0;
+    let shallowest = -1;
+    for (let i = 0; i < this.stack.length; i++) {
+      const n = this.stack[i]!;
+      let k = n.nValues > 0 ? n.nValues - n.value - 1 : 0;
+      for (let m = n.backtrack & ~n.done & ~n.sleep & n.enabled; m; m &= m - 1) k++;
+      if (k > 0 && shallowest < 0) shallowest = i;
+      pending += k;
+    }
+    return { pending, shallowest };
+  }
+
+  finish(r: Results): void {
+    while (this.stack.length) this.pop();
+    stopRecording();
+    r.statesStored = this.visited.size;
+    r.statesMatched = this.matched;
+  }
+
+  /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
+  private key(ex: Execution): string {
+    const f = fingerprint(ex.w);
+    return `${f.hi.toString(36)}.${f.lo.toString(36)}`;
+  }
+
+  private fpId(f: Footprint): number {
+    const k = `${f.tid},${f.obj},${f.acc},${f.counter},${f.obj2},${f.group},${f.choice ? 1 : 0},${f.ctxWrite ? 1 : 0}`;
+    let id = this.fpIds.get(k);
+    if (id === undefined) {
+      id = this.fps.length;
+      this.fps.push({ ...f });
+      this.fpIds.set(k, id);
+    }
+    return id;
+  }
+
+  /**
+   * A state explored before: what lies below it races with the current path like any later op
+   * would. Conservative rule (see the header), then its summary counts as below the parent.
+   */
+  private match(ex: Execution, i: number, info: Visited): void {
+    this.matched++;
+    const summary = info.summary!;
+    if (!this.por) return;
+    for (const id of summary) {
+      const f = this.fps[id]!;
+      if (f.choice) continue;
+      const cp = f.tid < ex.threads.length ? ex.threadClock(f.tid) : new Int32Array(ex.width);
+      analyzeFootprint(ex, this.stack, i, f, cp, (j) => {
+        const node = this.stack[j]!;
+        node.backtrack |= f.tid < ex.threads.length && node.enabled & bit(f.tid) ? bit(f.tid) : node.enabled;
+      });
+    }
+    const parent = this.stack[i - 1];
+    if (parent) for (const id of summary) parent.sum.add(id);
+  }
+
+  /** Leave the deepest node: its summary is complete. */
+  private pop(): void {
+    const node = this.stack.pop()!;
+    if (node.info) {
+      node.info.onStack = false;
+      if (node.info.summary) for (const id of node.sum) node.info.summary.add(id);
+      else node.info.summary = node.sum;
+    }
+    const parent = this.stack[this.stack.length - 1];
+    if (parent) for (const id of node.sum) parent.sum.add(id);
+  }
+
+  /** Move to the deepest node with an unexplored alternative; false when there is none. */
+  private backtrack(): boolean {
+    const stack = this.stack;
+    while (stack.length > 0) {
+      const i = stack.length - 1;
+      const node = stack[i]!;
+      if (node.value + 1 < node.nValues) {
+        node.value++;
+        this.branch = i;
+        return true;
+      }
+      const cand = node.backtrack & ~node.done & ~node.sleep & node.enabled;
+      if (cand) {
+        const q = lowest(cand);
+        node.done |= bit(q);
+        node.chosen = q;
+        node.value = 0;
+        node.nValues = -1; // learnt when the step is taken
+        this.branch = i;
+        return true;
+      }
+      this.pop();
+    }
+    return false;
+  }
+}
+
