@@ -556,8 +556,13 @@ function dirtyTrackingReason(vma: Vma, gup_flags: number): string {
   if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) !== (FOLL_PIN | FOLL_LONGTERM)) {
     parts.push('the pin is not FOLL_LONGTERM, yet the FOLL_PIN|FOLL_LONGTERM test refuses it (v7 2/3: "either/or")');
   } else parts.push('FOLL_PIN|FOLL_LONGTERM');
-  const shared = (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
-  parts.push(shared ? 'MAP_SHARED and writable' : 'MAP_PRIVATE, yet vma_needs_dirty_tracking() says yes (v7 1/3 lacks the shared-writable test)');
+  const shared = (vma.vm_flags & VM_SHARED) !== 0;
+  const writable = (vma.vm_flags & VM_WRITE) !== 0;
+  parts.push(
+    shared && writable
+      ? 'MAP_SHARED and writable'
+      : `${shared ? 'MAP_SHARED but read-only' : 'MAP_PRIVATE'}, yet vma_needs_dirty_tracking() says yes (v7 1/3 lacks the shared-writable test)`,
+  );
   const ops = vma.vm_ops;
   if (ops?.page_mkwrite) parts.push(`${ops.name} has ->page_mkwrite`);
   else if (vma.vm_file?.f_mapping.fs.can_writeback) parts.push(`${vma.vm_file.f_mapping.fs.name} can write back`);
