@@ -7,7 +7,7 @@
  * clock of the happens-before relation induced by program order, spawn, and dependence
  * (conflicting accesses). The checker only ever sees Ops (docs/reference/design.md §1: check -> sim).
  */
-import { fingerprint, Frame, mark as trailMark, restore as restoreStack, snapshot as snapshotStack, type StackSnap, undo as undoTrail } from '../sim/frames.ts';
+import { fingerprint, Frame, hashSums, set, setHashSums, mark as trailMark, restore as restoreStack, snapshot as snapshotStack, type StackSnap, undo as undoTrail } from '../sim/frames.ts';
 import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
@@ -64,6 +64,8 @@ export interface Checkpoint {
   readonly threads: readonly ThreadSnap[];
   readonly clocks: readonly Int32Array[];
   readonly primed: number;
+  /** The incremental fingerprint's sums (sim/frames.ts). */
+  readonly sums: readonly [number, number];
 }
 
 const CHECK_RESTORE = !!process.env.GUPCHECK_CHECK_RESTORE;
@@ -128,14 +130,15 @@ export class Execution {
     this.w.current = t.id;
     const r = t.gen!.next(v);
     this.w.current = prev;
+    // Through the write barrier: a stateful search undoes and fingerprints these too.
     if (r.done) {
-      t.done = true;
-      t.result = r.value;
-      t.gen = null;
+      set(t, 'done', true);
+      set(t, 'result', r.value);
+      set(t, 'gen', null);
     } else if (t.killed) {
       // An oops kills the task that hit it; the other CPUs go on (World.report()).
-      t.done = true;
-      t.gen = null;
+      set(t, 'done', true);
+      set(t, 'gen', null);
     }
   }
 
@@ -150,7 +153,7 @@ export class Execution {
       if (gen !== null && !(gen instanceof Frame)) throw new Error('[gupcheck internal bug] a checkpoint needs the program compiled to frames (build/frames.ts)');
       return { done: t.done, killed: t.killed, result: t.result, gen, stack: gen ? snapshotStack(gen) : null, op: { ...t.op } };
     });
-    const cp = { steps: this.steps, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed };
+    const cp = { steps: this.steps, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed, sums: hashSums() };
     if (CHECK_RESTORE) dumps.set(cp, fingerprint(this.w, true).text);
     return cp;
   }
@@ -165,6 +168,7 @@ export class Execution {
     this.schedule.length = this.values.length = this.enabledAt.length = cp.steps;
     this.steps = cp.steps;
     undoTrail(cp.mark);
+    setHashSums(cp.sums);
     const ts = this.w.threads;
     if (ts.length !== cp.threads.length) throw new Error(`[gupcheck internal bug] rewind: ${ts.length} threads, the checkpoint has ${cp.threads.length}`);
     for (let i = 0; i < ts.length; i++) {

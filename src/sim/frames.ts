@@ -19,6 +19,8 @@
 
 // ===== frames =====
 
+let frameVersions = 0;
+
 /** What a frame's state machine returns when it calls another generator (yield*). */
 const DELEGATE = { frames: 'delegate' };
 /** ... when it returns. */
@@ -44,6 +46,8 @@ interface NativeFrame {
 export class Frame implements Iterator<unknown, unknown, unknown> {
   /** The running stack, when this frame is a thread's root (set on the first next()). */
   stack: (Frame | NativeFrame)[] | null = null;
+  /** Bumped whenever the thread this frame roots runs or is restored (the fingerprint caches its stack's hash by it). */
+  version = 0;
   private readonly res: { done: boolean; value: unknown } = { done: false, value: undefined };
 
   constructor(
@@ -55,6 +59,7 @@ export class Frame implements Iterator<unknown, unknown, unknown> {
 
   next(v?: unknown): IteratorResult<unknown, unknown> {
     const st = (this.stack ??= [this]);
+    this.version = ++frameVersions;
     const res = this.res;
     let arg = v;
     for (;;) {
@@ -174,6 +179,7 @@ export function snapshot(root: Frame): StackSnap {
 
 export function restore(root: Frame, s: StackSnap): void {
   root.stack = s.frames.slice();
+  root.version = ++frameVersions;
   for (let i = 0; i < s.frames.length; i++) Object.assign(s.frames[i]!.ctx, s.ctxs[i]);
 }
 
@@ -212,6 +218,7 @@ const enum Tag {
   MapSnap, // (map, entries)
   SetNew, // (set, key)
   SetSnap, // (set, values)
+  PathCount, // (pathCounts, path, old count)
 }
 
 let recording = false;
@@ -224,6 +231,7 @@ const olds: unknown[] = [];
 export function startRecording(): void {
   recording = true;
   tags.length = objs.length = keys.length = olds.length = 0;
+  resetHashes();
 }
 
 export function stopRecording(): void {
@@ -241,6 +249,15 @@ export function mark(): number {
 }
 
 function log(tag: Tag, o: object, k: unknown, old: unknown): void {
+  if ((o as { [SID_A]?: number })[SID_A] !== undefined && (o as { [DIRTY]?: boolean })[DIRTY] !== true) {
+    (o as { [DIRTY]?: boolean })[DIRTY] = true;
+    dirty.push(o);
+  }
+  rawLog(tag, o, k, old);
+}
+
+/** Log without marking the object changed (the fingerprint's own bookkeeping). */
+function rawLog(tag: Tag, o: object, k: unknown, old: unknown): void {
   tags.push(tag);
   objs.push(o);
   keys.push(k);
@@ -249,8 +266,10 @@ function log(tag: Tag, o: object, k: unknown, old: unknown): void {
 
 const skip = (o: object): boolean => !recording || (o as { [NOLOG]?: boolean })[NOLOG] === true;
 
-/** Undo every write logged since `to`. */
+/** Undo every write logged since `to` (a mark taken where the fingerprint was up to date). */
 export function undo(to: number): void {
+  for (const o of dirty) (o as { [DIRTY]?: boolean })[DIRTY] = false;
+  dirty.length = 0;
   for (let i = tags.length - 1; i >= to; i--) {
     const o = objs[i]!;
     const k = keys[i];
@@ -290,6 +309,10 @@ export function undo(to: number): void {
         for (const x of olds[i] as unknown[]) s.add(x);
         break;
       }
+      case Tag.PathCount:
+        if (olds[i] === undefined) pathCounts.delete(k as number);
+        else pathCounts.set(k as number, olds[i] as number);
+        break;
     }
   }
   tags.length = objs.length = keys.length = olds.length = to;
@@ -308,11 +331,10 @@ function logProp(o: object, k: PropertyKey): void {
       return;
     }
   }
-  else if (r[k] === undefined && !(k in r)) {
+  if (r[k] === undefined && !(k in r)) {
     log(Tag.PropAbsent, o, k, undefined);
     dropShape(o);
-  }
-  else log(Tag.Prop, o, k, r[k]);
+  } else log(Tag.Prop, o, k, r[k]);
 }
 
 /** obj[key] = v */
@@ -632,4 +654,288 @@ export function fingerprint(root: object, dump = false): { hi: number; lo: numbe
 }
 
 // A frame's iterator result is read at once by whoever resumed it: not state.
-notState(Frame.prototype, 'res');
+notState(Frame.prototype, 'res', 'version');
+
+// ===== incremental fingerprints =====
+//
+// The stateful explorer fingerprints every state, so the full walk above (hundreds of µs) is kept
+// for tests, and this is what it uses: a sum over every registered object of a hash of its
+// contents (its stable id, its fields, the objects it refers to by their ids), kept up to date by
+// the write barrier (a write marks its object dirty; the next fingerprint rehashes the dirty
+// objects), plus each thread's frames, rehashed when the thread ran. Every change is logged on the
+// undo trail, so a rewind restores the sums with the heap.
+//
+// Ids. An object's id is the path it was first reached by (its referrer's id and the field, index
+// or key), and how many objects were registered at that path before: the same on every
+// interleaving that reaches the state the same way, and never shared by two objects. Objects that
+// became garbage keep their terms (two states that differ only in garbage are kept apart: sound,
+// only fewer matches).
+
+const SID_A: unique symbol = Symbol('gupcheck.sidA');
+const SID_B: unique symbol = Symbol('gupcheck.sidB');
+const CA: unique symbol = Symbol('gupcheck.contribA');
+const CB: unique symbol = Symbol('gupcheck.contribB');
+const DIRTY: unique symbol = Symbol('gupcheck.dirty');
+const FRAME_HASH: unique symbol = Symbol('gupcheck.frameHash');
+
+type Reg = { [SID_A]?: number; [SID_B]?: number; [CA]?: number; [CB]?: number; [DIRTY]?: boolean };
+
+const dirty: object[] = [];
+const pathCounts = new Map<number, number>();
+let sumA = 0;
+let sumB = 0;
+
+function resetHashes(): void {
+  for (const o of dirty) (o as Reg)[DIRTY] = false;
+  dirty.length = 0;
+  pathCounts.clear();
+  sumA = sumB = 0;
+}
+
+/** The sums at this point (a checkpoint keeps them). */
+export function hashSums(): readonly [number, number] {
+  return [sumA, sumB];
+}
+
+export function setHashSums(s: readonly [number, number]): void {
+  sumA = s[0];
+  sumB = s[1];
+}
+
+function setHidden(o: object, k: symbol, v: unknown): void {
+  if (recording) {
+    const r = o as Record<symbol, unknown>;
+    if (r[k] === undefined && !(k in r)) rawLog(Tag.PropAbsent, o, k, undefined);
+    else rawLog(Tag.Prop, o, k, r[k]);
+  }
+  (o as Record<symbol, unknown>)[k] = v;
+}
+
+const pending: object[] = [];
+let probing = false;
+
+function register(o: object, pa: number, pb: number): void {
+  const n = pathCounts.get(pa);
+  if (recording) rawLog(Tag.PathCount, pathCounts, pa, n);
+  pathCounts.set(pa, (n ?? 0) + 1);
+  const c = n ?? 0;
+  setHidden(o, SID_A, fmix(pa ^ Math.imul(c + 1, 0x9e3779b1)));
+  setHidden(o, SID_B, fmix(pb + Math.imul(c + 1, 0x85ebca77)));
+  pending.push(o);
+}
+
+/** Mix a value into the lanes (objects by id, registering new ones at `path`). */
+let la = 0;
+let lb = 0;
+function mixWord(x: number): void {
+  la = Math.imul(la ^ x, 0x01000193) + 0x7ed55d16;
+  lb = Math.imul(lb ^ (x + 0x165667b1), 0x27d4eb2d) ^ (lb >>> 15);
+}
+
+function mixValue(v: unknown, pa: number, pb: number): void {
+  switch (typeof v) {
+    case 'number':
+      if ((v | 0) === v) {
+        mixWord(1);
+        mixWord(v);
+      } else if (Number.isSafeInteger(v)) {
+        mixWord(12);
+        mixWord(v % 0x100000000 | 0);
+        mixWord(Math.floor(v / 0x100000000) | 0);
+      } else {
+        mixWord(2);
+        mixWord(hashString(String(v)));
+      }
+      return;
+    case 'string':
+      mixWord(3);
+      mixWord(hashString(v));
+      return;
+    case 'boolean':
+      mixWord(v ? 4 : 5);
+      return;
+    case 'undefined':
+      mixWord(6);
+      return;
+    case 'object': {
+      if (v === null) return mixWord(9);
+      if ((v as { [NOLOG]?: boolean })[NOLOG] === true) return mixWord(10);
+      if (v instanceof Frame) return mixWord(13); // a thread's frames are hashed with the thread
+      let a = (v as Reg)[SID_A];
+      if (a === undefined) {
+        if (probing) {
+          // staleTerms(): an object not yet registered would be registered at this path
+          mixWord(15);
+          mixWord(pa);
+          return;
+        }
+        register(v, pa, pb);
+        a = (v as Reg)[SID_A]!;
+      }
+      mixWord(11);
+      mixWord(a);
+      mixWord((v as Reg)[SID_B]!);
+      return;
+    }
+    default:
+      mixWord(8);
+  }
+}
+
+const slot = (sa: number, k: number) => fmix(sa ^ Math.imul(k, 0x2c1b3c6d));
+
+/** Rehash one registered object's contents; update the sums. */
+function rehash(o: object): void {
+  const sa = (o as Reg)[SID_A]!;
+  const sb = (o as Reg)[SID_B]!;
+  la = sa;
+  lb = sb;
+  if (Array.isArray(o)) {
+    mixWord(20);
+    mixWord(o.length);
+    for (let i = 0; i < o.length; i++) mixValue(o[i], slot(sa, i + 1), slot(sb, i + 1));
+  } else if (o instanceof Map) {
+    mixWord(21);
+    mixWord(o.size);
+    let i = 0;
+    for (const [k, v] of o) {
+      i++;
+      mixValue(k, slot(sa, 0x10000 + i), slot(sb, 0x10000 + i));
+      const kh = typeof k === 'object' && k !== null ? ((k as Reg)[SID_A] ?? i) : typeof k === 'string' ? hashString(k) : typeof k === 'number' ? k | 0 : i;
+      mixValue(v, slot(sa, kh), slot(sb, kh + 1));
+    }
+  } else if (o instanceof Set) {
+    mixWord(22);
+    mixWord(o.size);
+    let i = 0;
+    for (const v of o) {
+      i++;
+      mixValue(v, slot(sa, i), slot(sb, i));
+    }
+  } else {
+    const sh = shapeOf(o);
+    mixWord(sh.name);
+    const keys = sh.keys;
+    for (let i = 0; i < keys.length; i++) {
+      const kh = sh.hashes[i]!;
+      mixWord(kh);
+      mixValue((o as Record<string, unknown>)[keys[i]!], slot(sa, kh), slot(sb, kh ^ 0x5bd1e995));
+    }
+  }
+  const na = fmix(la);
+  const nb = fmix(lb ^ la);
+  const oa = (o as Reg)[CA] ?? 0;
+  const ob = (o as Reg)[CB] ?? 0;
+  sumA = (sumA - oa + na) | 0;
+  sumB = (sumB - ob + nb) | 0;
+  setHidden(o, CA, na);
+  setHidden(o, CB, nb);
+}
+
+/** The hash of a thread's frames (cached on its root frame by version). */
+function stackHash(root: Frame, ta: number, tb: number): readonly [number, number, number] {
+  const c = (root as unknown as { [FRAME_HASH]?: readonly [number, number, number] })[FRAME_HASH];
+  if (c !== undefined && c[2] === root.version) return c;
+  la = ta ^ 0x3c6ef372;
+  lb = tb ^ 0xa54ff53a;
+  const st = root.stack ?? [root];
+  for (let d = 0; d < st.length; d++) {
+    const f = st[d]!;
+    if (!(f instanceof Frame)) {
+      mixWord(14);
+      continue;
+    }
+    mixWord(f.id);
+    const ctx = f.ctx;
+    const sh = shapeOf(ctx);
+    for (let i = 0; i < sh.keys.length; i++) {
+      const kh = sh.hashes[i]!;
+      mixWord(kh);
+      mixValue((ctx as unknown as Record<string, unknown>)[sh.keys[i]!], slot(ta, kh + d * 0x1000193), slot(tb, kh ^ d));
+    }
+  }
+  const h = [fmix(la), fmix(lb ^ la), root.version] as const;
+  Object.defineProperty(root, FRAME_HASH, { value: h, writable: true, configurable: true, enumerable: false });
+  return h;
+}
+
+/**
+ * The incremental fingerprint of the state reachable from `root` (a World): the registered
+ * objects' sum after rehashing what changed, and the threads' frames. Only while recording.
+ */
+export function fingerprintIncremental(root: object, threads: readonly { readonly gen: unknown; readonly id: number }[]): { hi: number; lo: number } {
+  if ((root as Reg)[SID_A] === undefined) register(root, 0x12345, 0x6789);
+  for (const o of dirty) {
+    (o as Reg)[DIRTY] = false;
+    pending.push(o);
+  }
+  dirty.length = 0;
+  drainPending();
+  let fa = 0;
+  let fb = 0;
+  for (const t of threads) {
+    const g = t.gen;
+    if (!(g instanceof Frame)) continue;
+    const ta = (t as Reg)[SID_A] ?? t.id + 1;
+    const tb = (t as Reg)[SID_B] ?? t.id + 7;
+    const [ha, hb] = stackHash(g, ta, tb);
+    fa = (fa + ha) | 0;
+    fb = (fb + hb) | 0;
+  }
+  drainPending(); // objects first reached from a frame's locals
+  return { hi: fmix(sumA ^ fmix(fa)) >>> 0, lo: fmix(sumB + fb + 0x1b873593) >>> 0 };
+}
+
+function drainPending(): void {
+  while (pending.length) {
+    const o = pending.pop()!;
+    rehash(o);
+    // rehash() may register more objects (pushed on pending); a dirty one registered since is rehashed once more (harmless)
+    if ((o as Reg)[DIRTY] === true) (o as Reg)[DIRTY] = false;
+  }
+}
+
+/**
+ * Test mode: objects reachable from `root` whose stored term no longer matches their contents
+ * (a write the barrier did not see). Registers nothing.
+ */
+export function staleTerms(root: object): string[] {
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const parent = new Map<object, string>();
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const o = stack.pop();
+    if (o === null || typeof o !== 'object' || seen.has(o) || (o as { [NOLOG]?: boolean })[NOLOG] === true) continue;
+    seen.add(o);
+    if (!Array.isArray(o) && !(o instanceof Map) && !(o instanceof Set))
+      for (const k of Object.keys(o)) {
+        const c = (o as Record<string, unknown>)[k];
+        if (c && typeof c === 'object' && !parent.has(c)) parent.set(c, `${o.constructor?.name}.${k}${'tpfn' in o ? `(tpfn ${String((o as { tpfn: number }).tpfn)})` : ''}`);
+      }
+    const children = Array.isArray(o) ? o : o instanceof Map ? [...o.keys(), ...o.values()] : o instanceof Set ? [...o] : Object.keys(o).map((k) => (o as Record<string, unknown>)[k]);
+    if (o instanceof Frame) {
+      stack.push(o.ctx, ...(o.stack ?? []));
+      continue;
+    }
+    stack.push(...children);
+    if ((o as Reg)[SID_A] === undefined || (o as Reg)[DIRTY] === true) continue;
+    const ca = (o as Reg)[CA];
+    const cb = (o as Reg)[CB];
+    const [sa, sb, sp] = [sumA, sumB, pending.length];
+    const wasRec = recording;
+    recording = false;
+    probing = true;
+    rehash(o);
+    probing = false;
+    const na = (o as Reg)[CA];
+    (o as Reg)[CA] = ca;
+    (o as Reg)[CB] = cb;
+    recording = wasRec;
+    sumA = sa;
+    sumB = sb;
+    pending.length = sp;
+    if (na !== ca) out.push(`${o.constructor?.name ?? '?'} ${Array.isArray(o) ? `[${o.length}]` : Object.keys(o).slice(0, 6).join(',')} at ${parent.get(o) ?? '?'}${Array.isArray(o) ? ` holding ${o.filter((x) => x !== undefined).length}` : ''}`);
+  }
+  return out;
+}

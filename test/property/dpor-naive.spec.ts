@@ -1,7 +1,11 @@
 /**
- * DPOR against the naive enumerator on generated programs (issue 6, part B): where naive
- * finishes, both must reach the same final states, the same outcome values and the same
- * findings, and DPOR must not need more executions.
+ * DPOR and the stateful search against the naive enumerator on generated programs: where naive
+ * finishes, all three must reach the same final states, the same outcome values and the same
+ * findings, and neither reduction may need more executions than naive.
+ * The stateful search runs on the model compiled to frames (frames-entry.ts, bundled before the
+ * tests) with its self-checks on: every rewind compared with the saved state
+ * (GUPCHECK_CHECK_RESTORE) and every fingerprint match with the state's canonical dump
+ * (GUPCHECK_CHECK_FINGERPRINTS).
  *
  *   1. tiny programs on the sim primitives (tiny-programs.ts): 2-3 threads, 1-4 items each over
  *      1-3 cells and 0-2 spinlocks: reads, writes, RMWs, nested lock sections, choose(), checks;
@@ -16,7 +20,9 @@
  *   GUPCHECK_PROP_FATAL  0: tiny programs report no fatal findings (default: they may)
  */
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFramesBundle } from '../../src/build/frames-bundle.ts';
 import { exploreWith } from '../../src/check/index.ts';
 import type { Results } from '../../src/check/results.ts';
 import { explore } from '../../src/run/run.ts';
@@ -36,48 +42,52 @@ interface Stats {
   skippedIncomplete: number;
   dporExecutions: number;
   naiveExecutions: number;
+  statefulExecutions: number;
+  statefulStates: number;
   states: number;
   withFindings: number;
   ms: number;
 }
-const newStats = (): Stats => ({ compared: 0, skippedEstimate: 0, skippedIncomplete: 0, dporExecutions: 0, naiveExecutions: 0, states: 0, withFindings: 0, ms: 0 });
+const newStats = (): Stats => ({ compared: 0, skippedEstimate: 0, skippedIncomplete: 0, dporExecutions: 0, naiveExecutions: 0, statefulExecutions: 0, statefulStates: 0, states: 0, withFindings: 0, ms: 0 });
 
 function valueSets(r: Results): Map<string, string[]> {
   return new Map([...r.outcomes].map(([k, m]) => [k, [...m.keys()].sort()]));
 }
 
-/** Count a compared case (naive n, DPOR d, started at t0) in st; what DPOR and naive disagree on. */
-function compared(st: Stats, t0: number, n: Results, d: Results): string[] {
+/** Count a compared case (naive n, DPOR d, stateful f, started at t0) in st; what the reductions and naive disagree on. */
+function compared(st: Stats, t0: number, n: Results, d: Results, f: Results): string[] {
   st.compared++;
   st.naiveExecutions += n.executions;
   st.dporExecutions += d.executions;
+  st.statefulExecutions += f.executions;
+  st.statefulStates += f.statesStored ?? 0;
   st.states += n.states!.size;
   if (n.findings.size) st.withFindings++;
   st.ms += Date.now() - t0;
-  return differences(d, n);
+  return [...differences(d, n, 'DPOR'), ...differences(f, n, 'stateful')];
 }
 
-/** How DPOR's results differ from naive's (empty: they agree). */
-function differences(d: Results, n: Results): string[] {
+/** How a reduction's results (d, named who) differ from naive's (empty: they agree). */
+function differences(d: Results, n: Results, who: string): string[] {
   const out: string[] = [];
-  if (!d.complete) out.push(`DPOR did not complete: ${d.stopReason ?? d.limit ?? '?'}`);
+  if (!d.complete) out.push(`${who} did not complete: ${d.stopReason ?? d.limit ?? '?'}`);
   const ds = d.states!;
   const ns = n.states!;
   const missed = [...ns].filter((s) => !ds.has(s)).sort();
   const extra = [...ds].filter((s) => !ns.has(s)).sort();
-  if (missed.length) out.push(`final states naive reached and DPOR missed (${missed.length}):\n${missed.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
-  if (extra.length) out.push(`final states DPOR reached and naive did not (${extra.length}):\n${extra.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
+  if (missed.length) out.push(`final states naive reached and ${who} missed (${missed.length}):\n${missed.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
+  if (extra.length) out.push(`final states ${who} reached and naive did not (${extra.length}):\n${extra.map((s) => `    ${s.replace(/\n/g, '\n    ')}`).join('\n')}`);
   const dv = valueSets(d);
   const nv = valueSets(n);
   for (const k of new Set([...dv.keys(), ...nv.keys()])) {
     const a = JSON.stringify(dv.get(k) ?? []);
     const b = JSON.stringify(nv.get(k) ?? []);
-    if (a !== b) out.push(`outcome ${k}: DPOR saw ${a}, naive saw ${b}`);
+    if (a !== b) out.push(`outcome ${k}: ${who} saw ${a}, naive saw ${b}`);
   }
   const df = JSON.stringify([...d.findings.keys()].sort());
   const nf = JSON.stringify([...n.findings.keys()].sort());
-  if (df !== nf) out.push(`findings: DPOR found ${df}, naive found ${nf}`);
-  if (d.executions > n.executions) out.push(`DPOR ran ${d.executions} executions, more than naive's ${n.executions}`);
+  if (df !== nf) out.push(`findings: ${who} found ${df}, naive found ${nf}`);
+  if (d.executions > n.executions) out.push(`${who} ran ${d.executions} executions, more than naive's ${n.executions}`);
   return out;
 }
 
@@ -93,17 +103,33 @@ function checkOrThrow<T>(arb: fc.Arbitrary<T>, predicate: (v: T) => void, runs: 
 function summary(name: string, s: Stats): string {
   return (
     `${name}: ${s.compared} cases compared, ${s.skippedEstimate + s.skippedIncomplete} skipped (${s.skippedEstimate} by the estimate, ` +
-    `${s.skippedIncomplete} naive incomplete); ${s.naiveExecutions} naive and ${s.dporExecutions} DPOR executions, ${s.states} final states, ` +
+    `${s.skippedIncomplete} naive incomplete); ${s.naiveExecutions} naive, ${s.dporExecutions} DPOR and ${s.statefulExecutions} stateful executions ` +
+    `(${s.statefulStates} states stored), ${s.states} final states, ` +
     `${s.withFindings} cases with findings; ${(s.ms / 1000).toFixed(1)} s`
   );
 }
 
 const stats = { tiny: newStats(), scenarios: newStats() };
+
+interface FramesEntry {
+  exploreWith: typeof exploreWith;
+  explore: typeof explore;
+  buildTiny: typeof buildTiny;
+}
+let framed: FramesEntry;
+beforeAll(async () => {
+  process.env.GUPCHECK_CHECK_RESTORE = '1';
+  process.env.GUPCHECK_CHECK_FINGERPRINTS = '1';
+  const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+  const out = await buildFramesBundle(here('./frames-entry.ts'), here('./frames.bundle.mjs'), { compile: (p) => p === here('./tiny-programs.ts'), dirs: [here('.')] });
+  framed = (await import(pathToFileURL(out).href)) as FramesEntry;
+}, 120_000);
+
 afterAll(() => {
-  console.log(`DPOR vs naive, seed ${SEED}\n  ${summary('tiny programs', stats.tiny)}\n  ${summary('scenarios', stats.scenarios)}`);
+  console.log(`DPOR and stateful vs naive, seed ${SEED}\n  ${summary('tiny programs', stats.tiny)}\n  ${summary('scenarios', stats.scenarios)}`);
 });
 
-describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
+describe(`DPOR = stateful = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
   const arb = tinyProgramArb.map((p) => Object.assign(p, { [fc.toStringMethod]: () => `\n${tinyText(p)}\n` }));
   const extras = ['atomic_add / atomic_sub_and_test', WITH_FATAL ? 'fatal findings' : 'no fatal findings (GUPCHECK_PROP_FATAL=0)'];
   it(`${TINY_RUNS} programs reach the same final states, outcomes and findings (${extras.join('; ')})`, () => {
@@ -124,9 +150,10 @@ describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_R
           fc.pre(false);
         }
         const d = exploreWith(program, 'dpor', { collectStates: true, maxExecutions: MAX_EXECUTIONS });
-        const diffs = compared(st, t0, n, d);
+        const f = framed.exploreWith(framed.buildTiny(p), 'stateful', { collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        const diffs = compared(st, t0, n, d, f);
         if (diffs.length) {
-          throw new Error(`DPOR and naive disagree on this program (naive ${n.executions} executions, DPOR ${d.executions}):\n\n${tinyText(p)}\n\n${diffs.join('\n')}`);
+          throw new Error(`a reduction and naive disagree on this program (naive ${n.executions} executions, DPOR ${d.executions}, stateful ${f.executions}):\n\n${tinyText(p)}\n\n${diffs.join('\n')}`);
         }
       },
       TINY_RUNS,
@@ -135,7 +162,7 @@ describe(`DPOR = naive on generated tiny programs (seed ${SEED}; GUPCHECK_PROP_R
   }, 60_000 + TINY_RUNS * 2_000);
 });
 
-describe(`DPOR = naive on generated scenario files (seed ${SEED + 1}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
+describe(`DPOR = stateful = naive on generated scenario files (seed ${SEED + 1}; GUPCHECK_PROP_RUNS, GUPCHECK_PROP_SEED)`, () => {
   const arb = scenarioCaseArb.map((c) => Object.assign(c, { [fc.toStringMethod]: () => `\n${renderScenario(c)}` }));
   it(`${SCENARIO_RUNS} scenarios reach the same final states, outcomes and findings`, () => {
     const st = stats.scenarios;
@@ -158,10 +185,11 @@ describe(`DPOR = naive on generated scenario files (seed ${SEED + 1}; GUPCHECK_P
           fc.pre(false);
         }
         const d = explore(s, run, { strategy: 'dpor', collectStates: true, maxExecutions: MAX_EXECUTIONS });
-        const diffs = compared(st, t0, n, d);
+        const f = framed.explore(s, run, { strategy: 'stateful', collectStates: true, maxExecutions: MAX_EXECUTIONS });
+        const diffs = compared(st, t0, n, d, f);
         if (diffs.length) {
           throw new Error(
-            `DPOR and naive disagree on this scenario (kernel ${c.kernel}, arch ${c.arch}; naive ${n.executions} executions, DPOR ${d.executions}):\n\n${renderScenario(c)}\n${diffs.join('\n')}`,
+            `a reduction and naive disagree on this scenario (kernel ${c.kernel}, arch ${c.arch}; naive ${n.executions} executions, DPOR ${d.executions}, stateful ${f.executions}):\n\n${renderScenario(c)}\n${diffs.join('\n')}`,
           );
         }
       },

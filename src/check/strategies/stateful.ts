@@ -27,7 +27,10 @@
  * `always` judge the same set of final states as the stateless search, and the counts are over
  * the paths this search ran to their end.
  */
-import { fingerprint, startRecording, stopRecording } from '../../sim/frames.ts';
+import { fingerprint, fingerprintIncremental, staleTerms, startRecording, stopRecording } from '../../sim/frames.ts';
+
+/** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
+const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 import type { RunOnceOptions, Strategy } from '../explore.ts';
 import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
 import { analyze, analyzeFootprint } from '../race.ts';
@@ -197,9 +200,26 @@ export class StatefulStrategy implements Strategy {
 
   /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
   private key(ex: Execution): string {
-    const f = fingerprint(ex.w);
-    return `${f.hi.toString(36)}.${f.lo.toString(36)}`;
+    const f = fingerprintIncremental(ex.w, ex.threads);
+    const key = `${f.hi.toString(36)}.${f.lo.toString(36)}`;
+    if (CHECK_FINGERPRINTS) {
+      const st = staleTerms(ex.w);
+      if (st.length) throw new Error(`[gupcheck internal bug] stale fingerprint terms after step ${ex.steps - 1} (${ex.schedule.at(-1)}: ${ex.threads[ex.schedule.at(-1) ?? 0]?.op.site.fn}): ${st.join('; ')}`);
+      // Test mode: a fingerprint seen before must be the same state (the canonical dump).
+      const dump = fingerprint(ex.w, true).text;
+      const was = this.dumps.get(key);
+      if (was === undefined) this.dumps.set(key, dump);
+      else if (was !== dump) {
+        const x = was.split('\n');
+        const y = dump.split('\n');
+        const i = x.findIndex((l, j) => l !== y[j]);
+        throw new Error(`[gupcheck internal bug] fingerprint collision or incomplete fingerprint at step ${ex.steps}:\n  was: ${x[i]?.slice(0, 300)}\n  now: ${y[i]?.slice(0, 300)}\n  stale: ${staleTerms(ex.w).join('; ')}`);
+      }
+    }
+    return key;
   }
+
+  private readonly dumps = new Map<string, string>();
 
   private fpId(f: Footprint): number {
     const k = `${f.tid},${f.obj},${f.acc},${f.counter},${f.obj2},${f.group},${f.choice ? 1 : 0},${f.ctxWrite ? 1 : 0}`;

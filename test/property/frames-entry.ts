@@ -1,0 +1,8 @@
+/**
+ * The property test's stateful side: the checker and the tiny-program builder bundled with the
+ * model compiled to frames (src/build/frames-bundle.ts), so that `--strategy stateful` can save,
+ * restore and fingerprint their states. Built by dpor-naive.spec.ts before it runs.
+ */
+export { exploreWith } from '../../src/check/index.ts';
+export { explore } from '../../src/run/run.ts';
+export { buildTiny } from './tiny-programs.ts';
