@@ -8,6 +8,7 @@
  * (conflicting accesses). The checker only ever sees Ops (docs/reference/design.md §1: check -> sim).
  */
 import { fingerprint, Frame, hashSums, set, setHashSums, mark as trailMark, restore as restoreStack, snapshot as snapshotStack, type StackSnap, undo as undoTrail } from '../sim/frames.ts';
+import type { Coarsening } from './coarsen.ts';
 import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
@@ -64,6 +65,8 @@ export interface Checkpoint {
   readonly threads: readonly ThreadSnap[];
   readonly clocks: readonly Int32Array[];
   readonly primed: number;
+  /** Scheduling decisions before this point (steps less the merged ones). */
+  readonly decisions: number;
   /** The incremental fingerprint's sums (sim/frames.ts). */
   readonly sums: readonly [number, number];
 }
@@ -98,6 +101,18 @@ export class Execution {
   /** The enabled mask at each transition (for counting preemptions). */
   readonly enabledAt: number[] = [];
   steps = 0;
+  /**
+   * Scheduling decisions so far: steps less those merged into their thread's previous transition
+   * (check/coarsen.ts). Without a coarsening they are the steps. Events (tracked executions) are
+   * one per decision.
+   */
+  decisions = 0;
+  /** Ops merged into the previous transition so far. */
+  merged = 0;
+  /** The first object whose class an executed op broke (check/coarsen.ts), 0 if none. */
+  violation = 0;
+  /** Ops that need no scheduling point (null: every op is one). */
+  coarse: Coarsening | null = null;
 
   constructor(
     readonly program: Program,
@@ -153,20 +168,21 @@ export class Execution {
       if (gen !== null && !(gen instanceof Frame)) throw new Error('[gupcheck internal bug] a checkpoint needs the program compiled to frames (build/frames.ts)');
       return { done: t.done, killed: t.killed, result: t.result, gen, stack: gen ? snapshotStack(gen) : null, op: { ...t.op } };
     });
-    const cp = { steps: this.steps, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed, sums: hashSums() };
+    const cp = { steps: this.steps, decisions: this.decisions, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed, sums: hashSums() };
     if (CHECK_RESTORE) dumps.set(cp, fingerprint(this.w, true).text);
     return cp;
   }
 
   /** Come back to a checkpoint taken earlier in this execution. */
   rewind(cp: Checkpoint): void {
-    if (this.track && this.events.length > cp.steps) {
+    if (this.track && this.events.length > cp.decisions) {
       // Each list holds event indices in order: drop the events from the checkpoint on.
-      for (const l of this.accesses.values()) while (l.length && l[l.length - 1]! >> 2 >= cp.steps) l.pop();
+      for (const l of this.accesses.values()) while (l.length && l[l.length - 1]! >> 2 >= cp.decisions) l.pop();
     }
-    this.events.length = Math.min(this.events.length, cp.steps);
+    this.events.length = Math.min(this.events.length, cp.decisions);
     this.schedule.length = this.values.length = this.enabledAt.length = cp.steps;
     this.steps = cp.steps;
+    this.decisions = cp.decisions;
     undoTrail(cp.mark);
     setHashSums(cp.sums);
     const ts = this.w.threads;
@@ -233,15 +249,39 @@ export class Execution {
       );
     }
     const op = t.op;
+    if (this.coarse && this.violation === 0) this.violation = this.coarse.violation(op, tid);
     this.w.step = this.steps;
     this.enabledAt.push(enabled);
     if (this.track) this.record(t, op, value);
     this.schedule.push(tid);
     this.values.push(op.choices ? value : -1);
     this.steps++;
+    this.decisions++;
     const before = this.w.threads.length;
     this.advance(t, op.choices ? value : undefined);
     if (this.w.threads.length > before) this.primeNew(tid);
+    if (this.coarse) this.runMerged(t, enabled);
+  }
+
+  /**
+   * Run t's next ops that no other thread can interfere with (check/coarsen.ts) as part of this
+   * transition. They stay in the schedule, each as its own step, so a replay without the
+   * coarsening (a trace, a token) runs the same ops; they get no event and no decision.
+   */
+  private runMerged(t: SimThread, enabled: number): void {
+    const coarse = this.coarse!;
+    while (!t.done && !this.w.stopped && coarse.mergeable(t.op, t.id)) {
+      if (this.steps >= this.maxSteps) return; // the next step() reports the limit
+      this.w.step = this.steps;
+      this.enabledAt.push(enabled);
+      this.schedule.push(t.id);
+      this.values.push(-1);
+      this.steps++;
+      this.merged++;
+      const before = this.w.threads.length;
+      this.advance(t, undefined);
+      if (this.w.threads.length > before) this.primeNew(t.id);
+    }
   }
 
   /** Who ran the last transitions of an execution that hit --max-steps, and where each is now. */

@@ -108,6 +108,11 @@ export class World {
     this.maxThreads = maxThreads;
   }
 
+  /** How many objects have been created (ids 1..objectCount). */
+  get objectCount(): number {
+    return this.nextObj - 1;
+  }
+
   newObject(namer?: () => string): number {
     const id = this.nextObj++;
     if (namer) this.namers[id] = namer;

@@ -6,3 +6,8 @@
 export { exploreWith } from '../../src/check/index.ts';
 export { explore } from '../../src/run/run.ts';
 export { buildTiny } from './tiny-programs.ts';
+export { StatefulStrategy } from '../../src/check/strategies/stateful.ts';
+export { exploreSlices } from '../../src/check/explore.ts';
+export { drain } from '../../src/check/slices.ts';
+export { Coarsening } from '../../src/check/coarsen.ts';
+export { Execution } from '../../src/check/execution.ts';

@@ -14,8 +14,8 @@
  * have found by running on. So each explored state keeps a summary: the footprints of every op
  * executed, and of every op pending, anywhere below it. On a match the summary's ops are
  * analysed against the current path as if they ran next, with the conservative rule (the op's
- * thread is added to the backtrack set of the state before each race partner if it can run there,
- * else every enabled thread), since the happens-before order between the path and an op beyond
+ * thread is added to the backtrack set of the state before each race partner if it can run there
+ * and is not asleep, else every thread that can run there and is awake), since the happens-before order between the path and an op beyond
  * the match is not known. Sleep sets (Godefroid): a state is matched only if it was explored with
  * a sleep set no larger than now; otherwise it is explored again with the smaller one. A state
  * that is still on the stack (a cycle: a thread's retry loop that changed nothing) is not
@@ -33,6 +33,7 @@ import { fingerprint, fingerprintIncremental, staleTerms, startRecording, stopRe
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 import type { RunOnceOptions, Strategy } from '../explore.ts';
 import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
+import { Coarsening } from '../coarsen.ts';
 import { analyze, analyzeFootprint } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, lowest, NondeterminismError } from '../split.ts';
@@ -64,6 +65,9 @@ export interface StatefulStats {
   readonly matched: number;
   /** Depth of the deepest node. */
   readonly maxDepth: number;
+  /** Ops run without a scheduling point (check/coarsen.ts), and searches started again because a guess was wrong. */
+  readonly merged: number;
+  readonly restarts: number;
 }
 
 export class StatefulStrategy implements Strategy {
@@ -78,9 +82,25 @@ export class StatefulStrategy implements Strategy {
   private nextSleep = 0;
   private matched = 0;
   private maxDepth = 0;
+  private coarse: Coarsening | null = null;
+  private merged = 0;
+  private restarts = 0;
 
-  /** `por` false: no partial-order reduction (plain state caching over every interleaving; a reference for tests). */
-  constructor(private readonly o: { readonly por?: boolean; readonly maxSteps?: number } = {}) {
+  /**
+   * `por` false: no partial-order reduction (plain state caching over every interleaving; a
+   * reference for tests). `coarsen` false: a scheduling point before every op (check/coarsen.ts).
+   */
+  constructor(
+    private readonly o: {
+      readonly por?: boolean;
+      readonly coarsen?: boolean;
+      /** Tests: the first guess of the object classes (instead of Coarsening.learn()). */
+      readonly guess?: (program: Program) => Coarsening;
+      /** Tests: false turns state matching off (source-DPOR on the compiled model). */
+      readonly match?: boolean;
+      readonly maxSteps?: number;
+    } = {},
+  ) {
     this.por = o.por ?? true;
   }
 
@@ -97,13 +117,16 @@ export class StatefulStrategy implements Strategy {
   }
 
   get stats(): StatefulStats {
-    return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth };
+    return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts };
   }
 
   resume(program: Program, o: RunOnceOptions): Execution {
     if (!this.ex) {
+      const maxSteps = o.maxSteps ?? this.o.maxSteps;
+      if (this.o.coarsen !== false) this.coarse ??= this.o.guess?.(program) ?? Coarsening.learn(program, 32, maxSteps);
       startRecording();
-      this.ex = new Execution(program, true, o.maxSteps ?? this.o.maxSteps);
+      this.ex = new Execution(program, true, maxSteps);
+      this.ex.coarse = this.coarse;
       return this.ex;
     }
     this.ex.rewind(this.stack[this.branch]!.cp);
@@ -115,11 +138,27 @@ export class StatefulStrategy implements Strategy {
       this.started = true;
       return true;
     }
+    const v = this.ex?.violation ?? 0;
+    if (v !== 0 && this.coarse) {
+      // A merged object turned out shared: what was explored may have skipped its races. Start
+      // again with it shared (the findings and outcomes so far were real executions and stay).
+      this.coarse = this.coarse.without(v);
+      this.merged += this.ex!.merged;
+      this.restarts++;
+      stopRecording();
+      this.ex = null;
+      this.stack.length = 0;
+      this.visited.clear();
+      this.nextSleep = 0;
+      this.branch = 0;
+      return true;
+    }
     return this.backtrack();
   }
 
   nextThread(ex: Execution, en: number): number {
-    const i = ex.steps;
+    if (ex.violation !== 0) return -1; // beginExecution() starts again
+    const i = ex.decisions;
     let node: SNode;
     if (i < this.stack.length) {
       // The branch node: its new alternative was chosen by backtrack().
@@ -134,7 +173,7 @@ export class StatefulStrategy implements Strategy {
       const sleep = this.nextSleep;
       const key = this.key(ex);
       let info = this.visited.get(key) ?? null;
-      if (info && !info.onStack && (info.sleep & ~sleep) === 0) {
+      if (info && !info.onStack && (info.sleep & ~sleep) === 0 && this.o.match !== false) {
         this.match(ex, i, info);
         return -1;
       }
@@ -164,7 +203,7 @@ export class StatefulStrategy implements Strategy {
   }
 
   nextValue(ex: Execution): number {
-    return this.stack[ex.steps]!.value;
+    return this.stack[ex.decisions]!.value;
   }
 
   endExecution(ex: Execution): void {
@@ -196,6 +235,7 @@ export class StatefulStrategy implements Strategy {
     stopRecording();
     r.statesStored = this.visited.size;
     r.statesMatched = this.matched;
+    if (this.ex?.violation) r.complete = false; // stopped by a limit after a wrong guess: not a complete search
   }
 
   /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
@@ -245,8 +285,12 @@ export class StatefulStrategy implements Strategy {
       if (f.choice) continue;
       const cp = f.tid < ex.threads.length ? ex.threadClock(f.tid) : new Int32Array(ex.width);
       analyzeFootprint(ex, this.stack, i, f, cp, (j) => {
+        // A thread asleep at j would add nothing: what covers a race with it in the stateless
+        // search (its sibling exploration running into the race) may lie beyond another match.
+        // So then every thread that can run and is awake there (found by the property test).
         const node = this.stack[j]!;
-        node.backtrack |= f.tid < ex.threads.length && node.enabled & bit(f.tid) ? bit(f.tid) : node.enabled;
+        const awake = node.enabled & ~node.sleep;
+        node.backtrack |= f.tid < ex.threads.length && awake & bit(f.tid) ? bit(f.tid) : awake;
       });
     }
     const parent = this.stack[i - 1];

@@ -1,0 +1,152 @@
+/**
+ * Fewer, larger steps: an op that no other thread can interfere with needs no scheduling point
+ * before it, so the executor runs it as part of its thread's previous transition (Execution.step).
+ * That is the classic merge of invisible operations (Lipton's movers; the "local" steps of Spin's
+ * partial-order reduction) and what lets state matching see the product of few states per thread.
+ *
+ * Which ops. The objects created before any thread runs (the scenario's setup, the threads'
+ * priming) get the same ids in every execution. Of those, an object is
+ *   - read-only when no thread writes it: its reads commute with every op of every thread;
+ *   - local to a thread when no other thread accesses it: its accesses commute with every op of
+ *     every other thread.
+ * An op is merged when its object (and its second object, if any) is read-only and it reads, or is
+ * local to the op's thread, and it is neither a wait, a choice, nor a group access to the CPU
+ * contexts.
+ *
+ * Where the classes come from, and why the search stays exact. The classes are guessed from a few
+ * random executions before the search (learn()), then checked on every op the search executes:
+ * a write to a read-only object or an access to another thread's local object is a violation, the
+ * object becomes shared, and the search starts again (the stateful strategy). A search that ends
+ * without a violation is exact: in any execution of the unmerged program, take the first op that
+ * would break a class; every merged op before it commutes with the ops of the other threads that
+ * separate it from its thread's previous op, so the prefix reorders (same state) into one the
+ * merged search runs, and from there the breaking op runs as an ordinary step, where the check
+ * sees it. Without a violation, every state the unmerged program reaches between transitions is
+ * reached by the merged one, and every finding and outcome with it (docs/perf.md, "Fewer steps").
+ */
+import { GROUP_CPU, type Op, READ } from '../sim/op.ts';
+import { LimitError } from '../sim/world.ts';
+import { Execution, type Program } from './execution.ts';
+
+/** Per object id: SHARED, READ_ONLY, or LOCAL + thread id. */
+const SHARED = 0;
+const READ_ONLY = 1;
+const LOCAL = 2;
+
+export class Coarsening {
+  /** The classes, indexed by object id (ids from `bound` on are shared). */
+  private readonly cls: Uint8Array;
+
+  constructor(
+    /** Objects 1..bound-1 exist before any thread runs. */
+    readonly bound: number,
+    cls: Uint8Array,
+  ) {
+    this.cls = cls;
+  }
+
+  /** How many objects are read-only, and how many local to one thread. */
+  counts(): { readOnly: number; local: number } {
+    let readOnly = 0;
+    let local = 0;
+    for (const c of this.cls) {
+      if (c === READ_ONLY) readOnly++;
+      else if (c >= LOCAL) local++;
+    }
+    return { readOnly, local };
+  }
+
+  private fits(obj: number, tid: number, read: boolean): boolean {
+    if (obj === 0) return true;
+    if (obj >= this.bound) return false;
+    const c = this.cls[obj]!;
+    return (c === READ_ONLY && read) || c === LOCAL + tid;
+  }
+
+  /** The op can run without a scheduling point before it. */
+  mergeable(op: Op, tid: number): boolean {
+    if (op.wait !== null || op.choices !== 0 || op.group !== 0) return false;
+    return this.fits(op.obj, tid, op.acc === READ) && this.fits(op.obj2, tid, true);
+  }
+
+  /** The object whose class this op (about to run on thread tid) breaks, or 0. */
+  violation(op: Op, tid: number): number {
+    if (op.group === GROUP_CPU) return 0; // CPU contexts are never classed (learn())
+    const a = this.broken(op.obj, tid, op.acc === READ);
+    return a !== 0 ? a : this.broken(op.obj2, tid, true);
+  }
+
+  private broken(obj: number, tid: number, read: boolean): number {
+    if (obj === 0 || obj >= this.bound) return 0;
+    const c = this.cls[obj]!;
+    if (c === SHARED) return 0;
+    if (c === READ_ONLY) return read ? 0 : obj;
+    return c === LOCAL + tid ? 0 : obj;
+  }
+
+  /** The same classes with `obj` shared. */
+  without(obj: number): Coarsening {
+    const cls = this.cls.slice();
+    cls[obj] = SHARED;
+    return new Coarsening(this.bound, cls);
+  }
+
+  /**
+   * Guess the classes from `samples` random executions of `program` (a fixed seed: the same guess
+   * on every run). The CPU contexts are shared (group ops read them all).
+   */
+  static learn(program: Program, samples = 32, maxSteps?: number): Coarsening {
+    const writers = new Set<number>();
+    let cls = new Uint8Array(0);
+    let bound = 0;
+    let rng = 0x2545f491;
+    const rand = (n: number): number => {
+      rng ^= rng << 13;
+      rng ^= rng >>> 17;
+      rng ^= rng << 5;
+      return (rng >>> 0) % n;
+    };
+    const note = (obj: number, tid: number, write: boolean): void => {
+      if (obj === 0 || obj >= bound) return;
+      if (write) writers.add(obj);
+      const c = cls[obj]!;
+      if (c === UNSEEN) cls[obj] = LOCAL + tid;
+      else if (c !== SHARED && c !== LOCAL + tid) cls[obj] = READ_ONLY;
+    };
+    for (let s = 0; s < samples; s++) {
+      const ex = new Execution(program, false, maxSteps);
+      if (s === 0) {
+        bound = ex.w.objectCount + 1;
+        cls = new Uint8Array(bound).fill(UNSEEN);
+        cls[0] = SHARED;
+      }
+      for (const t of ex.threads) if (t.ctxObj < bound) cls[t.ctxObj] = SHARED;
+      try {
+        for (;;) {
+          const en = ex.enabledMask();
+          if (en === 0) break;
+          const ids: number[] = [];
+          for (let m = en; m; m &= m - 1) ids.push(31 - Math.clz32(m & -m));
+          const tid = ids[rand(ids.length)]!;
+          const op = ex.pending(tid);
+          if (op.group === 0) {
+            note(op.obj, tid, op.acc !== READ);
+            note(op.obj2, tid, false);
+          }
+          ex.step(tid, op.choices ? rand(op.choices) : 0, en);
+        }
+      } catch (e) {
+        if (!(e instanceof LimitError)) throw e; // a sample that hits --max-steps still taught what it saw
+      }
+      for (const t of ex.threads) if (t.ctxObj < bound) cls[t.ctxObj] = SHARED;
+    }
+    for (let o = 1; o < bound; o++) {
+      const c = cls[o]!;
+      if (c === UNSEEN) cls[o] = SHARED; // never accessed in the samples: no guess
+      else if (c === READ_ONLY && writers.has(o)) cls[o] = SHARED;
+    }
+    return new Coarsening(bound, cls);
+  }
+}
+
+const UNSEEN = 255;
