@@ -913,7 +913,7 @@ export function staleTerms(root: object): string[] {
         const c = (o as Record<string, unknown>)[k];
         if (c && typeof c === 'object' && !parent.has(c)) parent.set(c, `${o.constructor?.name}.${k}${'tpfn' in o ? `(tpfn ${String((o as { tpfn: number }).tpfn)})` : ''}`);
       }
-    const children = Array.isArray(o) ? o : o instanceof Map ? [...o.keys(), ...o.values()] : o instanceof Set ? [...o] : Object.keys(o).map((k) => (o as Record<string, unknown>)[k]);
+    const children: readonly unknown[] = Array.isArray(o) ? (o as unknown[]) : o instanceof Map ? [...o.keys(), ...o.values()] : o instanceof Set ? [...o] : Object.keys(o).map((k) => (o as Record<string, unknown>)[k]);
     if (o instanceof Frame) {
       stack.push(o.ctx, ...(o.stack ?? []));
       continue;
