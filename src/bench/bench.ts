@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly scaledBudgetMs: number;
   /** Execution cap per scaled run for the worker comparison. */
   readonly workersMaxExecutions: number;
+  /** Budget for each Spin configuration and strategy (bench/spin-*.yaml, 6.5/arm64). */
+  readonly spinBudgetMs: number;
   readonly workers: number;
   /** Only these example files (default: all bundled). */
   readonly examples?: readonly string[] | undefined;
@@ -54,7 +56,36 @@ export interface BenchReport {
   readonly bestTransitionsPerSec: { readonly value: number; readonly run: string };
   readonly v7FirstFindingMs: number | null;
   readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct'; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
+  readonly againstSpin: readonly SpinRow[];
   readonly maxRssMB: number;
+}
+
+/**
+ * Spin 6.5.2 on an abstract Promela model of the same race (docs/perf.md, "Against Spin"),
+ * measured on this project's machine: search time (compilation excluded) and states stored.
+ * L4 was measured for the three page types together (12.9 s, 11.6 M states) and for anon alone.
+ */
+export const SPIN_FIGURES = [
+  { file: 'bench/spin-l1.yaml', config: 'L1', spinMs: 410, spinStates: 49_739 },
+  { file: 'bench/spin-l2.yaml', config: 'L2', spinMs: 960, spinStates: 585_965 },
+  { file: 'bench/spin-l4-anon.yaml', config: 'L4 anon', spinMs: 2_700, spinStates: 2_040_000 },
+  { file: 'bench/spin-l4-file.yaml', config: 'L4 file', spinMs: null, spinStates: null },
+  { file: 'bench/spin-l4-shmem.yaml', config: 'L4 shmem', spinMs: null, spinStates: null },
+] as const;
+export const SPIN_L4_ALL = { spinMs: 12_900, spinStates: 11_585_195 };
+
+export interface SpinRow {
+  readonly file: string;
+  readonly config: string;
+  readonly strategy: 'stateful' | 'dpor';
+  readonly complete: boolean;
+  readonly executions: number;
+  readonly states: number | null;
+  readonly ms: number;
+  readonly rssMB: number;
+  readonly findings: readonly string[];
+  readonly spinMs: number | null;
+  readonly spinStates: number | null;
 }
 
 const SPIN = 'let x=0;for(let i=0;i<2e8;i++)x=(x+i*7)%1000003;process.stdout.write(String(x))';
@@ -155,6 +186,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  const againstSpin: SpinRow[] = [];
+  for (const f of SPIN_FIGURES) {
+    for (const strategy of ['stateful', 'dpor'] as const) {
+      o.log(`bench: ${f.file} 6.5/arm64 ${strategy} (Spin's ${f.config}; budget ${o.spinBudgetMs / 1000} s)`);
+      const c = await child({ files: [f.file], kernels: ['6.5'], arches: ['arm64'], strategy, budgetMs: o.spinBudgetMs });
+      const r = c.runs[0]!;
+      againstSpin.push({ file: f.file, config: f.config, strategy, complete: r.complete, executions: r.executions, states: r.states, ms: r.ms, rssMB: c.maxRssMB, findings: r.findings, spinMs: f.spinMs, spinStates: f.spinStates });
+    }
+  }
+
   o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
   const capacity = await parallelCapacity(o.workers);
   o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
@@ -186,6 +227,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     bestTransitionsPerSec: { value: best.transitionsPerSec, run: key(best) },
     v7FirstFindingMs: v7?.firstFindingMs ?? null,
     scaled,
-    maxRssMB: Math.max(...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), w1.maxRssMB, wN.maxRssMB),
+    againstSpin,
+    maxRssMB: Math.max(...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...againstSpin.map((s) => s.rssMB), w1.maxRssMB, wN.maxRssMB),
   };
 }

@@ -8,6 +8,7 @@ import { type Job, runJobs } from '../run/pool.ts';
 import { plannedRuns, type RunResult, runOne } from '../run/run.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { Arch } from '../kernel/types.ts';
+import { strategyInfo } from '../check/strategies/index.ts';
 import type { ChildReport, ChildSpec } from './spec.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
@@ -23,7 +24,16 @@ for (const file of spec.files) {
 const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed };
 let results: (RunResult | undefined)[];
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
-else {
+else if (strategyInfo(spec.strategy).needsFrames) {
+  // The stateful search runs on its worker (the model compiled to frames): one job at a time, each with its budget.
+  results = [];
+  for (const j of jobs) {
+    const start = Date.now();
+    const budget = spec.budgetMs;
+    const shouldStop = () => (budget !== undefined && Date.now() - start > budget ? `time budget of ${budget} ms` : undefined);
+    results.push(...(await runJobs([j], opts, 1, { shouldStop }, parsed)).results);
+  }
+} else {
   // One run after another, each with its own time budget (a run that hits it does not stop the next).
   results = jobs.map((j) => {
     const start = Date.now();
@@ -47,6 +57,7 @@ const report: ChildReport = {
             complete: r.complete,
             limit: r.limit ?? null,
             firstFindingMs: r.firstFindingMs ?? null,
+            states: r.statesStored ?? null,
             findings: r.findings.map((f) => f.id).sort(),
             outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([k, v]) => [k, Object.keys(v).sort()])),
           },

@@ -24,6 +24,8 @@ export interface RunMeasure {
   readonly complete: boolean;
   readonly limit: string | null;
   readonly firstFindingMs: number | null;
+  /** The stateful search: states stored. */
+  readonly states: number | null;
   readonly findings: readonly string[];
   /** Outcome name -> the values seen. */
   readonly outcomes: Record<string, readonly string[]>;

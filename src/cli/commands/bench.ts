@@ -1,6 +1,6 @@
 /** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
 import { Command } from '@commander-js/extra-typings';
-import { type BenchOptions, type BenchReport, runBench } from '../../bench/bench.ts';
+import { type BenchOptions, type BenchReport, runBench, SPIN_L4_ALL } from '../../bench/bench.ts';
 import { defaultWorkers } from '../../run/pool.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
@@ -39,6 +39,30 @@ export function renderBench(out: Out, b: BenchReport): string {
     ['file', 'kernel', 'strategy', 'executions', 'search', 'time', 'first finding', 'peak RSS'],
     b.scaled.map((r) => [r.file, r.kernel, r.strategy, r.executions, r.complete ? 'complete' : r.strategy === 'pct' ? 'sampled' : 'not finished', s(r.ms), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
   );
+  text += `\nagainst Spin (bench/spin-*.yaml on 6.5/arm64, one PTE; Spin 6.5.2's search time on this machine, compilation excluded):\n`;
+  text += table(
+    out,
+    ['config', 'strategy', 'search', 'executions', 'states', 'time', 'Spin', 'time / Spin', 'states / Spin', 'findings', 'peak RSS'],
+    b.againstSpin.map((r) => [
+      r.config,
+      r.strategy,
+      r.complete ? 'complete' : 'not finished',
+      r.executions,
+      r.states ?? '-',
+      s(r.ms),
+      r.spinMs === null ? '-' : s(r.spinMs),
+      r.spinMs === null ? '-' : `${r.complete ? '' : '>= '}${(r.ms / r.spinMs).toFixed(1)}x`,
+      r.spinStates === null || r.states === null ? '-' : `${r.complete ? '' : '>= '}${(r.states / r.spinStates).toFixed(2)}x`,
+      r.findings.length ? r.findings.join(', ') : 'none',
+      `${r.rssMB} MB`,
+    ]),
+  );
+  const l4 = b.againstSpin.filter((r) => r.strategy === 'stateful' && r.config.startsWith('L4'));
+  if (l4.length === 3) {
+    const ms = l4.reduce((a, r) => a + r.ms, 0);
+    const done = l4.every((r) => r.complete);
+    text += `L4, three page types together (stateful): ${done ? '' : 'not finished, >= '}${s(ms)} against Spin's ${s(SPIN_L4_ALL.spinMs)} (${done ? '' : '>= '}${(ms / SPIN_L4_ALL.spinMs).toFixed(1)}x)\n`;
+  }
   const n = b.ratios.naiveOverDpor;
   const w = b.ratios.workers;
   const scaled65 = b.scaled.filter((r) => r.kernel === '6.5' && r.strategy === 'dpor');
@@ -92,6 +116,7 @@ Examples:
         naiveBudgetMs: quick ? 2_000 : 5_000,
         scaledBudgetMs: quick ? 10_000 : 60_000,
         workersMaxExecutions: quick ? 5_000 : 20_000,
+        spinBudgetMs: quick ? 10_000 : 60_000,
         workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
         examples: o.examples?.split(',').map((f) => f.trim()),
         log: (l) => void process.stderr.write(`${l}\n`),
