@@ -6,12 +6,16 @@
  *   evict(): the inode and its address_space are freed after an RCU grace period
  *     (destroy_inode() -> call_rcu(i_callback)).
  *
+ * The i_pages walk and each folio_mapped() read are scheduling points. The walk is taken under
+ * the i_pages lock (the kernel walks under RCU and takes a reference): it sees each insert
+ * entirely before or after it.
+ *
  * Left out: partial-page zeroing, the i_mmap tree (VMAs are found by scanning every mm),
- * invalidate_lock, shadow entries, writeback waits.
+ * invalidate_lock, shadow entries, writeback waits, find_lock_entries()' trylock pass.
  */
-import { announce } from '../sim/cell.ts';
+import { announce, READ_ONCE } from '../sim/cell.ts';
 import { type Step, WRITE, site } from '../sim/op.ts';
-import { call_rcu } from '../sim/sync.ts';
+import { call_rcu, spin_lock, spin_unlock } from '../sim/sync.ts';
 import { filemap_remove_folio } from './filemap.ts';
 import { type Ctx, ctxMaker } from './kernel.ts';
 import { zap_page_range_single } from './memory.ts';
@@ -38,13 +42,21 @@ function* unmap_mapping_range(c: Ctx, as: AddressSpace, fromIdx: number, toIdx: 
 export function* truncate_pagecache(c: Ctx, as: AddressSpace, newsize: number): Step<void> {
   const from = Math.ceil(newsize / PAGE_SIZE);
   yield* unmap_mapping_range(c, as, from, Number.MAX_SAFE_INTEGER);
+  // find_lock_entries() walks i_pages under RCU while a fault may insert (under the i_pages
+  // lock): the walk is a scheduling point, taken here as the lock, which orders it with inserts.
+  yield* spin_lock(c, as.i_pages_lock, S_find_entries);
   const idxs = [...as.i_pages.keys()].filter((i) => i >= from).sort((a, b) => a - b);
-  for (const i of idxs) {
-    const pfn = as.i_pages.get(i);
+  const pfns = idxs.map((i) => as.i_pages.get(i));
+  yield* spin_unlock(c, as.i_pages_lock, S_find_entries);
+  for (let j = 0; j < idxs.length; j++) {
+    const i = idxs[j]!;
+    const pfn = pfns[j];
     if (pfn === undefined) continue;
     const folio = c.k.page(pfn);
     yield* folio_lock(c, folio);
-    if (folio._mapcount.v > 0) yield* unmap_mapping_range(c, as, i, i + 1);
+    // truncate_cleanup_folio(): if (folio_mapped(folio)) unmap_mapping_folio(folio): a racy read
+    // (a fault maps the folio under the PTL, not the folio lock), so a scheduling point.
+    if ((yield* READ_ONCE(c, folio._mapcount, S_folio_mapped)) > 0) yield* unmap_mapping_range(c, as, i, i + 1);
     yield* filemap_remove_folio(c, as, folio);
     yield* folio_unlock(c, folio);
   }
@@ -65,3 +77,5 @@ export function* evict_inode(c: Ctx, as: AddressSpace): Step<void> {
 }
 
 const S_free_inode = site('i_callback', 'free the inode (and its address_space)');
+const S_find_entries = site('find_lock_entries', 'walk mapping->i_pages from the truncation point');
+const S_folio_mapped = site('truncate_cleanup_folio', 'folio_mapped(folio): atomic_read(&folio->_mapcount)');

@@ -48,6 +48,9 @@ export class Frame implements Iterator<unknown, unknown, unknown> {
   stack: (Frame | NativeFrame)[] | null = null;
   /** Bumped whenever the thread this frame roots runs or is restored (the fingerprint caches its stack's hash by it). */
   version = 0;
+  /** The last snapshot of this root's stack, valid while `version` is `snapVersion` (a thread that did not run is not copied again). */
+  snapCache: StackSnap | null = null;
+  snapVersion = -1;
   private readonly res: { done: boolean; value: unknown } = { done: false, value: undefined };
 
   constructor(
@@ -166,6 +169,7 @@ export interface StackSnap {
 }
 
 export function snapshot(root: Frame): StackSnap {
+  if (root.snapCache !== null && root.snapVersion === root.version) return root.snapCache;
   const st = root.stack ?? [root];
   const frames: Frame[] = [];
   const ctxs: FrameCtx[] = [];
@@ -174,13 +178,19 @@ export function snapshot(root: Frame): StackSnap {
     frames.push(f);
     ctxs.push({ ...f.ctx });
   }
-  return { frames, ctxs };
+  const snap = { frames, ctxs };
+  root.snapCache = snap;
+  root.snapVersion = root.version;
+  return snap;
 }
 
 export function restore(root: Frame, s: StackSnap): void {
   root.stack = s.frames.slice();
   root.version = ++frameVersions;
   for (let i = 0; i < s.frames.length; i++) Object.assign(s.frames[i]!.ctx, s.ctxs[i]);
+  // The stack is now exactly s.
+  root.snapCache = s;
+  root.snapVersion = root.version;
 }
 
 // ===== the write barrier and the undo trail =====
@@ -654,7 +664,7 @@ export function fingerprint(root: object, dump = false): { hi: number; lo: numbe
 }
 
 // A frame's iterator result is read at once by whoever resumed it: not state.
-notState(Frame.prototype, 'res', 'version');
+notState(Frame.prototype, 'res', 'version', 'snapCache', 'snapVersion');
 
 // ===== incremental fingerprints =====
 //

@@ -76,7 +76,7 @@ export class StatefulStrategy implements Strategy {
   private readonly stack: SNode[] = [];
   private readonly visited = new Map<string, Visited>();
   private readonly fps: Footprint[] = [];
-  private readonly fpIds = new Map<string, number>();
+  private readonly fpIds = new Map<number | string, number>();
   private started = false;
   private branch = 0;
   private nextSleep = 0;
@@ -262,7 +262,9 @@ export class StatefulStrategy implements Strategy {
   private readonly dumps = new Map<string, string>();
 
   private fpId(f: Footprint): number {
-    const k = `${f.tid},${f.obj},${f.acc},${f.counter},${f.obj2},${f.group},${f.choice ? 1 : 0},${f.ctxWrite ? 1 : 0}`;
+    // Packed exactly into a double (52 bits) while object ids stay below 2^20; a string beyond.
+    const small = f.tid | (f.acc << 5) | (f.counter << 7) | (f.group << 9) | (f.choice ? 1 << 10 : 0) | (f.ctxWrite ? 1 << 11 : 0);
+    const k = f.obj < 0x100000 && f.obj2 < 0x100000 ? (f.obj * 0x100000 + f.obj2) * 4096 + small : `${f.obj},${f.obj2},${small}`;
     let id = this.fpIds.get(k);
     if (id === undefined) {
       id = this.fps.length;
