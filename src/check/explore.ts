@@ -87,6 +87,13 @@ export interface ExploreOptions {
   readonly onExecution?: ((r: Results) => void) | undefined;
   /** Yield between executions every this many ms (exploreSlices); see slices.ts. */
   readonly sliceMs?: number | undefined;
+  /** Stop (not complete, limit 'memory') once this thread's JS heap exceeds this many MB. */
+  readonly maxMemoryMB?: number | undefined;
+}
+
+/** This thread's JS heap in MB (per isolate: a worker's own). */
+export function heapMB(): number {
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 /** explore() as a generator that yields between executions when o.sliceMs has run out. */
@@ -100,6 +107,15 @@ export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions 
       r.limit = 'executions';
       r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
       break;
+    }
+    if (o.maxMemoryMB !== undefined && (r.executions + r.sleepBlocked) % 64 === 0) {
+      const mb = heapMB();
+      if (mb > o.maxMemoryMB) {
+        r.complete = false;
+        r.limit = 'memory';
+        r.stopReason = `stopped at --max-memory ${o.maxMemoryMB} MB (heap ${Math.round(mb)} MB); the results so far are partial: raise it, or use --strategy dpor, whose memory does not grow`;
+        break;
+      }
     }
     if (!first) {
       if (slice.over()) yield;

@@ -56,6 +56,10 @@ export interface Frontier {
   readonly pending: number;
   /** Step (depth) of the shallowest one; -1 when none is pending. */
   readonly shallowest: number;
+  /** The stateful search: states stored, the current depth, and this thread's heap (MB). */
+  readonly states?: number;
+  readonly depth?: number;
+  readonly heapMB?: number;
 }
 
 /** better() for a whole execution not yet copied into an Example (no allocation unless it wins). */

@@ -23,7 +23,7 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
       if (now - last < (tty ? 200 : 5000)) return;
       last = now;
       const rate = sinceMs > 0 ? Math.round((executions * 1000) / sinceMs) : 0;
-      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier)}`;
+      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier, sinceMs)}`;
       if (tty) {
         stream.write(`\r\x1b[K${line}`);
         shown = true;
@@ -41,8 +41,12 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
  * as it goes, so this is what is left so far, not an estimate of the total; while the shallowest
  * open branch stays near the start, most of the search is still ahead.
  */
-export function describeFrontier(f: Frontier | undefined): string {
+export function describeFrontier(f: Frontier | undefined, sinceMs = 0): string {
   if (!f) return '';
-  if (f.pending === 0) return ', no open branches left';
-  return `, ${f.pending.toLocaleString('en-US')} open branch${f.pending === 1 ? '' : 'es'} (shallowest at step ${f.shallowest})`;
+  const states =
+    f.states === undefined
+      ? ''
+      : `, ${f.states.toLocaleString('en-US')} states${sinceMs > 0 ? ` (${Math.round((f.states * 1000) / sinceMs).toLocaleString('en-US')}/s)` : ''}, depth ${f.depth ?? '?'}, heap ${f.heapMB ?? '?'} MB`;
+  if (f.pending === 0) return `${states}, no open branches left`;
+  return `${states}, ${f.pending.toLocaleString('en-US')} open branch${f.pending === 1 ? '' : 'es'} (shallowest at step ${f.shallowest})`;
 }

@@ -35,7 +35,7 @@ export interface Job {
 }
 
 /** The options that cross to a worker (no callbacks). */
-export type JobOptions = Pick<RunOptions, 'strategy' | 'preemptionBound' | 'maxExecutions' | 'maxSteps' | 'seed' | 'tableFree' | 'tlbFlush' | 'samples'>;
+export type JobOptions = Pick<RunOptions, 'strategy' | 'preemptionBound' | 'maxExecutions' | 'maxSteps' | 'maxMemoryMB' | 'seed' | 'tableFree' | 'tlbFlush' | 'samples'>;
 
 export interface PoolHooks {
   readonly shouldStop?: () => string | undefined;
@@ -394,7 +394,9 @@ class Coordinator {
         run.executions += m.executions - st.executions;
         st.executions = m.executions;
         st.frontier = m.frontier;
-        this.hooks.onProgress?.(this.jobs[run.index]!.label, run.executions, Date.now() - run.t0, run.split ? { frontier: this.runFrontier(run) } : progressExtra(undefined, this.opts));
+        // A whole run on one worker reports its own frontier (and, for the stateful search, its states).
+        const extra = run.split ? { frontier: this.runFrontier(run) } : strategyInfo(this.opts.strategy).exhaustive ? { frontier: m.frontier } : progressExtra(undefined, this.opts);
+        this.hooks.onProgress?.(this.jobs[run.index]!.label, run.executions, Date.now() - run.t0, extra);
         return;
       case 'request':
         run.split?.request(st.path, m.depth, m.mask);

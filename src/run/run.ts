@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly preemptionBound?: number | undefined;
   readonly maxExecutions?: number | undefined;
   readonly maxSteps?: number | undefined;
+  /** Stop a run cleanly (partial results) when its heap exceeds this many MB. */
+  readonly maxMemoryMB?: number | undefined;
   readonly seed?: number | undefined;
   readonly tableFree?: TableFree | undefined;
   readonly tlbFlush?: 'ipi' | 'broadcast' | undefined;
@@ -153,6 +155,7 @@ export function exploreSlices(s: ScenarioT, run: RunConfig, o: RunOptions): Slic
     // Sampling strategies count their own samples (--max-executions is the sample count).
     maxExecutions: sampled ? undefined : o.maxExecutions,
     maxSteps: o.maxSteps,
+    maxMemoryMB: o.maxMemoryMB,
     collectStates: o.collectStates,
     shouldStop: o.shouldStop,
     onExecution: o.onExecution,

@@ -31,7 +31,7 @@ import { fingerprint, fingerprintIncremental, staleTerms, startRecording, stopRe
 
 /** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
-import type { RunOnceOptions, Strategy } from '../explore.ts';
+import { heapMB, type RunOnceOptions, type Strategy } from '../explore.ts';
 import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
 import { Coarsening } from '../coarsen.ts';
 import { analyze, analyzeFootprint } from '../race.ts';
@@ -227,7 +227,7 @@ export class StatefulStrategy implements Strategy {
       if (k > 0 && shallowest < 0) shallowest = i;
       pending += k;
     }
-    return { pending, shallowest };
+    return { pending, shallowest, states: this.visited.size, depth: this.stack.length, heapMB: Math.round(heapMB()) };
   }
 
   finish(r: Results): void {

@@ -30,6 +30,7 @@ export interface CheckFlags {
   preemptionBound?: string | undefined;
   maxExecutions?: string | undefined;
   maxSteps?: string | undefined;
+  maxMemory?: string | undefined;
   tableFree?: string | undefined;
   tlbFlush?: string | undefined;
   out: string;
@@ -61,6 +62,7 @@ export function parseRunOptions(f: CheckFlags): RunOptions & { seed: number } {
     preemptionBound: int('--preemption-bound', f.preemptionBound, 0, 50),
     maxExecutions: int('--max-executions', f.maxExecutions, 1, 1e9),
     maxSteps: int('--max-steps', f.maxSteps, 10, 1e7),
+    maxMemoryMB: int('--max-memory', f.maxMemory, 16, 1 << 20),
     tableFree: tf,
     tlbFlush: tl,
   };
@@ -255,6 +257,7 @@ export function checkCommand(out: Out) {
     .option('--seed <n>', 'seed for random/pct')
     .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
+    .option('--max-memory <MB>', 'stop each run cleanly, with partial results, once its heap exceeds this many MB (the stateful search grows with the states it stores)')
     .option('--max-steps <n>', `transitions per execution before it is reported as a livelock (default ${DEFAULT_MAX_STEPS})`)
     .option('--table-free <s>', 'override how page tables are freed: ipi or rcu')
     .option('--tlb-flush <s>', 'override how the TLB is flushed: ipi or broadcast')
