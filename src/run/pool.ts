@@ -390,7 +390,7 @@ class Coordinator {
     if (!st) return;
     const run = st.run;
     switch (m.type) {
-      case 'progress':
+      case 'progress': {
         run.executions += m.executions - st.executions;
         st.executions = m.executions;
         st.frontier = m.frontier;
@@ -398,6 +398,7 @@ class Coordinator {
         const extra = run.split ? { frontier: this.runFrontier(run) } : strategyInfo(this.opts.strategy).exhaustive ? { frontier: m.frontier } : progressExtra(undefined, this.opts);
         this.hooks.onProgress?.(this.jobs[run.index]!.label, run.executions, Date.now() - run.t0, extra);
         return;
+      }
       case 'request':
         run.split?.request(st.path, m.depth, m.mask);
         break;
