@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'src/viewer/dist/**', 'src/run/worker.bundle.mjs', 'src/run/worker.frames.bundle.mjs', 'test/property/frames.bundle.mjs', 'gupcheck-out/**', '.tmp/**', 'test/artifacts/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'src/viewer/dist/**', 'src/run/worker.bundle.mjs', 'src/run/worker.frames.bundle.mjs', 'test/property/frames.bundle.mjs', 'test/check/frames.bundle.mjs', 'gupcheck-out/**', '.tmp/**', 'test/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
