@@ -9,13 +9,18 @@
  *   - read-only when no thread writes it: its reads commute with every op of every thread;
  *   - local to a thread when no other thread accesses it: its accesses commute with every op of
  *     every other thread.
+ *   - lock-only when every access to it is a lock acquisition (a wait) or a release: a release
+ *     is then a left mover (Lipton, "Reduction", CACM 1975): no other thread can touch the lock
+ *     between its holder's previous op and the release, except to wait for it.
  * An op is merged when its object (and its second object, if any) is read-only and it reads, or is
- * local to the op's thread, and it is neither a wait, a choice, nor a group access to the CPU
- * contexts.
+ * local to the op's thread, or is lock-only and the op releases it; and it is neither a wait, a
+ * choice, nor a group access to the CPU contexts. A merged release still orders the lock's next
+ * acquirer after the event it joined (Execution.releaseMerged), so happens-before is unchanged.
  *
  * Where the classes come from, and why the search stays exact. The classes are guessed from a few
  * random executions before the search (learn()), then checked on every op the search executes:
- * a write to a read-only object or an access to another thread's local object is a violation, the
+ * a write to a read-only object, an access to another thread's local object or a lock-only
+ * object's access that neither acquires nor releases it is a violation, the
  * object becomes shared, and the search starts again (the stateful strategy). A search that ends
  * without a violation is exact: in any execution of the unmerged program, take the first op that
  * would break a class; every merged op before it commutes with the ops of the other threads that
@@ -25,6 +30,7 @@
  * reached by the merged one, and every finding and outcome with it (docs/perf.md, "Fewer steps").
  */
 import { GROUP_CPU, type Op, READ } from '../sim/op.ts';
+import { isLockWait } from '../sim/sync.ts';
 import { LimitError } from '../sim/world.ts';
 import { Execution, type Program } from './execution.ts';
 
@@ -32,6 +38,8 @@ import { Execution, type Program } from './execution.ts';
 const SHARED = 0;
 const READ_ONLY = 1;
 const LOCAL = 2;
+/** Every access is a lock acquisition (a wait) or a release: its releases are left movers (Lipton). */
+const LOCK_ONLY = 254;
 
 export class Coarsening {
   /** The classes, indexed by object id (ids from `bound` on are shared). */
@@ -46,41 +54,44 @@ export class Coarsening {
   }
 
   /** How many objects are read-only, and how many local to one thread. */
-  counts(): { readOnly: number; local: number } {
+  counts(): { readOnly: number; local: number; lockOnly: number } {
     let readOnly = 0;
     let local = 0;
+    let lockOnly = 0;
     for (const c of this.cls) {
       if (c === READ_ONLY) readOnly++;
+      else if (c === LOCK_ONLY) lockOnly++;
       else if (c >= LOCAL) local++;
     }
-    return { readOnly, local };
+    return { readOnly, local, lockOnly };
   }
 
-  private fits(obj: number, tid: number, read: boolean): boolean {
+  private fits(obj: number, tid: number, read: boolean, release = false): boolean {
     if (obj === 0) return true;
     if (obj >= this.bound) return false;
     const c = this.cls[obj]!;
-    return (c === READ_ONLY && read) || c === LOCAL + tid;
+    return (c === READ_ONLY && read) || c === LOCAL + tid || (c === LOCK_ONLY && release);
   }
 
   /** The op can run without a scheduling point before it. */
   mergeable(op: Op, tid: number): boolean {
     if (op.wait !== null || op.choices !== 0 || op.group !== 0) return false;
-    return this.fits(op.obj, tid, op.acc === READ) && this.fits(op.obj2, tid, true);
+    return this.fits(op.obj, tid, op.acc === READ, op.release) && this.fits(op.obj2, tid, true);
   }
 
   /** The object whose class this op (about to run on thread tid) breaks, or 0. */
   violation(op: Op, tid: number): number {
     if (op.group === GROUP_CPU) return 0; // CPU contexts are never classed (learn())
-    const a = this.broken(op.obj, tid, op.acc === READ);
-    return a !== 0 ? a : this.broken(op.obj2, tid, true);
+    const a = this.broken(op.obj, tid, op.acc === READ, op.release || isLockWait(op.wait));
+    return a !== 0 ? a : this.broken(op.obj2, tid, true, false);
   }
 
-  private broken(obj: number, tid: number, read: boolean): number {
+  private broken(obj: number, tid: number, read: boolean, lockOp: boolean): number {
     if (obj === 0 || obj >= this.bound) return 0;
     const c = this.cls[obj]!;
     if (c === SHARED) return 0;
     if (c === READ_ONLY) return read ? 0 : obj;
+    if (c === LOCK_ONLY) return lockOp ? 0 : obj;
     return c === LOCAL + tid ? 0 : obj;
   }
 
@@ -97,6 +108,7 @@ export class Coarsening {
    */
   static learn(program: Program, samples = 32, maxSteps?: number): Coarsening {
     const writers = new Set<number>();
+    const nonLock = new Set<number>(); // objects with an access that is not a lock acquisition or release
     let cls = new Uint8Array(0);
     let bound = 0;
     let rng = 0x2545f491;
@@ -132,6 +144,8 @@ export class Coarsening {
           if (op.group === 0) {
             note(op.obj, tid, op.acc !== READ);
             note(op.obj2, tid, false);
+            if (!op.release && !isLockWait(op.wait)) nonLock.add(op.obj);
+            nonLock.add(op.obj2);
           }
           ex.step(tid, op.choices ? rand(op.choices) : 0, en);
         }
@@ -143,7 +157,7 @@ export class Coarsening {
     for (let o = 1; o < bound; o++) {
       const c = cls[o]!;
       if (c === UNSEEN) cls[o] = SHARED; // never accessed in the samples: no guess
-      else if (c === READ_ONLY && writers.has(o)) cls[o] = SHARED;
+      else if (c === READ_ONLY && writers.has(o)) cls[o] = nonLock.has(o) ? SHARED : LOCK_ONLY;
     }
     return new Coarsening(bound, cls);
   }

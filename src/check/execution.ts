@@ -42,6 +42,11 @@ export interface Ev {
   readonly release: boolean;
   /** Counter op kind (Op.counter): adds commute with each other. */
   readonly counter: CounterKind;
+  /**
+   * Locks released by ops merged into this event (check/coarsen.ts): later acquirers are
+   * ordered after it, as after the release, but it is not their race partner on the lock.
+   */
+  released?: number[];
 }
 
 /** A thread's state as a checkpoint keeps it: its status, its pending op and its frames. */
@@ -278,10 +283,22 @@ export class Execution {
       this.values.push(-1);
       this.steps++;
       this.merged++;
+      if (this.track && t.op.release) this.releaseMerged(t.op.obj);
       const before = this.w.threads.length;
       this.advance(t, undefined);
       if (this.w.threads.length > before) this.primeNew(t.id);
     }
+  }
+
+  /** A release run inside the last event: that event now orders the lock's next acquirer. */
+  private releaseMerged(obj: number): void {
+    const idx = this.events.length - 1;
+    const e = this.events[idx];
+    if (!e) return;
+    (e.released ??= []).push(obj);
+    let l = this.accesses.get(obj);
+    if (!l) this.accesses.set(obj, (l = []));
+    l.push(idx * 4 + 2);
   }
 
   /** Who ran the last transitions of an execution that hit --max-steps, and where each is now. */

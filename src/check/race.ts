@@ -14,6 +14,11 @@ import { bit, type DfsNode, lowest, type SplitHooks } from './split.ts';
  * Nodes below `fixed` belong to a work item's shared prefix: their alternatives are requested
  * from the coordinator (`split`).
  */
+/** e touches obj only through a release merged into it (Execution.releaseMerged): not a race partner there. */
+function releasedOnly(e: Ev, obj: number): boolean {
+  return e.released !== undefined && e.obj !== obj && e.obj2 !== obj && e.released.includes(obj);
+}
+
 export function analyze(ex: Execution, stack: DfsNode[], n: number, p: number, fixed = 0, split?: SplitHooks): void {
   analyzeFootprint(ex, stack, n, footprintOf(ex, p), ex.threadClock(p), (i, nClock) => addBacktrack(ex.events, stack, i, n, p, nClock, fixed, split));
 }
@@ -36,7 +41,7 @@ export function analyzeFootprint(ex: Execution, stack: readonly DfsNode[], n: nu
       const a = l[j]!;
       if (!accessesConflict(kind, a & 3)) continue;
       const e = evs[a >> 2]!;
-      if (e.tid === p || e.release || e.clock[e.tid]! <= cp[e.tid]!) continue;
+      if (e.tid === p || e.release || e.clock[e.tid]! <= cp[e.tid]! || releasedOnly(e, obj)) continue;
       (cand ??= []).push(a >> 2);
     }
   });
