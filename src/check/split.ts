@@ -74,6 +74,13 @@ export interface SplitHooks {
   donate(nodes: readonly DonatedNode[]): void;
 }
 
+/** Move a choice node to its next value, if it has one left (the first alternative a backtrack tries). */
+export function nextChoiceValue(node: DfsNode): boolean {
+  if (node.value + 1 >= node.nValues) return false;
+  node.value++;
+  return true;
+}
+
 export const ROOT_ITEM: SplitItem = { schedule: [], values: [], doneBefore: [], backtrack: [], freshChoice: false };
 const EMPTY: Path = ROOT_ITEM;
 

@@ -26,7 +26,7 @@ import type { Strategy } from '../explore.ts';
 import { dependent, type Execution, footprintOf } from '../execution.ts';
 import { analyze } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
-import { bit, type DfsNode, donate, lowest, NondeterminismError, type SplitHooks } from '../split.ts';
+import { bit, type DfsNode, donate, lowest, nextChoiceValue, NondeterminismError, type SplitHooks } from '../split.ts';
 
 export interface DfsOptions {
   readonly mode: 'dpor' | 'naive';
@@ -164,8 +164,7 @@ export class DfsStrategy implements Strategy {
     while (stack.length > this.fixed) {
       const i = stack.length - 1;
       const node = stack[i]!;
-      if (node.value + 1 < node.nValues) {
-        node.value++;
+      if (nextChoiceValue(node)) {
         this.branch = i;
         return true;
       }

@@ -36,7 +36,7 @@ import { type Checkpoint, Execution, type Footprint, footprintOf, type Program }
 import { Coarsening } from '../coarsen.ts';
 import { analyze, analyzeFootprint } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
-import { bit, type DfsNode, lowest, NondeterminismError } from '../split.ts';
+import { bit, type DfsNode, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
 import { childSleep, mkNode } from './dfs.ts';
 
 /** What the table keeps of an explored state. */
@@ -317,8 +317,7 @@ export class StatefulStrategy implements Strategy {
     while (stack.length > 0) {
       const i = stack.length - 1;
       const node = stack[i]!;
-      if (node.value + 1 < node.nValues) {
-        node.value++;
+      if (nextChoiceValue(node)) {
         this.branch = i;
         return true;
       }
