@@ -56,6 +56,8 @@ export interface Frontier {
   readonly pending: number;
   /** Step (depth) of the shallowest one; -1 when none is pending. */
   readonly shallowest: number;
+  /** The share of the search tree behind the current path (split.ts exploredFraction), if known. */
+  readonly explored?: number;
   /** The stateful search: states stored, the current depth, and this thread's heap (MB). */
   readonly states?: number;
   readonly depth?: number;

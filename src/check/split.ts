@@ -74,6 +74,34 @@ export interface SplitHooks {
   donate(nodes: readonly DonatedNode[]): void;
 }
 
+function popcount(m: number): number {
+  let n = 0;
+  for (let x = m; x; x &= x - 1) n++;
+  return n;
+}
+
+/**
+ * How much of the DFS tree lies behind the current path, as a fraction (Knuth's estimate taken
+ * along the path, as GenMC and Nidhugg print one): at each node, the alternatives finished over
+ * those known so far, each level weighted by 1 over the branching above it. DPOR adds
+ * alternatives as it meets races, so the estimate can fall back; it is rough, never a bound.
+ */
+export function exploredFraction(stack: readonly DfsNode[], from = 0): number {
+  let f = 0;
+  let w = 1;
+  for (let i = from; i < stack.length; i++) {
+    const n = stack[i]!;
+    const threads = Math.max(1, popcount((n.done | (n.backtrack & ~n.sleep)) & n.enabled));
+    const values = n.nValues > 0 ? n.nValues : 1;
+    const alts = threads * values;
+    const finished = (popcount(n.done & n.enabled) - 1) * values + (n.nValues > 0 ? n.value : 0);
+    f += (w * Math.max(0, finished)) / alts;
+    w /= alts;
+    if (w < 1e-12) break;
+  }
+  return Math.min(1, f);
+}
+
 /** Move a choice node to its next value, if it has one left (the first alternative a backtrack tries). */
 export function nextChoiceValue(node: DfsNode): boolean {
   if (node.value + 1 >= node.nValues) return false;

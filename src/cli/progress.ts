@@ -48,5 +48,16 @@ export function describeFrontier(f: Frontier | undefined, sinceMs = 0): string {
       ? ''
       : `, ${f.states.toLocaleString('en-US')} states${sinceMs > 0 ? ` (${Math.round((f.states * 1000) / sinceMs).toLocaleString('en-US')}/s)` : ''}, depth ${f.depth ?? '?'}, heap ${f.heapMB ?? '?'} MB`;
   if (f.pending === 0) return `${states}, no open branches left`;
-  return `${states}, ${f.pending.toLocaleString('en-US')} open branch${f.pending === 1 ? '' : 'es'} (shallowest at step ${f.shallowest})`;
+  return `${states}, ${f.pending.toLocaleString('en-US')} open branch${f.pending === 1 ? '' : 'es'} (shallowest at step ${f.shallowest})${describeEstimate(f.explored, sinceMs)}`;
+}
+
+/** "~12% explored, about 3 min left": a rough estimate from the DFS position (split.ts exploredFraction). */
+export function describeEstimate(explored: number | undefined, sinceMs: number): string {
+  if (explored === undefined || !(explored > 0)) return '';
+  const pct = explored * 100;
+  const shown = pct < 0.1 ? '<0.1' : pct < 10 ? pct.toFixed(1) : pct.toFixed(0);
+  if (explored < 0.001 || sinceMs <= 0) return `, ~${shown}% explored`;
+  const left = (sinceMs * (1 - explored)) / explored / 1000;
+  const t = left < 90 ? `${Math.round(left)} s` : left < 5400 ? `${Math.round(left / 60)} min` : left < 3 * 86400 ? `${Math.round(left / 3600)} h` : `${Math.round(left / 86400)} days`;
+  return `, ~${shown}% explored, about ${t} left (rough)`;
 }

@@ -84,7 +84,7 @@ describe('frontier of the exhaustive search', () => {
     const seen: Frontier[] = [];
     const r = exploreWith(sameCell, 'dpor', { onExecution: (res) => seen.push(res.frontier!) });
     expect(r.complete).toBe(true);
-    expect(seen.at(-1)).toEqual({ pending: 0, shallowest: -1 });
+    expect(seen.at(-1)).toMatchObject({ pending: 0, shallowest: -1 });
     expect(seen.slice(0, -1).every((f) => f.pending > 0)).toBe(true);
   });
 });

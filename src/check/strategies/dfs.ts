@@ -26,7 +26,7 @@ import type { Strategy } from '../explore.ts';
 import { dependent, type Execution, footprintOf } from '../execution.ts';
 import { analyze } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
-import { bit, type DfsNode, donate, lowest, nextChoiceValue, NondeterminismError, type SplitHooks } from '../split.ts';
+import { bit, type DfsNode, donate, exploredFraction, lowest, nextChoiceValue, NondeterminismError, type SplitHooks } from '../split.ts';
 
 export interface DfsOptions {
   readonly mode: 'dpor' | 'naive';
@@ -147,7 +147,7 @@ export class DfsStrategy implements Strategy {
       if (k > 0 && shallowest < 0) shallowest = i;
       pending += k;
     }
-    return { pending, shallowest };
+    return { pending, shallowest, explored: this.fixed !== 0 ? undefined : pending === 0 ? 1 : exploredFraction(this.stack) };
   }
 
   finish(r: Results): void {

@@ -36,7 +36,7 @@ import { type Checkpoint, Execution, type Footprint, footprintOf, type Program }
 import { Coarsening } from '../coarsen.ts';
 import { analyze, analyzeFootprint } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
-import { bit, type DfsNode, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
+import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
 import { childSleep, mkNode } from './dfs.ts';
 
 /** What the table keeps of an explored state. */
@@ -227,7 +227,7 @@ export class StatefulStrategy implements Strategy {
       if (k > 0 && shallowest < 0) shallowest = i;
       pending += k;
     }
-    return { pending, shallowest, states: this.visited.size, depth: this.stack.length, heapMB: Math.round(heapMB()) };
+    return { pending, shallowest, explored: pending === 0 ? 1 : exploredFraction(this.stack), states: this.visited.size, depth: this.stack.length, heapMB: Math.round(heapMB()) };
   }
 
   finish(r: Results): void {
