@@ -61,7 +61,7 @@ export interface BenchReport {
 }
 
 /**
- * Spin 6.5.2 on an abstract Promela model of the same race (docs/perf.md, "Against Spin"),
+ * Spin 6.5.2 on an abstract Promela model of the same race (docs/perf.md, "The stateful search"; reference/stateful-search.md §5),
  * measured on this project's machine: search time (compilation excluded) and states stored.
  * L4 was measured for the three page types together (12.9 s, 11.6 M states) and for anon alone.
  */

@@ -1,7 +1,7 @@
 /**
  * The frame compiler: the model's sources (src/sim/, src/kernel/, src/scenarios/) as the stateful
  * explorer runs them, with every thread's state made explicit so a state can be saved, restored
- * and hashed (docs/perf.md, "A stateful search"). Two changes, both mechanical, so src/kernel/
+ * and hashed (docs/perf.md, "The stateful search"). Two changes, both mechanical, so src/kernel/
  * still reads like mm/gup.c and the same source also runs natively (the reference):
  *
  * 1. Generator functions become frames. Babel's regenerator transform lowers each `function*` to

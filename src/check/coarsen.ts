@@ -27,7 +27,7 @@
  * separate it from its thread's previous op, so the prefix reorders (same state) into one the
  * merged search runs, and from there the breaking op runs as an ordinary step, where the check
  * sees it. Without a violation, every state the unmerged program reaches between transitions is
- * reached by the merged one, and every finding and outcome with it (docs/perf.md, "Fewer steps").
+ * reached by the merged one, and every finding and outcome with it (docs/perf.md, "The stateful search": fewer scheduling points).
  */
 import { GROUP_CPU, type Op, READ } from '../sim/op.ts';
 import { isLockWait } from '../sim/sync.ts';

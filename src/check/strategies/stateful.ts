@@ -2,7 +2,7 @@
  * Exhaustive stateful search: depth-first over states, with source-DPOR and sleep sets as in the
  * stateless search (strategies/dfs.ts), plus a table of the states already explored. A state met
  * again is not explored again, so the search is bounded by the number of states, not the number
- * of interleavings (docs/perf.md, "A stateful search").
+ * of interleavings (docs/perf.md, "The stateful search").
  *
  * Restoring a state. A stateless search replays each execution from the start; this one comes
  * back to a node by undoing the heap's writes (sim/frames.ts undo trail) and restoring each
