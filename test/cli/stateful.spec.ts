@@ -11,6 +11,7 @@ interface JsonRun {
   complete: boolean;
   executions: number;
   states?: number | null;
+  collisionProbability?: number | null;
   limit: string | null;
   stopReason: string | null;
   findings: { id: string }[];
@@ -33,7 +34,11 @@ describe('check --strategy stateful', () => {
       expect(sr!.findings.map((f) => f.id).sort()).toEqual(dr!.findings.map((f) => f.id).sort());
       expect(Object.fromEntries(Object.entries(sr!.outcomes).map(([k, v]) => [k, Object.keys(v).sort()]))).toEqual(Object.fromEntries(Object.entries(dr!.outcomes).map(([k, v]) => [k, Object.keys(v).sort()])));
       expect(sr!.states).toBeGreaterThan(0);
+      // n²/2⁶⁵ for the states it stored (TLC's estimate)
+      expect(sr!.collisionProbability).toBeCloseTo(sr!.states! ** 2 / 2 ** 65, 20);
     }
+    const text = gupcheck([...args.filter((a) => a !== '--json'), '--strategy', 'stateful']);
+    expect(text.stdout).toMatch(/stateful: 64-bit state fingerprints; the chance of a collision among the [\d,]+ states of the largest run is about \d\.\de-\d+/);
   }, 120_000);
 
   it('--max-memory stops a run cleanly with partial results, bounded (memory)', () => {

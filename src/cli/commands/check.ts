@@ -108,6 +108,17 @@ export interface ResultOut {
   stopReason: string | null;
   /** The stateful search: distinct states stored, or null. */
   states: number | null;
+  /** The stateful search: the chance that two of its states share a 64-bit fingerprint (fingerprintCollision()), or null. */
+  collisionProbability: number | null;
+}
+
+/**
+ * The chance that two of n states share a 64-bit fingerprint, n²/2⁶⁵ (TLC's "optimistic"
+ * estimate, which assumes the fingerprints are uniformly spread). A collision would make the
+ * stateful search skip a state it never explored.
+ */
+export function fingerprintCollision(n: number): number {
+  return Math.min(1, (n * n) / 2 ** 65);
 }
 
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
@@ -169,6 +180,7 @@ export async function runCheck(
       limit: r.limit ?? null,
       stopReason: r.stopReason ?? null,
       states: r.statesStored ?? null,
+      collisionProbability: r.statesStored === undefined ? null : fingerprintCollision(r.statesStored),
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
@@ -242,6 +254,8 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   const stopped = new Map<string, number>();
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
+  const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
+  if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
   s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
 }
