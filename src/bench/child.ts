@@ -22,24 +22,21 @@ for (const file of spec.files) {
   for (const run of runs) jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}` });
 }
 const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed };
+/** A stop for one run: its time budget, counted from now. */
+function budgetStop(): () => string | undefined {
+  const start = Date.now();
+  const budget = spec.budgetMs;
+  return () => (budget !== undefined && Date.now() - start > budget ? `time budget of ${budget} ms` : undefined);
+}
 let results: (RunResult | undefined)[];
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
 else if (strategyInfo(spec.strategy).needsFrames) {
   // The stateful search runs on its worker (the model compiled to frames): one job at a time, each with its budget.
   results = [];
-  for (const j of jobs) {
-    const start = Date.now();
-    const budget = spec.budgetMs;
-    const shouldStop = () => (budget !== undefined && Date.now() - start > budget ? `time budget of ${budget} ms` : undefined);
-    results.push(...(await runJobs([j], opts, 1, { shouldStop }, parsed)).results);
-  }
+  for (const j of jobs) results.push(...(await runJobs([j], opts, 1, { shouldStop: budgetStop() }, parsed)).results);
 } else {
   // One run after another, each with its own time budget (a run that hits it does not stop the next).
-  results = jobs.map((j) => {
-    const start = Date.now();
-    const budget = spec.budgetMs;
-    return runOne(parsed.get(j.file)!, j.run, { ...opts, shouldStop: () => (budget !== undefined && Date.now() - start > budget ? `time budget of ${budget} ms` : undefined) });
-  });
+  results = jobs.map((j) => runOne(parsed.get(j.file)!, j.run, { ...opts, shouldStop: budgetStop() }));
 }
 const report: ChildReport = {
   wallMs: Date.now() - t0,

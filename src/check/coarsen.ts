@@ -53,19 +53,6 @@ export class Coarsening {
     this.cls = cls;
   }
 
-  /** How many objects are read-only, and how many local to one thread. */
-  counts(): { readOnly: number; local: number; lockOnly: number } {
-    let readOnly = 0;
-    let local = 0;
-    let lockOnly = 0;
-    for (const c of this.cls) {
-      if (c === READ_ONLY) readOnly++;
-      else if (c === LOCK_ONLY) lockOnly++;
-      else if (c >= LOCAL) local++;
-    }
-    return { readOnly, local, lockOnly };
-  }
-
   private fits(obj: number, tid: number, read: boolean, release = false): boolean {
     if (obj === 0) return true;
     if (obj >= this.bound) return false;

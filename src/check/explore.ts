@@ -91,9 +91,16 @@ export interface ExploreOptions {
   readonly maxMemoryMB?: number | undefined;
 }
 
-/** This thread's JS heap in MB (per isolate: a worker's own). */
+let heapAt = -Infinity;
+let heapLast = 0;
+/** This thread's JS heap in MB (per isolate: a worker's own), read at most every 50 ms (callers ask once per execution). */
 export function heapMB(): number {
-  return process.memoryUsage().heapUsed / 2 ** 20;
+  const now = Date.now();
+  if (now - heapAt >= 50) {
+    heapLast = process.memoryUsage().heapUsed / 2 ** 20;
+    heapAt = now;
+  }
+  return heapLast;
 }
 
 /** explore() as a generator that yields between executions when o.sliceMs has run out. */

@@ -28,9 +28,6 @@
  * the paths this search ran to their end.
  */
 import { fingerprint, fingerprintIncremental, staleTerms, startRecording, stopRecording } from '../../sim/frames.ts';
-
-/** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
-const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 import { heapMB, type RunOnceOptions, type Strategy } from '../explore.ts';
 import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
 import { Coarsening } from '../coarsen.ts';
@@ -38,6 +35,9 @@ import { analyze, analyzeFootprint } from '../race.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
 import { childSleep, mkNode } from './dfs.ts';
+
+/** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
+const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 
 /** What the table keeps of an explored state. */
 interface Visited {
@@ -96,8 +96,6 @@ export class StatefulStrategy implements Strategy {
       readonly coarsen?: boolean;
       /** Tests: the first guess of the object classes (instead of Coarsening.learn()). */
       readonly guess?: (program: Program) => Coarsening;
-      /** Tests: false turns state matching off (source-DPOR on the compiled model). */
-      readonly match?: boolean;
       readonly maxSteps?: number;
     } = {},
   ) {
@@ -105,16 +103,6 @@ export class StatefulStrategy implements Strategy {
   }
 
   private readonly por: boolean;
-
-  /** Debugging: the table's keys with their sleep sets. */
-  debugVisited(): ReadonlyMap<string, { sleep: number }> {
-    return this.visited;
-  }
-
-  /** The key of the execution's current state (debugging). */
-  debugKey(ex: Execution): string {
-    return this.key(ex);
-  }
 
   get stats(): StatefulStats {
     return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts };
@@ -173,7 +161,7 @@ export class StatefulStrategy implements Strategy {
       const sleep = this.nextSleep;
       const key = this.key(ex);
       let info = this.visited.get(key) ?? null;
-      if (info && !info.onStack && (info.sleep & ~sleep) === 0 && this.o.match !== false) {
+      if (info && !info.onStack && (info.sleep & ~sleep) === 0) {
         this.match(ex, i, info);
         return -1;
       }
