@@ -248,6 +248,261 @@ function framesPlugin(file: string, { types: t }: { types: typeof T }): PluginOb
   };
 }
 
+/**
+ * Pass 4: which locals each compiled frame still needs at each point where it can be suspended,
+ * so a state's fingerprint leaves the dead ones out (dead-variable reduction, as Spin does). The
+ * state machine regenerator emits is `while (1) switch (ctx.n) { case K: ... }`; a frame is
+ * suspended at a yield or a delegation with ctx.n = the case it resumes at, and the locals live
+ * there are those some path from that case reads before writing them. The analysis is
+ * conservative: a write counts only when it runs on every path through its case before any
+ * branch (an assignment statement at the case's top level, or unconditionally inside one); a
+ * local a nested function mentions is always live; a function whose state machine has another
+ * shape, or whose context escapes, gets no table (everything live).
+ */
+function livenessPlugin(file: string, { types: t }: { types: typeof T }): PluginObj {
+  const tables: T.Statement[] = [];
+  const isRt = (n: T.Node, name: string): boolean =>
+    (n.type === 'MemberExpression' && n.object.type === 'Identifier' && n.object.name === RT && n.property.type === 'Identifier' && n.property.name === name) || (n.type === 'Identifier' && n.name === name);
+  return {
+    visitor: {
+      CallExpression(path) {
+        const n = path.node;
+        if (!isRt(n.callee, 'w') || n.arguments.length !== 3) return;
+        const [sm, , idNode] = n.arguments;
+        if (sm?.type !== 'FunctionExpression' || idNode?.type !== 'NumericLiteral' || sm.params[0]?.type !== 'Identifier') return;
+        const { table, volatile } = liveTable(t, sm, (sm.params[0]).name);
+        if (volatile) tables.push(t.expressionStatement(t.callExpression(t.memberExpression(t.identifier(RT), t.identifier('volatile')), [t.numericLiteral(idNode.value)])));
+        if (!table) return;
+        tables.push(
+          t.expressionStatement(
+            t.callExpression(t.memberExpression(t.identifier(RT), t.identifier('live')), [
+              t.numericLiteral(idNode.value),
+              t.objectExpression([...table].map(([k, names]) => t.objectProperty(t.numericLiteral(k), t.stringLiteral([...names].sort().join(' '))))),
+            ]),
+          ),
+        );
+      },
+      Program: {
+        exit(prog) {
+          if (tables.length) prog.pushContainer('body', tables);
+          void file;
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Resume point -> live locals (without their `$`), or null if the function is not analysable;
+ * `volatile`: a nested function writes one of its locals (its context changes while it does not run).
+ */
+function liveTable(t: typeof T, sm: T.FunctionExpression, ctx: string): { table: Map<number, Set<string>> | null; volatile: boolean } {
+  const local0 = (m: T.Node): boolean => m.type === 'MemberExpression' && m.object.type === 'Identifier' && m.object.name === ctx;
+  let volatile = false;
+  t.traverseFast(sm.body, (x) => {
+    if ((x.type === 'FunctionExpression' || x.type === 'ArrowFunctionExpression' || x.type === 'FunctionDeclaration' || x.type === 'ObjectMethod' || x.type === 'ClassMethod') && x !== sm)
+      t.traverseFast(x, (y) => {
+        if ((y.type === 'AssignmentExpression' && local0(y.left)) || (y.type === 'UpdateExpression' && local0(y.argument))) volatile = true;
+      });
+  });
+  const table = volatile ? null : liveTableOf(t, sm, ctx);
+  return { table, volatile };
+}
+
+function liveTableOf(t: typeof T, sm: T.FunctionExpression, ctx: string): Map<number, Set<string>> | null {
+  const body = sm.body.body;
+  if (body.length !== 1) return null;
+  const loop = body[0]!;
+  if (loop.type !== 'WhileStatement' || loop.body.type !== 'SwitchStatement') return null;
+  const sw = loop.body;
+  if (sw.discriminant.type !== 'MemberExpression' || sw.discriminant.object.type !== 'Identifier' || sw.discriminant.object.name !== ctx) return null;
+  const labels: number[] = [];
+  for (const c of sw.cases) {
+    if (c.test?.type !== 'NumericLiteral') return null;
+    labels.push(c.test.value);
+  }
+  const local = (m: T.Node): string | null =>
+    m.type === 'MemberExpression' && !m.computed && m.object.type === 'Identifier' && m.object.name === ctx && m.property.type === 'Identifier' && m.property.name.startsWith('$') ? m.property.name.slice(1) : null;
+  const isCtx = (m: T.Node): boolean => m.type === 'Identifier' && m.name === ctx;
+  const pinned = new Set<string>();
+  let escapes = false;
+  const uses: Set<string>[] = [];
+  const succ: [number, Set<string>][][] = [];
+
+  /** Mentions of locals inside a nested function: always live. A bare use of the context escapes. */
+  const scanNested = (node: T.Node): void => {
+    t.traverseFast(node, (x) => {
+      const l = local(x);
+      if (l) pinned.add(l);
+    });
+  };
+
+  for (let ci = 0; ci < sw.cases.length; ci++) {
+    const use = new Set<string>();
+    // Successors, each with what is written on every path to the jump (killed there).
+    const next: [number, Set<string>][] = [[labels[ci]!, new Set()]];
+    /** Visit in evaluation order; `defined`: written on every path so far (mutated only when unconditional). */
+    const expr = (x: T.Node | null | undefined, defined: Set<string>): void => {
+      if (!x) return;
+      const l = local(x);
+      if (l) {
+        if (!defined.has(l)) use.add(l);
+        return;
+      }
+      switch (x.type) {
+        case 'FunctionExpression':
+        case 'ArrowFunctionExpression':
+        case 'FunctionDeclaration':
+        case 'ClassExpression':
+        case 'ObjectMethod':
+          scanNested(x);
+          return;
+        case 'Identifier':
+          if (x.name === ctx) escapes = true;
+          return;
+        case 'MemberExpression':
+          if (isCtx(x.object)) return; // ctx.n, ctx.v, ...
+          expr(x.object, defined);
+          if (x.computed) expr(x.property, defined);
+          return;
+        case 'OptionalMemberExpression':
+          expr(x.object, defined);
+          if (x.computed) expr(x.property, defined);
+          return;
+        case 'CallExpression':
+        case 'NewExpression': {
+          const args = x.arguments;
+          if (x.type === 'CallExpression' && args[0] && isCtx(args[0])) {
+            // $rt.d(ctx, child, loc) / $rt.a(ctx, type, arg): the context is passed to the runtime only
+            expr(x.callee, defined);
+            for (const a of args.slice(1)) expr(a, defined);
+            const last = args[args.length - 1];
+            if (args.length === 3 && last?.type === 'NumericLiteral') next.push([last.value, new Set(defined)]);
+            return;
+          }
+          expr(x.callee, defined);
+          for (const a of args) expr(a, defined);
+          return;
+        }
+        case 'AssignmentExpression': {
+          if (x.left.type === 'MemberExpression' && isCtx(x.left.object) && !x.left.computed && x.left.property.type === 'Identifier' && x.left.property.name === 'n') {
+            if (x.right.type !== 'NumericLiteral') escapes = true; // a computed jump: no table
+            else next.push([x.right.value, new Set(defined)]);
+            return;
+          }
+          const target = local(x.left);
+          if (target) {
+            if (x.operator !== '=' && !defined.has(target)) use.add(target);
+            expr(x.right, defined);
+            defined.add(target);
+            return;
+          }
+          expr(x.left, defined);
+          expr(x.right, defined);
+          return;
+        }
+        case 'UpdateExpression': {
+          const target = local(x.argument);
+          if (target) {
+            if (!defined.has(target)) use.add(target);
+            defined.add(target);
+            return;
+          }
+          expr(x.argument, defined);
+          return;
+        }
+        case 'LogicalExpression':
+          expr(x.left, defined);
+          expr(x.right, new Set(defined));
+          return;
+        case 'ConditionalExpression':
+          expr(x.test, defined);
+          expr(x.consequent, new Set(defined));
+          expr(x.alternate, new Set(defined));
+          return;
+        default: {
+          // Anything else: children in source order (their evaluation order for the node types
+          // regenerator emits: binary, unary, sequence, array, object, template, spread, ...).
+          for (const key of t.VISITOR_KEYS[x.type] ?? []) {
+            const child = (x as unknown as Record<string, unknown>)[key];
+            if (Array.isArray(child)) for (const c of child) expr(c as T.Node | null, defined);
+            else if (child && typeof child === 'object' && 'type' in (child)) expr(child as T.Node, defined);
+          }
+        }
+      }
+    };
+    const stmt = (x: T.Statement, defined: Set<string>): void => {
+      switch (x.type) {
+        case 'ExpressionStatement':
+          expr(x.expression, defined);
+          return;
+        case 'ReturnStatement':
+        case 'ThrowStatement':
+          expr(x.argument, defined);
+          return;
+        case 'IfStatement':
+          expr(x.test, defined);
+          stmt(x.consequent, new Set(defined));
+          if (x.alternate) stmt(x.alternate, new Set(defined));
+          return;
+        case 'BlockStatement':
+          for (const y of x.body) stmt(y, defined);
+          return;
+        case 'BreakStatement':
+        case 'ContinueStatement':
+        case 'EmptyStatement':
+          return;
+        case 'VariableDeclaration':
+          for (const d of x.declarations) expr(d.init, defined);
+          return;
+        default: {
+          // Loops, switches, labelled statements: everything they read counts, nothing they write.
+          const inner = new Set(defined);
+          for (const key of t.VISITOR_KEYS[x.type] ?? []) {
+            const child = (x as unknown as Record<string, unknown>)[key];
+            const list = Array.isArray(child) ? child : [child];
+            for (const c of list) {
+              if (!c || typeof c !== 'object' || !('type' in (c as object))) continue;
+              const node = c as T.Node;
+              if (t.isStatement(node)) stmt(node, new Set(inner));
+              else if (node.type === 'SwitchCase') for (const y of node.consequent) stmt(y, new Set(inner));
+              else expr(node, new Set(inner));
+            }
+          }
+        }
+      }
+    };
+    const c = sw.cases[ci]!;
+    const defined = new Set<string>();
+    for (const x of c.consequent) stmt(x, defined);
+    const last = c.consequent[c.consequent.length - 1];
+    if (ci + 1 < sw.cases.length && !(last && (last.type === 'ReturnStatement' || last.type === 'BreakStatement' || last.type === 'ThrowStatement'))) next.push([labels[ci + 1]!, new Set(defined)]);
+    uses.push(use);
+    succ.push(next);
+  }
+  if (escapes) return null;
+  // Fixpoint: live-in(K) = uses(K) + for each jump from K, (live-in of its target - what is always written before it).
+  const index = new Map(labels.map((k, i) => [k, i]));
+  const live = uses.map((u) => new Set(u));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = live.length - 1; i >= 0; i--) {
+      for (const [k, killed] of succ[i]!) {
+        const j = index.get(k);
+        if (j === undefined) return null; // a jump to a label the switch does not have
+        for (const v of live[j]!) {
+          if (killed.has(v) || live[i]!.has(v)) continue;
+          live[i]!.add(v);
+          changed = true;
+        }
+      }
+    }
+  }
+  const out = new Map<number, Set<string>>();
+  for (let i = 0; i < labels.length; i++) out.set(labels[i]!, new Set([...live[i]!, ...pinned]));
+  return out;
+}
+
 const babelOpts = (file: string) => ({ filename: file, babelrc: false, configFile: false, sourceMaps: false as const, compact: false, retainLines: false });
 
 /**
@@ -272,5 +527,7 @@ export function compileFrames(file: string, source: string, runtime: string): st
   if (p2 == null) throw new FrameCompileError(`${file}: no output`);
   const p3 = transformSync(p2, { ...babelOpts(file), plugins: [(api: { types: typeof T }) => framesPlugin(file, api)] })?.code;
   if (p3 == null) throw new FrameCompileError(`${file}: no output`);
-  return `import * as ${RT} from ${JSON.stringify(runtime)};\n${p3}`;
+  const p4 = transformSync(p3, { ...babelOpts(file), plugins: [(api: { types: typeof T }) => livenessPlugin(file, api)] })?.code;
+  if (p4 == null) throw new FrameCompileError(`${file}: no output`);
+  return `import * as ${RT} from ${JSON.stringify(runtime)};\n${p4}`;
 }

@@ -51,6 +51,15 @@ export class Frame implements Iterator<unknown, unknown, unknown> {
   /** The last snapshot of this root's stack, valid while `version` is `snapVersion` (a thread that did not run is not copied again). */
   snapCache: StackSnap | null = null;
   snapVersion = -1;
+  /** Bumped whenever this frame's own code runs (or it is restored): its context may have changed. */
+  ver = ++frameVersions;
+  /** This frame's hash (hA, hB) as of version hVer (stackHash()). */
+  hA = 0;
+  hB = 0;
+  hVer = -1;
+  /** A copy of its context as of version snapVer (snapshot()). */
+  snapCtx: FrameCtx | null = null;
+  snapVer = -1;
   private readonly res: { done: boolean; value: unknown } = { done: false, value: undefined };
 
   constructor(
@@ -89,6 +98,7 @@ export class Frame implements Iterator<unknown, unknown, unknown> {
       }
       const ctx = top.ctx;
       ctx.v = arg;
+      top.ver = ++frameVersions;
       const r = top.fn(ctx);
       if (r === CONTINUE) {
         arg = ctx.v;
@@ -162,10 +172,11 @@ export function arr<T>(it: Iterable<T>): readonly T[] {
   return Array.isArray(it) ? (it as T[]) : Array.from(it);
 }
 
-/** A thread's saved state: its stack and a copy of each frame's context. */
+/** A thread's saved state: its stack and a copy of each frame's context (shared between snapshots while the frame does not run). */
 export interface StackSnap {
   readonly frames: readonly Frame[];
   readonly ctxs: readonly FrameCtx[];
+  readonly vers: readonly number[];
 }
 
 export function snapshot(root: Frame): StackSnap {
@@ -173,12 +184,18 @@ export function snapshot(root: Frame): StackSnap {
   const st = root.stack ?? [root];
   const frames: Frame[] = [];
   const ctxs: FrameCtx[] = [];
+  const vers: number[] = [];
   for (const f of st) {
     if (!(f instanceof Frame)) throw new Error('[gupcheck internal bug] a thread runs native generator code: it cannot be saved (compile it with the frame compiler)');
+    if (f.snapVer !== f.ver || VOLATILE.has(f.id)) {
+      f.snapCtx = { ...f.ctx };
+      f.snapVer = f.ver;
+    }
     frames.push(f);
-    ctxs.push({ ...f.ctx });
+    ctxs.push(f.snapCtx!);
+    vers.push(f.ver);
   }
-  const snap = { frames, ctxs };
+  const snap = { frames, ctxs, vers };
   root.snapCache = snap;
   root.snapVersion = root.version;
   return snap;
@@ -187,16 +204,72 @@ export function snapshot(root: Frame): StackSnap {
 export function restore(root: Frame, s: StackSnap): void {
   root.stack = s.frames.slice();
   root.version = ++frameVersions;
-  for (let i = 0; i < s.frames.length; i++) Object.assign(s.frames[i]!.ctx, s.ctxs[i]);
+  for (let i = 0; i < s.frames.length; i++) {
+    const f = s.frames[i]!;
+    // A frame that has not run since the snapshot still holds that context.
+    if (f.ver === s.vers[i] && !VOLATILE.has(f.id)) continue;
+    Object.assign(f.ctx, s.ctxs[i]);
+    f.ver = s.vers[i]!;
+  }
   // The stack is now exactly s.
   root.snapCache = s;
   root.snapVersion = root.version;
+}
+
+// ----- what a frame needs at each point it can be suspended (build/frames.ts pass 4) -----
+
+/** Compiled function id -> resume point -> its live locals (names without `$`, space-separated). */
+const LIVE = new Map<number, Record<number, string>>();
+/** Compiled functions whose locals a nested function writes: their contexts change without running. */
+const VOLATILE = new Set<number>();
+
+/** Registered by the compiled code: the live locals of function `id` at each resume point. */
+export function live(id: number, table: Record<number, string>): void {
+  LIVE.set(id, table);
+}
+
+export function volatile(id: number): void {
+  VOLATILE.add(id);
+}
+
+interface FnLayout {
+  /** The context's locals (`$name`) and their hashes, in its key order. */
+  readonly keys: readonly string[];
+  readonly hashes: readonly number[];
+  /** Resume point -> indices into keys of the live locals (absent: every local). */
+  readonly live: Map<number, readonly number[]>;
+}
+
+const layouts: (FnLayout | undefined)[] = [];
+
+function layoutOf(f: Frame): FnLayout {
+  let l = layouts[f.id];
+  if (l === undefined) {
+    const keys = Object.keys(f.ctx).filter((k) => k.startsWith('$'));
+    const table = LIVE.get(f.id);
+    const live = new Map<number, readonly number[]>();
+    if (table && !VOLATILE.has(f.id))
+      for (const [n, names] of Object.entries(table)) {
+        const want = new Set(names ? names.split(' ').map((x) => `$${x}`) : []);
+        live.set(Number(n), keys.flatMap((k, i) => (want.has(k) ? [i] : [])));
+      }
+    l = { keys, hashes: keys.map(hashString), live };
+    layouts[f.id] = l;
+  }
+  return l;
+}
+
+/** Indices (into layoutOf(f).keys) of the locals frame f needs where it is suspended now. */
+function liveNow(f: Frame, l: FnLayout): readonly number[] | undefined {
+  return l.live.get(f.ctx.n);
 }
 
 // ===== the write barrier and the undo trail =====
 
 /** Objects whose writes are not logged. */
 export const NOLOG: unique symbol = Symbol('gupcheck.nolog');
+/** Marks a thread's pending op (sim/op.ts Op): not logged, but part of the state's canonical dump. */
+export const PENDING_OP: unique symbol = Symbol('gupcheck.pendingOp');
 
 /** Mark an object as not logged (its state is saved another way, or it is a cache of interned values). */
 export function nolog<T extends object>(o: T): T {
@@ -605,6 +678,15 @@ export function fingerprint(root: object, dump = false): { hi: number; lo: numbe
         }
         if ((v as { [NOLOG]?: boolean })[NOLOG] === true) {
           word(10);
+          if ((v as { [PENDING_OP]?: boolean })[PENDING_OP] === true) {
+            // A thread's pending op: what stackHash() takes of it.
+            const op = v as unknown as PendingOp;
+            for (const x of [op.site.id, op.obj, op.obj2, op.acc, op.group, op.release ? 1 : 0, op.counter, op.choices]) word(x);
+            if (out) out.push(`op(${op.site.id} ${op.obj} ${op.obj2} ${op.acc} ${op.group} ${op.release} ${op.counter} ${op.choices} wait=`);
+            value(op.wait);
+            if (out) out.push(')');
+            return;
+          }
           if (out) out.push('nolog');
           return;
         }
@@ -648,6 +730,23 @@ export function fingerprint(root: object, dump = false): { hi: number; lo: numbe
       word(o.size);
       if (out) out.push('Set');
       for (const v of o) value(v);
+    } else if (o instanceof Frame) {
+      // As stackHash() sees it: the function, where it is suspended, the live locals, the stack.
+      word(23);
+      word(o.id);
+      word(o.ctx.n);
+      if (out) out.push(`Frame ${o.id}@${o.ctx.n}`);
+      const l = layoutOf(o);
+      const idx = liveNow(o, l);
+      const n = idx ? idx.length : l.keys.length;
+      for (let j = 0; j < n; j++) {
+        const i = idx ? idx[j]! : j;
+        word(l.hashes[i]!);
+        if (out) out.push(` ${l.keys[i]}=`);
+        value((o.ctx as unknown as Record<string, unknown>)[l.keys[i]!]);
+      }
+      if (out) out.push(' stack=');
+      value(o.stack);
     } else {
       const sh = shapeOf(o);
       word(sh.name);
@@ -842,38 +941,90 @@ function rehash(o: object): void {
   setHidden(o, CB, nb);
 }
 
-/** The hash of a thread's frames (cached on its root frame by version). */
-function stackHash(root: Frame, ta: number, tb: number): readonly [number, number, number] {
+/** What a thread is about to do, as the fingerprint sees it (sim/op.ts Op; nolog, saved with the thread). */
+interface PendingOp {
+  readonly obj: number;
+  readonly acc: number;
+  readonly obj2: number;
+  readonly group: number;
+  readonly choices: number;
+  readonly release: boolean;
+  readonly counter: number;
+  readonly site: { readonly id: number };
+  readonly wait: object | null;
+}
+
+/**
+ * The pending op's part of a thread's hash: what it accesses and waits for. The frames alone do
+ * not always say it: the locals an op was announced from may be dead once it is yielded.
+ */
+function mixOp(op: PendingOp, ta: number, tb: number): void {
+  mixWord(op.site.id);
+  mixWord(op.obj);
+  mixWord(op.obj2);
+  mixWord(op.acc | (op.group << 4) | (op.release ? 1 << 8 : 0) | (op.counter << 9));
+  mixWord(op.choices);
+  mixValue(op.wait, slot(ta, 0x57a17), slot(tb, 0x57a17));
+}
+
+/** The hash of a thread's frames and pending op (cached on its root frame by version; each frame's own part cached by its version). */
+function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefined): readonly [number, number, number] {
   const c = (root as unknown as { [FRAME_HASH]?: readonly [number, number, number] })[FRAME_HASH];
   if (c !== undefined && c[2] === root.version) return c;
-  la = ta ^ 0x3c6ef372;
-  lb = tb ^ 0xa54ff53a;
   const st = root.stack ?? [root];
+  let a = ta ^ 0x3c6ef372;
+  let b = tb ^ 0xa54ff53a;
   for (let d = 0; d < st.length; d++) {
     const f = st[d]!;
     if (!(f instanceof Frame)) {
-      mixWord(14);
+      a = Math.imul(a ^ 14, 0x01000193);
       continue;
     }
-    mixWord(f.id);
-    const ctx = f.ctx;
-    const sh = shapeOf(ctx);
-    for (let i = 0; i < sh.keys.length; i++) {
-      const kh = sh.hashes[i]!;
-      mixWord(kh);
-      mixValue((ctx as unknown as Record<string, unknown>)[sh.keys[i]!], slot(ta, kh + d * 0x1000193), slot(tb, kh ^ d));
-    }
+    if (f.hVer !== f.ver || VOLATILE.has(f.id)) frameHash(f, d, ta, tb);
+    a = Math.imul(a ^ f.hA, 0x01000193) + 0x7ed55d16;
+    b = Math.imul(b ^ (f.hB + 0x165667b1), 0x27d4eb2d) ^ (b >>> 15);
   }
-  const h = [fmix(la), fmix(lb ^ la), root.version] as const;
+  if (op) {
+    la = a;
+    lb = b;
+    mixOp(op, ta, tb);
+    a = la;
+    b = lb;
+  }
+  const h = [fmix(a), fmix(b ^ a), root.version] as const;
   Object.defineProperty(root, FRAME_HASH, { value: h, writable: true, configurable: true, enumerable: false });
   return h;
+}
+
+/**
+ * One frame's part: its function, where it is suspended and the locals live there (dead ones
+ * cannot change what the thread does). Objects first reached from a local are registered at a
+ * path made of the thread, the frame's depth and the local.
+ */
+function frameHash(f: Frame, d: number, ta: number, tb: number): void {
+  const l = layoutOf(f);
+  const ctx = f.ctx as unknown as Record<string, unknown>;
+  la = Math.imul(f.id, 0x9e3779b1) ^ d;
+  lb = f.id + Math.imul(d, 0x85ebca77);
+  mixWord(f.ctx.n);
+  const idx = liveNow(f, l);
+  const n = idx ? idx.length : l.keys.length;
+  for (let j = 0; j < n; j++) {
+    const i = idx ? idx[j]! : j;
+    const kh = l.hashes[i]!;
+    mixWord(kh);
+    mixValue(ctx[l.keys[i]!], slot(ta, kh + d * 0x1000193), slot(tb, kh ^ d));
+  }
+  f.hA = fmix(la);
+  f.hB = fmix(lb ^ la);
+  f.hVer = f.ver;
 }
 
 /**
  * The incremental fingerprint of the state reachable from `root` (a World): the registered
  * objects' sum after rehashing what changed, and the threads' frames. Only while recording.
  */
-export function fingerprintIncremental(root: object, threads: readonly { readonly gen: unknown; readonly id: number }[]): { hi: number; lo: number } {
+export function fingerprintIncremental(root: object, threads: readonly { readonly gen: unknown; readonly id: number; readonly op?: PendingOp }[]): { hi: number; lo: number } {
   if ((root as Reg)[SID_A] === undefined) register(root, 0x12345, 0x6789);
   for (const o of dirty) {
     (o as Reg)[DIRTY] = false;
@@ -885,10 +1036,19 @@ export function fingerprintIncremental(root: object, threads: readonly { readonl
   let fb = 0;
   for (const t of threads) {
     const g = t.gen;
-    if (!(g instanceof Frame)) continue;
     const ta = (t as Reg)[SID_A] ?? t.id + 1;
     const tb = (t as Reg)[SID_B] ?? t.id + 7;
-    const [ha, hb] = stackHash(g, ta, tb);
+    let ha: number;
+    let hb: number;
+    if (g instanceof Frame) [ha, hb] = stackHash(g, ta, tb, t.op);
+    else if (t.op) {
+      // A finished thread: its last op is still in its record (and in the canonical dump).
+      la = ta;
+      lb = tb;
+      mixOp(t.op, ta, tb);
+      ha = fmix(la);
+      hb = fmix(lb ^ la);
+    } else continue;
     fa = (fa + ha) | 0;
     fb = (fb + hb) | 0;
   }

@@ -6,7 +6,7 @@
  * record that it fills in and yields before every shared access, so the hot path allocates
  * nothing. The access itself happens when the generator is resumed.
  */
-import { NOLOG, nolog } from './frames.ts';
+import { NOLOG, nolog, PENDING_OP } from './frames.ts';
 
 /** Kinds of access, for the dependence relation: two accesses to one object conflict unless both read. */
 export const READ = 1;
@@ -89,6 +89,8 @@ export function assertNever(x: never): never {
 export class Op {
   /** The op is per-thread state the stateful explorer saves with the thread, not through the undo trail. */
   readonly [NOLOG] = true;
+  /** ... but its footprint and wait are part of the state's fingerprint (sim/frames.ts stackHash). */
+  readonly [PENDING_OP] = true;
   obj = 0;
   acc: Access = READ;
   /** A second object the op reads (e.g. the page-table page an entry lives in), 0 if none. */
