@@ -47,6 +47,8 @@ export interface Ev {
    * ordered after it, as after the release, but it is not their race partner on the lock.
    */
   released?: number[];
+  /** Its accesses as the stateful search's summaries intern them (check/summary.ts), once the step is over. */
+  sig?: number;
 }
 
 /** A thread's state as a checkpoint keeps it: its status, its pending op and its frames. */
@@ -166,13 +168,23 @@ export class Execution {
     return this.w.threads;
   }
 
+  /** Each thread's last snapshot (reused while the thread does not run). */
+  private readonly lastSnaps: (ThreadSnap | undefined)[] = [];
+
   /** Save this state (see Checkpoint). */
   checkpoint(): Checkpoint {
-    const threads = this.w.threads.map((t): ThreadSnap => {
+    const ts = this.w.threads;
+    const threads: ThreadSnap[] = [];
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
       const gen = t.gen;
       if (gen !== null && !(gen instanceof Frame)) throw new Error('[gupcheck internal bug] a checkpoint needs the program compiled to frames (build/frames.ts)');
-      return { done: t.done, killed: t.killed, result: t.result, gen, stack: gen ? snapshotStack(gen) : null, op: { ...t.op } };
-    });
+      // A thread that has not run since its last snapshot (same frames, same status) keeps it.
+      const last = this.lastSnaps[i];
+      const stack = gen ? snapshotStack(gen) : null;
+      if (last && last.gen === gen && last.stack === stack && last.done === t.done && last.killed === t.killed && last.result === t.result) threads.push(last);
+      else threads.push((this.lastSnaps[i] = { done: t.done, killed: t.killed, result: t.result, gen, stack, op: { ...t.op } }));
+    }
     const cp = { steps: this.steps, decisions: this.decisions, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed, sums: hashSums() };
     if (CHECK_RESTORE) dumps.set(cp, fingerprint(this.w, true).text);
     return cp;
@@ -393,19 +405,25 @@ export function dependent(x: Footprint, y: Footprint): boolean {
   return false;
 }
 
-/** The footprint of a thread's pending op (for sleep sets and race checks before it runs). */
+type MutableFootprint = { -readonly [K in keyof Footprint]: Footprint[K] };
+const scratch: MutableFootprint[] = [];
+
+/**
+ * The footprint of a thread's pending op (for sleep sets and race checks before it runs). The
+ * object is the thread's scratch copy, overwritten by the next call for the same thread: copy it
+ * to keep it.
+ */
 export function footprintOf(ex: Execution, tid: number): Footprint {
   const op = ex.pending(tid);
-  return {
-    tid,
-    obj: op.obj,
-    acc: op.acc,
-    counter: op.counter,
-    obj2: op.obj2,
-    group: op.group,
-    choice: op.choices > 0,
-    ctxWrite: op.acc !== READ && ex.isCtxObj(op.obj),
-  };
+  const f = (scratch[tid] ??= { tid, obj: 0, acc: READ, counter: 0, obj2: 0, group: 0, choice: false, ctxWrite: false });
+  f.obj = op.obj;
+  f.acc = op.acc;
+  f.counter = op.counter;
+  f.obj2 = op.obj2;
+  f.group = op.group;
+  f.choice = op.choices > 0;
+  f.ctxWrite = op.acc !== READ && ex.isCtxObj(op.obj);
+  return f;
 }
 
 /** The objects an op touches, with the kind of access (1 read, 2 write, 3 add: commutes with adds). */

@@ -64,11 +64,12 @@ export function analyzeFootprint(ex: Execution, stack: readonly DfsNode[], n: nu
   }
 }
 
-function addBacktrack(evs: readonly Ev[], stack: DfsNode[], i: number, n: number, p: number, nClock: Int32Array, fixed: number, split: SplitHooks | undefined): void {
-  const node = stack[i];
-  if (!node) return;
+/**
+ * The initials of notdep(e_i, E) over the events i+1..n-1 (the threads whose first event there is
+ * not after e_i and follows no other such event), with the threads seen there and those events.
+ */
+export function prefixInitials(evs: readonly Ev[], i: number, n: number): { initials: number; seen: number; v: Ev[] } {
   const e = evs[i]!;
-  // Initials of v = notdep(e, E).p
   let initials = 0;
   let seen = 0;
   const v: Ev[] = [];
@@ -79,6 +80,16 @@ function addBacktrack(evs: readonly Ev[], stack: DfsNode[], i: number, n: number
     seen |= bit(x.tid);
     v.push(x);
   }
+  return { initials, seen, v };
+}
+
+function addBacktrack(evs: readonly Ev[], stack: DfsNode[], i: number, n: number, p: number, nClock: Int32Array, fixed: number, split: SplitHooks | undefined): void {
+  const node = stack[i];
+  if (!node) return;
+  // Initials of v = notdep(e, E).p
+  const pre = prefixInitials(evs, i, n);
+  let initials = pre.initials;
+  const { seen, v } = pre;
   if (!(seen & bit(p)) && !v.some((y) => y.clock[y.tid]! <= nClock[y.tid]!)) initials |= bit(p);
   if (initials === 0 || initials & node.backtrack) return;
   const q = initials & bit(p) ? p : lowest(initials);

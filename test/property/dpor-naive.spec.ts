@@ -358,3 +358,30 @@ describe('a lock acquired and released in one merged step (found by this test, s
     expect([...f.states!].sort()).toEqual([...n.states!].sort());
   });
 });
+
+describe('an event below a matched state ordered after the path only through its own dependency (found by this test, seed 1307242672)', () => {
+  // T1's write of x0 under l0, below the state both threads reach after their adds with T0
+  // holding l0, comes after T0's write only through T1's acquisition of l0 (T0's merged
+  // release). The summary counted that dependency in the clock it analyses the write with, so
+  // T0's add no longer raced with it, and the order where T1 runs to its end before T0's add
+  // was never explored. The clock is now that of the event's previous op in its thread, as in
+  // the stateless search.
+  const p: TinyProgram = {
+    cells: 1,
+    locks: 1,
+    threads: [
+      [{ k: 'rmw', f: 'add_return', c: 0, a: 0, b: 0 }, { k: 'lock', l: 0, body: [{ k: 'write', c: 0, v: 0, plusReg: false }] }],
+      [
+        { k: 'if', then: { k: 'rmw', f: 'add_return', c: 0, a: 0, b: 0 }, else: { k: 'check', c: 0, v: 0, fatal: false } },
+        { k: 'lock', l: 0, body: [{ k: 'if', then: { k: 'write', c: 0, v: 1, plusReg: false }, else: { k: 'choose', n: 2 } }] },
+      ],
+    ],
+  };
+  it(`the stateful search reaches every final state naive reaches:\n${tinyText(p)}`, () => {
+    const n = exploreWith(buildTiny(p), 'naive', { collectStates: true });
+    const f = framed.exploreWith(framed.buildTiny(p), 'stateful', { collectStates: true });
+    expect(n.states).toContain('[[0],[[1],[0]],[]]');
+    expect([...f.states!].sort()).toEqual([...n.states!].sort());
+    expect(f.statesMatched).toBeGreaterThan(0);
+  });
+});

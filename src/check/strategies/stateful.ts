@@ -11,15 +11,22 @@
  * State matching under partial-order reduction (Yang, Chen, Gopalakrishnan, Kirby, "Efficient
  * stateful dynamic partial order reduction", SPIN 2008). Plain state caching under DPOR misses
  * the races between the current path and what lies beyond a matched state, which DPOR would
- * have found by running on. So each explored state keeps a summary: the footprints of every op
- * executed, and of every op pending, anywhere below it. On a match the summary's ops are
- * analysed against the current path as if they ran next, with the conservative rule (the op's
- * thread is added to the backtrack set of the state before each race partner if it can run there
- * and is not asleep, else every thread that can run there and is awake), since the happens-before order between the path and an op beyond
- * the match is not known. Sleep sets (Godefroid): a state is matched only if it was explored with
- * a sleep set no larger than now; otherwise it is explored again with the smaller one. A state
- * that is still on the stack (a cycle: a thread's retry loop that changed nothing) is not
- * matched: exploration goes on, and --max-steps stops a real livelock.
+ * have found by running on. So each explored state keeps a summary of the events below it
+ * (check/summary.ts): per event, what the stateless search's race analysis would need of the
+ * explored path to it, its happens-before order kept (the threads and accesses before it). On a
+ * match each is analysed against the current path with the clock it would have there, and the
+ * race's initials come from the path's events after the race partner when there are some, else
+ * every thread before the event below the state (one of them is an initial); where one of those
+ * cannot run or is asleep at the partner, every thread that can run there and is awake. Sleep
+ * sets (Godefroid): a state is matched only if it was explored with a sleep set no larger than
+ * now; otherwise it is explored again with the smaller one. A sleep-set-blocked state is stored
+ * with its pending ops as its summary. A state that is still on the stack (a cycle: a thread's
+ * retry loop that changed nothing) is not matched: exploration goes on, and --max-steps stops a
+ * real livelock.
+ *
+ * The table (check/table.ts) keys states by 64-bit fingerprints of the heap, each thread's live
+ * frame locals and its pending op (sim/frames.ts); summaries are kept as the steps taken from a
+ * state and turned into descriptor sets only for states met again.
  *
  * Executions: each path runs until it really ends (concluded, as in the stateless search) or
  * meets an explored state or is sleep-set blocked (abandoned). Findings and outcomes are part of
@@ -29,9 +36,11 @@
  */
 import { fingerprint, fingerprintIncremental, staleTerms, startRecording, stopRecording } from '../../sim/frames.ts';
 import { heapMB, type RunOnceOptions, type Strategy } from '../explore.ts';
-import { type Checkpoint, Execution, type Footprint, footprintOf, type Program } from '../execution.ts';
+import { type Checkpoint, Execution, footprintOf, type Program } from '../execution.ts';
 import { Coarsening } from '../coarsen.ts';
-import { analyze, analyzeFootprint } from '../race.ts';
+import { analyze, analyzeFootprint, prefixInitials } from '../race.ts';
+import { Summaries } from '../summary.ts';
+import { StateTable } from '../table.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
 import { childSleep, mkNode } from './dfs.ts';
@@ -45,17 +54,37 @@ interface Visited {
   sleep: number;
   /** Still being explored (on the stack). */
   onStack: boolean;
-  /** Footprint ids of the ops executed or pending below it (when explored). */
-  summary: Set<number> | null;
+  /** Descriptors of the events below it (check/summary.ts), once explored. */
+  summary: Summary | null;
 }
+
+/**
+ * What lies below a state (check/summary.ts), kept as the steps taken from it and the summaries of
+ * the states they led to; turned into a set of descriptors only when a path meets the state again
+ * (most states are never met again), and then kept. A summary only grows while its state is on
+ * the stack; a state explored again starts a new one over the old (`base`), so summaries form a
+ * graph without cycles.
+ */
+interface Summary {
+  readonly base: Summary | null;
+  /** Per step taken from the state: the event's accesses (sig), its own descriptor, where it led and the threads it spawned. */
+  readonly steps: { readonly x: number; readonly self: number; readonly child: Summary; readonly spawned: number }[];
+  /** The ops pending where a path ended at this state. */
+  readonly end: readonly number[];
+  mat: Set<number> | null;
+}
+
+const newSummary = (base: Summary | null = null, end: readonly number[] = []): Summary => ({ base, steps: [], end, mat: null });
 
 interface SNode extends DfsNode {
   /** The state before this node's step. */
   readonly cp: Checkpoint;
   /** The table entry this node explores (null: a revisited on-stack state, not recorded). */
   readonly info: Visited | null;
-  /** Footprints of the ops executed or pending at or below this node so far. */
-  readonly sum: Set<number>;
+  /** Descriptors of the events at or below this node's state so far (check/summary.ts). */
+  readonly sum: Summary;
+  /** Threads at this node's state (a thread spawned by its step has a higher id). */
+  readonly nThreads: number;
 }
 
 export interface StatefulStats {
@@ -68,15 +97,18 @@ export interface StatefulStats {
   /** Ops run without a scheduling point (check/coarsen.ts), and searches started again because a guess was wrong. */
   readonly merged: number;
   readonly restarts: number;
+  /** Distinct descriptors in the summaries (check/summary.ts). */
+  readonly descriptors: number;
 }
 
 export class StatefulStrategy implements Strategy {
   readonly track = true;
   private ex: Execution | null = null;
   private readonly stack: SNode[] = [];
-  private readonly visited = new Map<string, Visited>();
-  private readonly fps: Footprint[] = [];
-  private readonly fpIds = new Map<number | string, number>();
+  private readonly visited = new StateTable<Visited>();
+  private sums = new Summaries();
+  /** The current path ended by meeting an explored state (endExecution: nothing more to add). */
+  private metState = false;
   private started = false;
   private branch = 0;
   private nextSleep = 0;
@@ -105,7 +137,7 @@ export class StatefulStrategy implements Strategy {
   private readonly por: boolean;
 
   get stats(): StatefulStats {
-    return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts };
+    return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts, descriptors: this.sums.size };
   }
 
   resume(program: Program, o: RunOnceOptions): Execution {
@@ -137,6 +169,7 @@ export class StatefulStrategy implements Strategy {
       this.ex = null;
       this.stack.length = 0;
       this.visited.clear();
+      this.sums = new Summaries();
       this.nextSleep = 0;
       this.branch = 0;
       return true;
@@ -160,9 +193,16 @@ export class StatefulStrategy implements Strategy {
     } else {
       const sleep = this.nextSleep;
       const key = this.key(ex);
-      let info = this.visited.get(key) ?? null;
+      let info = this.visited.get(key.hi, key.lo) ?? null;
       if (info && !info.onStack && (info.sleep & ~sleep) === 0) {
         this.match(ex, i, info);
+        return -1;
+      }
+      const cand = en & ~sleep;
+      if (cand === 0) {
+        // Sleep-set blocked: every continuation is redundant. Stored as explored, with the
+        // pending ops as its summary (what endExecution() analyses now).
+        if (!info) this.visited.add(key.hi, key.lo, { sleep, onStack: false, summary: this.pendingSummary(ex) });
         return -1;
       }
       if (info && info.onStack) info = null; // a cycle: explore on, do not record
@@ -171,20 +211,15 @@ export class StatefulStrategy implements Strategy {
         info.onStack = true;
       } else {
         info = { sleep, onStack: true, summary: null };
-        this.visited.set(key, info);
+        this.visited.add(key.hi, key.lo, info);
       }
-      const cand = en & ~sleep;
-      if (cand === 0) return -1; // sleep-set blocked: every continuation is redundant
       const p = lowest(cand);
       const base = mkNode(ex, en, sleep, p);
-      node = { ...base, backtrack: this.por ? bit(p) : en, cp: ex.checkpoint(), info, sum: new Set() };
+      node = { ...base, backtrack: this.por ? bit(p) : en, cp: ex.checkpoint(), info, sum: newSummary(info?.summary ?? null), nThreads: ex.threads.length };
       this.stack.push(node);
       if (this.stack.length > this.maxDepth) this.maxDepth = this.stack.length;
-      // The pending ops of every live thread are below this state (conservative for sleepers).
-      for (const t of ex.threads) if (!t.done) node.sum.add(this.fpId(footprintOf(ex, t.id)));
     }
     const p = node.chosen;
-    node.sum.add(this.fpId(footprintOf(ex, p)));
     this.nextSleep = this.por ? childSleep(ex, node) : 0;
     if (this.por && i >= this.branch) analyze(ex, this.stack, i, p);
     return p;
@@ -195,14 +230,45 @@ export class StatefulStrategy implements Strategy {
   }
 
   endExecution(ex: Execution): void {
-    if (!this.por) return;
+    const met = this.metState;
+    this.metState = false;
+    if (!this.por || met) return;
     // As in the stateless search: the ops still pending race with what made them wait.
-    const top = this.stack[this.stack.length - 1];
-    for (const t of ex.threads) {
-      if (t.done) continue;
-      analyze(ex, this.stack, ex.events.length, t.id);
-      top?.sum.add(this.fpId(footprintOf(ex, t.id)));
+    for (const t of ex.threads) if (!t.done) analyze(ex, this.stack, ex.events.length, t.id);
+    this.addBelowTop(ex, this.pendingSummary(ex), ex.threads.length);
+  }
+
+  /** The summary of a state where a path ends: the ops pending there (check/summary.ts). */
+  private pendingSummary(ex: Execution): Summary {
+    const end: number[] = [];
+    if (this.por) for (const t of ex.threads) if (!t.done) end.push(this.sums.pending(footprintOf(ex, t.id)));
+    return newSummary(null, end);
+  }
+
+  /** The descriptors of everything below a summary's state, computed once (the graph has no cycles). */
+  private descriptors(s: Summary): Set<number> {
+    if (s.mat) return s.mat;
+    const out = new Set<number>(s.end);
+    if (s.base) for (const d of this.descriptors(s.base)) out.add(d);
+    for (const st of s.steps) {
+      out.add(st.self);
+      for (const d of this.descriptors(st.child)) out.add(this.sums.lift(d, st.x, st.spawned));
     }
+    s.mat = out;
+    return out;
+  }
+
+  /** The top node's step led to a state with summary `below` (check/summary.ts). */
+  private addBelowTop(ex: Execution, below: Summary, childThreads: number): void {
+    const d = this.stack.length - 1;
+    const node = this.stack[d];
+    if (!node || !this.por) return;
+    const e = ex.events[d];
+    if (!e) throw new Error(`[gupcheck internal bug] stateful: no event for step ${d}`);
+    const x = this.sums.eventSig(e);
+    let spawned = 0;
+    for (let t = node.nThreads; t < childThreads; t++) spawned |= bit(t);
+    node.sum.steps.push({ x, self: this.sums.pending(e), child: below, spawned });
   }
 
   frontier(): Frontier {
@@ -227,10 +293,10 @@ export class StatefulStrategy implements Strategy {
   }
 
   /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
-  private key(ex: Execution): string {
+  private key(ex: Execution): { hi: number; lo: number } {
     const f = fingerprintIncremental(ex.w, ex.threads);
-    const key = `${f.hi.toString(36)}.${f.lo.toString(36)}`;
     if (CHECK_FINGERPRINTS) {
+      const key = `${f.hi.toString(36)}.${f.lo.toString(36)}`;
       const st = staleTerms(ex.w);
       if (st.length) throw new Error(`[gupcheck internal bug] stale fingerprint terms after step ${ex.steps - 1} (${ex.schedule.at(-1)}: ${ex.threads[ex.schedule.at(-1) ?? 0]?.op.site.fn}): ${st.join('; ')}`);
       // Test mode: a fingerprint seen before must be the same state (the canonical dump).
@@ -244,47 +310,47 @@ export class StatefulStrategy implements Strategy {
         throw new Error(`[gupcheck internal bug] fingerprint collision or incomplete fingerprint at step ${ex.steps}:\n  was: ${x[i]?.slice(0, 300)}\n  now: ${y[i]?.slice(0, 300)}\n  stale: ${staleTerms(ex.w).join('; ')}`);
       }
     }
-    return key;
+    return f;
   }
 
   private readonly dumps = new Map<string, string>();
 
-  private fpId(f: Footprint): number {
-    // Packed exactly into a double (52 bits) while object ids stay below 2^20; a string beyond.
-    const small = f.tid | (f.acc << 5) | (f.counter << 7) | (f.group << 9) | (f.choice ? 1 << 10 : 0) | (f.ctxWrite ? 1 << 11 : 0);
-    const k = f.obj < 0x100000 && f.obj2 < 0x100000 ? (f.obj * 0x100000 + f.obj2) * 4096 + small : `${f.obj},${f.obj2},${small}`;
-    let id = this.fpIds.get(k);
-    if (id === undefined) {
-      id = this.fps.length;
-      this.fps.push({ ...f });
-      this.fpIds.set(k, id);
-    }
-    return id;
-  }
-
   /**
-   * A state explored before: what lies below it races with the current path like any later op
-   * would. Conservative rule (see the header), then its summary counts as below the parent.
+   * A state explored before: what lies below it races with the current path as it would in the
+   * stateless search (see the header); then its summary counts as below the parent's step.
    */
   private match(ex: Execution, i: number, info: Visited): void {
     this.matched++;
-    const summary = info.summary!;
+    this.metState = true;
     if (!this.por) return;
-    for (const id of summary) {
-      const f = this.fps[id]!;
+    const summary = info.summary!;
+    for (const d of this.descriptors(summary)) {
+      const f = this.sums.footprint(d);
       if (f.choice) continue;
-      const cp = f.tid < ex.threads.length ? ex.threadClock(f.tid) : new Int32Array(ex.width);
-      analyzeFootprint(ex, this.stack, i, f, cp, (j) => {
-        // A thread asleep at j would add nothing: what covers a race with it in the stateless
-        // search (its sibling exploration running into the race) may lie beyond another match.
-        // So then every thread that can run and is awake there (found by the property test).
+      analyzeFootprint(ex, this.stack, i, f, this.sums.clockBefore(ex, d), (j) => {
         const node = this.stack[j]!;
-        const awake = node.enabled & ~node.sleep;
-        node.backtrack |= f.tid < ex.threads.length && awake & bit(f.tid) ? bit(f.tid) : awake;
+        const runnable = node.enabled & ~node.sleep;
+        // The initials of notdep(partner, E·π).e', as source-DPOR picks one: the path's events
+        // after the partner give some exactly, if any of them is not after it.
+        const initials = prefixInitials(ex.events, j, i).initials;
+        if (initials) {
+          if (initials & node.backtrack) return;
+          const q = lowest(initials & runnable || initials);
+          // An initial asleep here: what covers the race in the stateless search (the
+          // exploration that put it to sleep running into it) may lie beyond another match, so
+          // every thread that can run here and is awake (found by the property test).
+          node.backtrack |= runnable & bit(q) ? bit(q) : node.sleep & bit(q) ? runnable : node.enabled;
+          return;
+        }
+        // Else they lie below the matched state, among the threads of the events before e' (and
+        // e''s own): all of those (one is an initial), or every runnable thread if one of them
+        // cannot run here (Flanagan-Godefroid) or is asleep (as above).
+        const cand = this.sums.fullThreads(d) & ~node.backtrack;
+        if (cand === 0) return;
+        node.backtrack |= (cand & ~runnable) === 0 ? cand : runnable;
       });
     }
-    const parent = this.stack[i - 1];
-    if (parent) for (const id of summary) parent.sum.add(id);
+    this.addBelowTop(ex, summary, ex.threads.length);
   }
 
   /** Leave the deepest node: its summary is complete. */
@@ -292,11 +358,9 @@ export class StatefulStrategy implements Strategy {
     const node = this.stack.pop()!;
     if (node.info) {
       node.info.onStack = false;
-      if (node.info.summary) for (const id of node.sum) node.info.summary.add(id);
-      else node.info.summary = node.sum;
+      node.info.summary = node.sum; // over the earlier one, if the state was explored before
     }
-    const parent = this.stack[this.stack.length - 1];
-    if (parent) for (const id of node.sum) parent.sum.add(id);
+    if (this.ex) this.addBelowTop(this.ex, node.sum, node.nThreads);
   }
 
   /** Move to the deepest node with an unexplored alternative; false when there is none. */

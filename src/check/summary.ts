@@ -1,0 +1,349 @@
+/**
+ * What the stateful search keeps, per explored state, of the ops that can run below it, so that a
+ * path that meets the state again can be analysed for races as the stateless search would have
+ * done by running on (Yang, Chen, Gopalakrishnan, Kirby, SPIN 2008, with the happens-before order
+ * inside the explored part kept rather than dropped).
+ *
+ * For an event e' on some explored path π below a state s, the stateless search, running on from
+ * a new prefix E that reaches s, would analyse e' against E with the clock of e''s previous event
+ * in its thread (analyzeFootprint's `cp`: e''s own dependencies are the races). Two things of π
+ * decide that clock, and neither depends on E (happens-before between two events of π goes
+ * through events of π only): the threads of the events of π that happen before that previous
+ * event (with e''s own thread), whose clocks at s it starts from; and those events' accesses,
+ * after which E's conflicting accesses to the same objects are ordered too. A descriptor holds
+ * them for one event (its footprint, a thread mask and an interned access set), with `full`: the
+ * threads of every event of π that happens before e' at all (its own dependencies included),
+ * among which, when no event of E after a race partner is left out of notdep (the race's initials
+ * then come from π), lie the initials the stateless search would pick from (see the caller).
+ * A state's summary (built lazily by the caller) is the set of descriptors of every event below
+ * it, relative to it: when an event x leads from s to a child state, each of the child's
+ * descriptors is lifted over x, and x gets its own.
+ */
+import { COUNTER_ADD, GROUP_CPU, READ } from '../sim/op.ts';
+import { accessesConflict, type Ev, type Execution, type Footprint, joinInto } from './execution.ts';
+import { bit } from './split.ts';
+
+/** Atoms of an access set: obj * 4 + kind (1 read, 2 write, 3 add); obj 0 holds the two group atoms. */
+const GROUP_ATOM = 1; // reads every CPU context (an IPI wait, a grace period)
+const CTXW_ATOM = 2; // writes a CPU context
+
+/** An event's thread and accesses, interned. */
+interface Sig {
+  readonly tid: number;
+  readonly atoms: readonly number[];
+}
+
+/** An event below a state, as far as a race analysis from a new prefix needs it (see the header). */
+interface Desc {
+  /** Footprint id of the event (Summaries.fp()). */
+  readonly fp: number;
+  /** Its own accesses (a sig id). */
+  readonly self: number;
+  /** Its own thread, and the threads of the events of π that happen before its previous event. */
+  readonly threads: number;
+  /** Accesses of those events (an atom-set id). */
+  readonly past: number;
+  /** Threads of every event of π that happens before it (its own dependencies too), and its own. */
+  readonly full: number;
+}
+
+function conflicts(x: readonly number[], y: readonly number[]): boolean {
+  // Both sorted: a merge over the objects.
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const ox = x[i]! >> 2;
+    const oy = y[j]! >> 2;
+    if (ox < oy) i++;
+    else if (ox > oy) j++;
+    else {
+      // Same object: compare every pair of kinds on it.
+      let i2 = i;
+      while (i2 < x.length && x[i2]! >> 2 === ox) i2++;
+      let j2 = j;
+      while (j2 < y.length && y[j2]! >> 2 === oy) j2++;
+      for (let a = i; a < i2; a++)
+        for (let b = j; b < j2; b++) {
+          const ka = x[a]! & 3;
+          const kb = y[b]! & 3;
+          if (ox === 0 ? ka !== kb : accessesConflict(ka, kb)) return true;
+        }
+      i = i2;
+      j = j2;
+    }
+  }
+  return false;
+}
+
+/**
+ * Sorted atoms with one kind per object: a write, or a read and an add of one object together,
+ * become a write (they conflict with, and order after, the same accesses as a write does).
+ */
+function normalize(atoms: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < atoms.length; ) {
+    const obj = atoms[i]! >> 2;
+    let kinds = 0;
+    for (; i < atoms.length && atoms[i]! >> 2 === obj; i++) kinds |= 1 << (atoms[i]! & 3);
+    // obj 0: the two group atoms stay as they are
+    if (obj === 0) {
+      for (const k of [1, 2]) if (kinds & (1 << k)) out.push(k);
+      continue;
+    }
+    const k = kinds & (1 << 2) || (kinds & (1 << 1) && kinds & (1 << 3)) ? 2 : kinds & (1 << 1) ? 1 : 3;
+    out.push(obj * 4 + k);
+  }
+  return out;
+}
+
+function union(x: readonly number[], y: readonly number[]): number[] {
+  return normalize([...x, ...y].sort((a, b) => a - b));
+}
+
+/** Interned number lists (sorted, unique). */
+class Lists {
+  private readonly ids = new Map<string, number>();
+  readonly lists: (readonly number[])[] = [];
+  id(l: readonly number[]): number {
+    const k = l.join(',');
+    let id = this.ids.get(k);
+    if (id === undefined) {
+      id = this.lists.length;
+      this.lists.push(l);
+      this.ids.set(k, id);
+    }
+    return id;
+  }
+}
+
+export class Summaries {
+  private readonly fps: Footprint[] = [];
+  private readonly fpIds = new Map<number | string, number>();
+  private readonly sigs: Sig[] = [];
+  private readonly sigIds = new Map<string, number>();
+  private readonly atomSets = new Lists();
+  private readonly descs: Desc[] = [];
+  private readonly lifted = new PairMap();
+  private readonly empty: number;
+
+  constructor() {
+    this.empty = this.atomSets.id([]);
+  }
+
+  /** Distinct descriptors made so far. */
+  get size(): number {
+    return this.descs.length;
+  }
+
+
+  fp(f: Footprint): number {
+    // Packed exactly into a double (52 bits) while object ids stay below 2^20; a string beyond.
+    const small = f.tid | (f.acc << 5) | (f.counter << 7) | (f.group << 9) | (f.choice ? 1 << 10 : 0) | (f.ctxWrite ? 1 << 11 : 0);
+    const k = f.obj < 0x100000 && f.obj2 < 0x100000 ? (f.obj * 0x100000 + f.obj2) * 4096 + small : `${f.obj},${f.obj2},${small}`;
+    let id = this.fpIds.get(k);
+    if (id === undefined) {
+      id = this.fps.length;
+      this.fps.push({ ...f });
+      this.fpIds.set(k, id);
+    }
+    return id;
+  }
+
+  private sig(tid: number, atoms: number[]): number {
+    atoms.sort((a, b) => a - b);
+    const k = `${tid}:${atoms.join(',')}`;
+    let id = this.sigIds.get(k);
+    if (id === undefined) {
+      id = this.sigs.length;
+      this.sigs.push({ tid, atoms: normalize(atoms) });
+      this.sigIds.set(k, id);
+    }
+    return id;
+  }
+
+  private atomsOf(f: Footprint, released: readonly number[] | undefined): number[] {
+    const atoms: number[] = [];
+    if (f.choice) return atoms;
+    if (f.obj) atoms.push(f.obj * 4 + (f.acc === READ ? 1 : f.counter === COUNTER_ADD ? 3 : 2));
+    if (f.obj2) atoms.push(f.obj2 * 4 + 1);
+    if (f.group === GROUP_CPU) atoms.push(GROUP_ATOM);
+    if (f.ctxWrite) atoms.push(CTXW_ATOM);
+    if (released) for (const o of released) atoms.push(o * 4 + 2);
+    return atoms;
+  }
+
+  private readonly byFpThreads = new PairMap();
+  private readonly byPast = new PairMap();
+  private readonly byFull = new PairMap();
+  private keys = 0;
+
+  private make(fp: number, self: number, threads: number, past: number, full: number): number {
+    let k1 = this.byFpThreads.get(fp, threads);
+    if (k1 < 0) this.byFpThreads.set(fp, threads, (k1 = this.keys++));
+    let k2 = this.byPast.get(k1, past);
+    if (k2 < 0) this.byPast.set(k1, past, (k2 = this.keys++));
+    let id = this.byFull.get(k2, full);
+    if (id < 0) {
+      id = this.descs.length;
+      this.descs.push({ fp, self, threads, past, full });
+      this.byFull.set(k2, full, id);
+    }
+    return id;
+  }
+
+  /** The descriptor of an op about to run (pending) at a state: nothing below it happens before it. */
+  pending(f: Footprint): number {
+    const fp = this.fp(f);
+    const self = this.sig(f.tid, this.atomsOf(f, undefined));
+    return this.make(fp, self, bit(f.tid), this.empty, bit(f.tid));
+  }
+
+  /** The event's own accesses (with the locks released by ops merged into it); cached on the event, which no longer changes. */
+  eventSig(e: Ev): number {
+    return (e.sig ??= this.sig(e.tid, this.atomsOf(e, e.released)));
+  }
+
+  /** Descriptor d (relative to the state after event x) as seen from the state before x. */
+  lift(d: number, x: number, spawned: number): number {
+    const memo = spawned === 0;
+    if (memo) {
+      const got = this.lifted.get(d, x);
+      if (got >= 0) return got;
+    }
+    const desc = this.descs[d]!;
+    const xs = this.sigs[x]!;
+    let out = d;
+    if ((desc.threads & (bit(xs.tid) | spawned)) !== 0 || this.conflictsPast(x, desc.past)) {
+      // x happens before e''s previous event (or is one): it joins the past.
+      out = this.make(desc.fp, desc.self, desc.threads | bit(xs.tid), this.pastWith(desc.past, x), desc.full | bit(xs.tid));
+    } else if (this.conflictsSig(x, desc.self)) {
+      // x happens before e' through e''s own dependency only.
+      out = this.make(desc.fp, desc.self, desc.threads, desc.past, desc.full | bit(xs.tid));
+    }
+    if (memo) this.lifted.set(d, x, out);
+    return out;
+  }
+
+  private readonly memoConflictsPast = new PairMap();
+  private conflictsPast(x: number, past: number): boolean {
+    let r = this.memoConflictsPast.get(x, past);
+    if (r < 0) this.memoConflictsPast.set(x, past, (r = conflicts(this.sigs[x]!.atoms, this.atomSets.lists[past]!) ? 1 : 0));
+    return r === 1;
+  }
+
+  private readonly memoConflictsSig = new PairMap();
+  private conflictsSig(x: number, y: number): boolean {
+    let r = this.memoConflictsSig.get(x, y);
+    if (r < 0) this.memoConflictsSig.set(x, y, (r = conflicts(this.sigs[x]!.atoms, this.sigs[y]!.atoms) ? 1 : 0));
+    return r === 1;
+  }
+
+  private readonly memoPastWith = new PairMap();
+  private pastWith(past: number, x: number): number {
+    let r = this.memoPastWith.get(past, x);
+    if (r < 0) this.memoPastWith.set(past, x, (r = this.atomSets.id(union(this.atomSets.lists[past]!, this.sigs[x]!.atoms))));
+    return r;
+  }
+
+  /**
+   * Race analysis of descriptor d against the path of `ex` (the state it meets is after event
+   * i - 1): calls `race(partner, footprint, initials)` for each race partner, with the initials of
+   * notdep(partner, E·π).e' if every event of E after the partner happens after it (else 0: the
+   * caller takes the initials from those events).
+   */
+
+  footprint(d: number): Footprint {
+    return this.fps[this.descs[d]!.fp]!;
+  }
+
+  /** Threads of every event below the state that happens before the descriptor's (and its own). */
+  fullThreads(d: number): number {
+    return this.descs[d]!.full;
+  }
+
+  /** The clock e' would start from after the path of `ex` (its past's threads and accesses). */
+  clockBefore(ex: Execution, d: number): Int32Array {
+    const desc = this.descs[d]!;
+    const cp = new Int32Array(ex.width);
+    const n = ex.threads.length;
+    for (let m = desc.threads; m; m &= m - 1) {
+      const t = 31 - Math.clz32(m & -m);
+      if (t < n) joinInto(cp, ex.threadClock(t));
+    }
+    for (const atom of this.atomSets.lists[desc.past]!) {
+      if (atom === CTXW_ATOM) continue; // its (ctx, write) atom is there too
+      if (atom === GROUP_ATOM) {
+        for (const o of ex.ctxObjects()) joinObject(ex, cp, o, 1);
+      } else joinObject(ex, cp, atom >> 2, atom & 3);
+    }
+    return cp;
+  }
+}
+
+/** Join into `cp` the clocks of the path's accesses to obj that an access of `kind` would follow. */
+function joinObject(ex: Execution, cp: Int32Array, obj: number, kind: number): void {
+  const l = ex.accesses.get(obj);
+  if (!l) return;
+  for (let i = l.length - 1; i >= 0; i--) {
+    const a = l[i]!;
+    const k = a & 3;
+    const e = ex.events[a >> 2]!;
+    if (k === 2) {
+      joinInto(cp, e.clock);
+      return;
+    }
+    if (accessesConflict(kind, k)) joinInto(cp, e.clock);
+  }
+}
+
+/** A map from pairs of non-negative int32s to non-negative int32s (open addressing; -1: absent). */
+class PairMap {
+  private keysA = new Int32Array(1 << 12).fill(-1);
+  private keysB = new Int32Array(1 << 12);
+  private vals = new Int32Array(1 << 12);
+  private n = 0;
+
+  private slot(a: number, b: number, mask: number): number {
+    let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77);
+    h ^= h >>> 15;
+    return h & mask;
+  }
+
+  get(a: number, b: number): number {
+    const mask = this.keysA.length - 1;
+    for (let i = this.slot(a, b, mask); ; i = (i + 1) & mask) {
+      const k = this.keysA[i]!;
+      if (k === -1) return -1;
+      if (k === a && this.keysB[i] === b) return this.vals[i]!;
+    }
+  }
+
+  set(a: number, b: number, v: number): void {
+    if (2 * (this.n + 1) > this.keysA.length) this.grow();
+    const mask = this.keysA.length - 1;
+    for (let i = this.slot(a, b, mask); ; i = (i + 1) & mask) {
+      const k = this.keysA[i]!;
+      if (k === -1) {
+        this.keysA[i] = a;
+        this.keysB[i] = b;
+        this.vals[i] = v;
+        this.n++;
+        return;
+      }
+      if (k === a && this.keysB[i] === b) {
+        this.vals[i] = v;
+        return;
+      }
+    }
+  }
+
+  private grow(): void {
+    const [ka, kb, vs] = [this.keysA, this.keysB, this.vals];
+    const size = ka.length * 2;
+    this.keysA = new Int32Array(size).fill(-1);
+    this.keysB = new Int32Array(size);
+    this.vals = new Int32Array(size);
+    this.n = 0;
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== -1) this.set(ka[i]!, kb[i]!, vs[i]!);
+  }
+}
