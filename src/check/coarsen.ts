@@ -49,6 +49,8 @@ export class Coarsening {
     /** Objects 1..bound-1 exist before any thread runs. */
     readonly bound: number,
     cls: Uint8Array,
+    /** The CPU contexts (IRQ/RCU state) among them: a group op (an IPI wait, a grace period) reads them all. */
+    private readonly ctx: readonly number[] = [],
   ) {
     this.cls = cls;
   }
@@ -68,7 +70,11 @@ export class Coarsening {
 
   /** The object whose class this op (about to run on thread tid) breaks, or 0. */
   violation(op: Op, tid: number): number {
-    if (op.group === GROUP_CPU) return 0; // CPU contexts are never classed (learn())
+    if (op.group === GROUP_CPU)
+      for (const o of this.ctx) {
+        const b = this.broken(o, tid, true, false);
+        if (b !== 0) return b;
+      }
     const a = this.broken(op.obj, tid, op.acc === READ, op.release || isLockWait(op.wait));
     return a !== 0 ? a : this.broken(op.obj2, tid, true, false);
   }
@@ -86,18 +92,21 @@ export class Coarsening {
   without(obj: number): Coarsening {
     const cls = this.cls.slice();
     cls[obj] = SHARED;
-    return new Coarsening(this.bound, cls);
+    return new Coarsening(this.bound, cls, this.ctx);
   }
 
   /**
    * Guess the classes from `samples` random executions of `program` (a fixed seed: the same guess
-   * on every run). The CPU contexts are shared (group ops read them all).
+   * on every run). A group op counts as a read of every CPU context; where no thread waits for an
+   * IPI or a grace period, a CPU's IRQ and RCU state is its own, and local_irq_save()/restore()
+   * need no scheduling point.
    */
   static learn(program: Program, samples = 32, maxSteps?: number): Coarsening {
     const writers = new Set<number>();
     const nonLock = new Set<number>(); // objects with an access that is not a lock acquisition or release
     let cls = new Uint8Array(0);
     let bound = 0;
+    let ctx: number[] = [];
     let rng = 0x2545f491;
     const rand = (n: number): number => {
       rng ^= rng << 13;
@@ -119,7 +128,7 @@ export class Coarsening {
         cls = new Uint8Array(bound).fill(UNSEEN);
         cls[0] = SHARED;
       }
-      for (const t of ex.threads) if (t.ctxObj < bound) cls[t.ctxObj] = SHARED;
+      if (s === 0) ctx = ex.threads.filter((t) => t.ctxObj < bound).map((t) => t.ctxObj);
       try {
         for (;;) {
           const en = ex.enabledMask();
@@ -133,20 +142,23 @@ export class Coarsening {
             note(op.obj2, tid, false);
             if (!op.release && !isLockWait(op.wait)) nonLock.add(op.obj);
             nonLock.add(op.obj2);
-          }
+          } else
+            for (const o of ctx) {
+              note(o, tid, false);
+              nonLock.add(o);
+            }
           ex.step(tid, op.choices ? rand(op.choices) : 0, en);
         }
       } catch (e) {
         if (!(e instanceof LimitError)) throw e; // a sample that hits --max-steps still taught what it saw
       }
-      for (const t of ex.threads) if (t.ctxObj < bound) cls[t.ctxObj] = SHARED;
     }
     for (let o = 1; o < bound; o++) {
       const c = cls[o]!;
       if (c === UNSEEN) cls[o] = SHARED; // never accessed in the samples: no guess
       else if (c === READ_ONLY && writers.has(o)) cls[o] = nonLock.has(o) ? SHARED : LOCK_ONLY;
     }
-    return new Coarsening(bound, cls);
+    return new Coarsening(bound, cls, ctx);
   }
 }
 
