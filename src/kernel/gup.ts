@@ -867,6 +867,22 @@ export function* pin_user_pages_fast(c: Ctx, start: number, nr_pages: number, gu
   return yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f, pages));
 }
 
+/**
+ * GUP-fast alone for a pin: FOLL_PIN|FOLL_FAST_ONLY, no slow path; 0 if GUP-fast pins nothing.
+ * This is pin_user_pages_fast_only() of 5.8 (mm/gup.c: "the FOLL_PIN equivalent of
+ * get_user_pages_fast_only()"), which the revisions modelled here no longer offer: "there are no
+ * APIs allowing users to specify FOLL_FAST_ONLY for a PUP-fast" (Lorenzo Stoakes, v7 3/3, May
+ * 2023). So no caller of these revisions can make this call; the scenario op's `fast_only: true`
+ * uses it to check GUP-fast on its own, as abstract models of GUP-fast do (bench/spin-*.yaml,
+ * bench/spin/gup-fast.pml).
+ */
+export function* pin_user_pages_fast_only(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
+  if (f === null) return 0;
+  const nr = yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f | FOLL_FAST_ONLY, pages));
+  return nr < 0 ? 0 : nr;
+}
+
 /** get_user_pages_fast(): FOLL_GET. */
 export function* get_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
   const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_GET);

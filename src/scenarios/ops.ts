@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { evict_inode, truncate_pagecache } from '../kernel/truncate.ts';
 import { dup_mmap } from '../kernel/fork.ts';
-import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast, put_user_pages, unpin_user_pages, unpin_user_pages_dirty_lock } from '../kernel/gup.ts';
+import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast, pin_user_pages_fast_only, put_user_pages, unpin_user_pages, unpin_user_pages_dirty_lock } from '../kernel/gup.ts';
 import { split_folio } from '../kernel/huge_memory.ts';
 import type { Ctx, Kernel } from '../kernel/kernel.ts';
 import { madvise_dontneed, mprotect, munmap, PROT_READ, PROT_WRITE } from '../kernel/mmap.ts';
@@ -189,10 +189,16 @@ const fileBacked = (v: VmaSpecT | undefined) => v !== undefined && v.backing !==
 export const OP_TABLE = [
   def({
     section: 'Pinning',
-    schema: pinSchema('pin_user_pages_fast'),
-    models: '`pin_user_pages_fast()`: GUP-fast with IRQs off, then the slow path for what it could not pin',
+    schema: pinSchema('pin_user_pages_fast').extend({
+      fast_only: z
+        .boolean()
+        .default(false)
+        .describe('GUP-fast alone, no slow path (FOLL_FAST_ONLY): what abstract models of GUP-fast check; no API of the modelled revisions offers it for a pin'),
+    }),
+    models:
+      '`pin_user_pages_fast()`: GUP-fast with IRQs off, then the slow path for what it could not pin. With `fast_only: true`, GUP-fast alone (`FOLL_PIN|FOLL_FAST_ONLY`, as 5.8\'s `pin_user_pages_fast_only()`; the revisions modelled here have no such API): a model-only abstraction to compare with models of GUP-fast on its own (`bench/spin-*.yaml`)',
     outcomes: `\`pinned-fast\` (GUP-fast pinned every page), \`fell-back\` (the slow path pinned some), ${PIN_OUTCOMES}`,
-    run: (r, op) => pinOp(r, op, (start, flags, pages) => pin_user_pages_fast(r.c, start, op.pages, flags, pages), fastDone(r)),
+    run: (r, op) => pinOp(r, op, (start, flags, pages) => (op.fast_only ? pin_user_pages_fast_only : pin_user_pages_fast)(r.c, start, op.pages, flags, pages), fastDone(r)),
   }),
   def({
     section: 'Pinning',
