@@ -96,12 +96,12 @@ export class Coarsening {
   }
 
   /**
-   * Guess the classes from `samples` random executions of `program` (a fixed seed: the same guess
-   * on every run). A group op counts as a read of every CPU context; where no thread waits for an
+   * Guess the classes from up to `samples` random executions of `program` (a fixed seed: the same
+   * guess on every run), fewer once `settled` in a row add nothing. A group op counts as a read of every CPU context; where no thread waits for an
    * IPI or a grace period, a CPU's IRQ and RCU state is its own, and local_irq_save()/restore()
    * need no scheduling point.
    */
-  static learn(program: Program, samples = 32, maxSteps?: number): Coarsening {
+  static learn(program: Program, samples = 32, maxSteps?: number, settled = 4): Coarsening {
     const writers = new Set<number>();
     const nonLock = new Set<number>(); // objects with an access that is not a lock acquisition or release
     let cls = new Uint8Array(0);
@@ -114,14 +114,27 @@ export class Coarsening {
       rng ^= rng << 5;
       return (rng >>> 0) % n;
     };
+    let changed = false;
     const note = (obj: number, tid: number, write: boolean): void => {
       if (obj === 0 || obj >= bound) return;
-      if (write) writers.add(obj);
+      if (write && !writers.has(obj)) {
+        writers.add(obj);
+        changed = true;
+      }
       const c = cls[obj]!;
       if (c === UNSEEN) cls[obj] = LOCAL + tid;
-      else if (c !== SHARED && c !== LOCAL + tid) cls[obj] = READ_ONLY;
+      else if (c !== SHARED && c !== LOCAL + tid && c !== READ_ONLY) cls[obj] = READ_ONLY;
+      else return;
+      changed = true;
     };
-    for (let s = 0; s < samples; s++) {
+    const nonLockAdd = (obj: number): void => {
+      if (nonLock.has(obj)) return;
+      nonLock.add(obj);
+      changed = true;
+    };
+    // Stop early once `settled` samples in a row taught nothing new (a small program has few paths).
+    for (let s = 0, quiet = 0; s < samples && quiet < settled; s++, quiet = changed ? 0 : quiet + 1) {
+      changed = false;
       const ex = new Execution(program, false, maxSteps);
       if (s === 0) {
         bound = ex.w.objectCount + 1;
@@ -140,12 +153,12 @@ export class Coarsening {
           if (op.group === 0) {
             note(op.obj, tid, op.acc !== READ);
             note(op.obj2, tid, false);
-            if (!op.release && !isLockWait(op.wait)) nonLock.add(op.obj);
-            nonLock.add(op.obj2);
+            if (!op.release && !isLockWait(op.wait)) nonLockAdd(op.obj);
+            nonLockAdd(op.obj2);
           } else
             for (const o of ctx) {
               note(o, tid, false);
-              nonLock.add(o);
+              nonLockAdd(o);
             }
           ex.step(tid, op.choices ? rand(op.choices) : 0, en);
         }
