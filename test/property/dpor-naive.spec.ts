@@ -5,7 +5,8 @@
  * The stateful search runs on the model compiled to frames (frames-entry.ts, bundled before the
  * tests) with its self-checks on: every rewind compared with the saved state
  * (GUPCHECK_CHECK_RESTORE) and every fingerprint match with the state's canonical dump
- * (GUPCHECK_CHECK_FINGERPRINTS).
+ * (GUPCHECK_CHECK_FINGERPRINTS); without its bounded stateless first passes
+ * (GUPCHECK_STATEFUL_FIRST_PASSES=none), which would find what it might miss.
  *
  *   1. tiny programs on the sim primitives (tiny-programs.ts): 2-3 threads, 1-4 items each over
  *      1-3 cells and 0-2 spinlocks: reads, writes, RMWs, nested lock sections, choose(), checks;
@@ -148,6 +149,8 @@ let framed: FramesEntry;
 beforeAll(async () => {
   process.env.GUPCHECK_CHECK_RESTORE = '1';
   process.env.GUPCHECK_CHECK_FINGERPRINTS = '1';
+  // The stateful search alone: its stateless first passes would find states it might miss.
+  process.env.GUPCHECK_STATEFUL_FIRST_PASSES = 'none';
   const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
   const out = await buildFramesBundle(here('./frames-entry.ts'), here('./frames.bundle.mjs'), { compile: (p) => p === here('./tiny-programs.ts'), dirs: [here('.')] });
   framed = (await import(pathToFileURL(out).href)) as FramesEntry;

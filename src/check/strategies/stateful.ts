@@ -43,7 +43,21 @@ import { Summaries } from '../summary.ts';
 import { StateTable } from '../table.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
-import { childSleep, mkNode } from './dfs.ts';
+import { childSleep, DfsStrategy } from './dfs.ts';
+import { GupcheckError } from '../../errors.ts';
+
+/** The stateless passes run first (preemption bounds) and their execution budget: see StatefulStrategy.firstPass(). */
+export const FIRST_PASSES: readonly number[] = [0, 1];
+
+/** GUPCHECK_STATEFUL_FIRST_PASSES: `none`, or preemption bounds such as `0,1,2` (tests turn them off to test the stateful search alone). */
+export function firstPassesFromEnv(v: string | undefined): readonly number[] | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'none') return [];
+  const ks = v.split(',').map((x) => Number(x.trim()));
+  if (ks.some((k) => !Number.isInteger(k) || k < 0 || k > 20)) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', `GUPCHECK_STATEFUL_FIRST_PASSES must be 'none' or preemption bounds 0..20, comma-separated (got '${v}')`, 'e.g. GUPCHECK_STATEFUL_FIRST_PASSES=0,1');
+  return ks;
+}
+export const FIRST_PASS_EXECUTIONS = 1000;
 
 /** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
@@ -129,9 +143,42 @@ export class StatefulStrategy implements Strategy {
       /** Tests: the first guess of the object classes (instead of Coarsening.learn()). */
       readonly guess?: (program: Program) => Coarsening;
       readonly maxSteps?: number;
+      /**
+       * Preemption bounds of the stateless passes run first, to find bugs early (iterative
+       * context bounding, CHESS); [] for none. Default: GUPCHECK_STATEFUL_FIRST_PASSES, else FIRST_PASSES.
+       */
+      readonly firstPasses?: readonly number[];
     } = {},
   ) {
     this.por = o.por ?? true;
+    this.passes = [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
+  }
+
+  /**
+   * Finding bugs early: before the stateful search, stateless DPOR passes with small preemption
+   * bounds (Musuvathi and Qadeer, "Iterative context bounding for systematic testing of
+   * multithreaded programs", PLDI 2007: most bugs need one or two preemptions), up to
+   * FIRST_PASS_EXECUTIONS executions in all, stopping at the first finding. Their executions are real ones and count
+   * (so a finding's best example is one with few preemptions); the search is complete only once
+   * the stateful search after them is.
+   */
+  private passes: number[];
+  private pass: DfsStrategy | null = null;
+  private passExecutions = 0;
+  private passFound = false;
+
+  /** The bounded pass to run now, or null once they are over. */
+  private firstPass(): DfsStrategy | null {
+    for (;;) {
+      if (this.pass && !this.passFound && this.passExecutions < FIRST_PASS_EXECUTIONS && this.pass.beginExecution()) return this.pass;
+      this.pass = null;
+      const k = this.passes.shift();
+      if (k === undefined || this.passFound || this.passExecutions >= FIRST_PASS_EXECUTIONS) {
+        this.passes.length = 0;
+        return null;
+      }
+      this.pass = new DfsStrategy({ mode: 'dpor', preemptionBound: k });
+    }
   }
 
   private readonly por: boolean;
@@ -140,7 +187,8 @@ export class StatefulStrategy implements Strategy {
     return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts, descriptors: this.sums.size };
   }
 
-  resume(program: Program, o: RunOnceOptions): Execution {
+  resume(program: Program, o: RunOnceOptions): Execution | undefined {
+    if (this.pass) return undefined; // a first pass: a fresh execution, replayed from the start
     if (!this.ex) {
       const maxSteps = o.maxSteps ?? this.o.maxSteps;
       if (this.o.coarsen !== false) this.coarse ??= this.o.guess?.(program) ?? Coarsening.learn(program, 32, maxSteps);
@@ -154,6 +202,9 @@ export class StatefulStrategy implements Strategy {
   }
 
   beginExecution(): boolean {
+    if (this.passes.length || this.pass) {
+      if (this.firstPass()) return true;
+    }
     if (!this.started) {
       this.started = true;
       return true;
@@ -178,6 +229,7 @@ export class StatefulStrategy implements Strategy {
   }
 
   nextThread(ex: Execution, en: number): number {
+    if (this.pass) return this.pass.nextThread(ex, en);
     if (ex.violation !== 0) return -1; // beginExecution() starts again
     const i = ex.decisions;
     let node: SNode;
@@ -214,8 +266,22 @@ export class StatefulStrategy implements Strategy {
         this.visited.add(key.hi, key.lo, info);
       }
       const p = lowest(cand);
-      const base = mkNode(ex, en, sleep, p);
-      node = { ...base, backtrack: this.por ? bit(p) : en, cp: ex.checkpoint(), info, sum: newSummary(info?.summary ?? null), nThreads: ex.threads.length };
+      const op = ex.pending(p);
+      // As dfs.ts mkNode(), in one literal (one object shape for every node).
+      node = {
+        enabled: en,
+        sleep,
+        backtrack: this.por ? bit(p) : en,
+        done: bit(p),
+        chosen: p,
+        value: 0,
+        nValues: op.choices,
+        site: op.site.id,
+        cp: ex.checkpoint(),
+        info,
+        sum: newSummary(info?.summary ?? null),
+        nThreads: ex.threads.length,
+      };
       this.stack.push(node);
       if (this.stack.length > this.maxDepth) this.maxDepth = this.stack.length;
     }
@@ -225,11 +291,20 @@ export class StatefulStrategy implements Strategy {
     return p;
   }
 
-  nextValue(ex: Execution): number {
+  nextValue(ex: Execution, tid: number, n: number): number {
+    if (this.pass) return this.pass.nextValue(ex);
+    void tid;
+    void n;
     return this.stack[ex.decisions]!.value;
   }
 
-  endExecution(ex: Execution): void {
+  endExecution(ex: Execution, ended: boolean): void {
+    if (this.pass) {
+      this.pass.endExecution(ex);
+      this.passExecutions++;
+      if (ended && ex.w.findings.length > 0) this.passFound = true;
+      return;
+    }
     const met = this.metState;
     this.metState = false;
     if (!this.por || met) return;
