@@ -8,13 +8,21 @@
  *               sets of findings and outcome values must agree; a disagreement is reported);
  *   workers     wall time with 1 worker over N workers on the scaled benchmark (the same
  *               execution cap per run, so both do the same work);
- *   v7 first finding, and scaled-reuse on 6.5/arm64 exhaustive (within a time budget).
+ *   v7 first finding, and scaled-reuse on 6.5/arm64 exhaustive (within a time budget);
+ *   strategies  the stateful search against DPOR on every bundled example (CPU time, same results);
+ *   spin        Spin run live on bench/spin/gup-fast.pml (src/bench/spin.ts) against the stateful
+ *               search on bench/spin-*.yaml, in the same run.
+ * `sections` picks which of these run (gupcheck bench --only).
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
+import { ensureSpin, runSpin, SPIN_CONFIGS, type SpinMeasure } from './spin.ts';
+
+export const SECTIONS = ['examples', 'strategies', 'scaled', 'spin', 'workers'] as const;
+export type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -29,8 +37,14 @@ export interface BenchOptions {
   readonly scaledBudgetMs: number;
   /** Execution cap per scaled run for the worker comparison. */
   readonly workersMaxExecutions: number;
-  /** Budget for each Spin configuration and strategy (bench/spin-*.yaml, 6.5/arm64). */
+  /** Budget for each Spin configuration and strategy (bench/spin-*.yaml), and for Spin itself. */
   readonly spinBudgetMs: number;
+  /** Budget for each v7 run (time to the first finding). */
+  readonly v7BudgetMs: number;
+  /** Budget for each scaled-reuse file with the stateful search. */
+  readonly scaledStatefulBudgetMs: number;
+  /** The sections to run (default: all). */
+  readonly sections?: readonly Section[] | undefined;
   readonly workers: number;
   /** Only these example files (default: all bundled). */
   readonly examples?: readonly string[] | undefined;
@@ -47,45 +61,71 @@ export interface TableRow extends RunMeasure {
 }
 
 export interface BenchReport {
-  readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number };
+  readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number | null };
+  readonly sections: readonly Section[];
   readonly rows: readonly TableRow[];
   readonly ratios: {
-    readonly naiveOverDpor: { readonly runs: number; readonly min: number | null; readonly median: number | null; readonly max: number | null; readonly largestExamples: number | null; readonly largestAtLeast: boolean; readonly largestRuns: number; readonly naiveUnfinished: number; readonly unfinishedAtLeast: number | null; readonly disagreements: readonly string[] };
-    readonly workers: { readonly n: number; readonly wall1Ms: number; readonly wallNMs: number; readonly speedup: number; readonly executionsPerRun: number; readonly rss1MB: number; readonly rssNMB: number };
+    readonly naiveOverDpor: { readonly runs: number; readonly min: number | null; readonly median: number | null; readonly max: number | null; readonly largestExamples: number | null; readonly largestAtLeast: boolean; readonly largestRuns: number; readonly naiveUnfinished: number; readonly unfinishedAtLeast: number | null; readonly disagreements: readonly string[] } | null;
+    readonly workers: { readonly n: number; readonly wall1Ms: number; readonly wallNMs: number; readonly speedup: number; readonly executionsPerRun: number; readonly rss1MB: number; readonly rssNMB: number } | null;
   };
-  readonly bestTransitionsPerSec: { readonly value: number; readonly run: string };
+  readonly bestTransitionsPerSec: { readonly value: number; readonly run: string } | null;
   readonly v7FirstFindingMs: number | null;
-  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct'; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
-  readonly againstSpin: readonly SpinRow[];
+  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct' | 'stateful'; readonly executions: number; readonly states: number | null; readonly complete: boolean; readonly ms: number; readonly cpuMs: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
+  readonly strategies: readonly StrategyRow[];
+  readonly spin: SpinSection | null;
   readonly maxRssMB: number;
 }
 
+/** One bundled example file under DPOR and under the stateful search (all its runs, one child each). */
+export interface StrategyRow {
+  readonly file: string;
+  readonly runs: number;
+  readonly dpor: { readonly executions: number; readonly ms: number; readonly cpuMs: number };
+  readonly stateful: { readonly executions: number; readonly states: number; readonly ms: number; readonly cpuMs: number };
+  /** Every run has the same findings, outcome values and completeness under both. */
+  readonly same: boolean;
+}
+
 /**
- * Spin 6.5.2 on an abstract Promela model of the same race (docs/perf.md, "The stateful search"; reference/stateful-search.md §5),
- * measured on this project's machine: search time (compilation excluded) and states stored.
- * L4 was measured for the three page types together (12.9 s, 11.6 M states) and for anon alone.
+ * Spin's figures as quoted in docs/reference/stateful-search.md §1 and §5 (Spin 6.5.2 on the
+ * abstract model of that study, which is not in the repository): kept for comparison with the
+ * live runs on bench/spin/gup-fast.pml.
  */
-export const SPIN_FIGURES = [
-  { file: 'bench/spin-l1.yaml', config: 'L1', spinMs: 410, spinStates: 49_739 },
-  { file: 'bench/spin-l2.yaml', config: 'L2', spinMs: 960, spinStates: 585_965 },
-  { file: 'bench/spin-l4-anon.yaml', config: 'L4 anon', spinMs: 2_700, spinStates: 2_040_000 },
-  { file: 'bench/spin-l4-file.yaml', config: 'L4 file', spinMs: null, spinStates: null },
-  { file: 'bench/spin-l4-shmem.yaml', config: 'L4 shmem', spinMs: null, spinStates: null },
-] as const;
+export const SPIN_QUOTED: Readonly<Record<string, { readonly ms: number; readonly states: number }>> = {
+  L1: { ms: 410, states: 49_739 },
+  L2: { ms: 960, states: 585_965 },
+  'L4 anon': { ms: 2_700, states: 2_040_000 },
+};
 export const SPIN_L4_ALL = { spinMs: 12_900, spinStates: 11_585_195 };
+
+export interface SpinSection {
+  /** Spin ran here (false: why not, and the live columns are empty). */
+  readonly available: boolean;
+  readonly version: string | null;
+  readonly why: string | null;
+  /** Spin on gup-fast.pml: the merged code, and v7 (stops at its first error). */
+  readonly live: readonly SpinMeasure[];
+  /** gupcheck on bench/spin-*.yaml. */
+  readonly rows: readonly SpinRow[];
+}
 
 export interface SpinRow {
   readonly file: string;
   readonly config: string;
+  readonly kernel: string;
+  readonly arch: string;
   readonly strategy: 'stateful' | 'dpor';
   readonly complete: boolean;
   readonly executions: number;
+  readonly transitions: number;
   readonly states: number | null;
   readonly ms: number;
+  readonly cpuMs: number;
   readonly rssMB: number;
   readonly findings: readonly string[];
-  readonly spinMs: number | null;
-  readonly spinStates: number | null;
+  readonly firstFindingMs: number | null;
+  readonly findingSteps: number | null;
+  readonly findingPreemptions: number | null;
 }
 
 const SPIN = 'let x=0;for(let i=0;i<2e8;i++)x=(x+i*7)%1000003;process.stdout.write(String(x))';
@@ -135,32 +175,35 @@ export function bundledExamples(): string[] {
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const sections = o.sections ?? SECTIONS;
+  const on = (x: Section) => sections.includes(x);
   const examples = o.examples ?? bundledExamples();
   const rows: TableRow[] = [];
-  for (const file of examples) {
-    o.log(`bench: ${file}: DPOR`);
-    const d = await child({ files: [file], strategy: 'dpor', budgetMs: o.tableBudgetMs });
-    o.log(`bench: ${file}: naive (up to ${o.naiveMaxExecutions} executions)`);
-    const n = await child({ files: [file], strategy: 'naive', maxExecutions: o.naiveMaxExecutions, budgetMs: o.naiveBudgetMs });
-    const naive = new Map(n.runs.map((r) => [key(r), r]));
-    for (const r of d.runs) {
-      const nr = naive.get(key(r));
-      const naiveDone = nr ? nr.complete : null;
-      rows.push({
-        ...r,
-        rssMB: d.maxRssMB,
-        transitionsPerSec: r.ms > 0 ? Math.round((r.transitions * 1000) / r.ms) : 0,
-        naiveExecutions: nr?.executions ?? null,
-        naiveComplete: naiveDone,
-        agree: nr && nr.complete && r.complete ? sameObservations(r, nr) : null,
-      });
+  if (on('examples')) {
+    for (const file of examples) {
+      o.log(`bench: ${file}: DPOR`);
+      const d = await child({ files: [file], strategy: 'dpor', budgetMs: o.tableBudgetMs });
+      o.log(`bench: ${file}: naive (up to ${o.naiveMaxExecutions} executions)`);
+      const n = await child({ files: [file], strategy: 'naive', maxExecutions: o.naiveMaxExecutions, budgetMs: o.naiveBudgetMs });
+      const naive = new Map(n.runs.map((r) => [key(r), r]));
+      for (const r of d.runs) {
+        const nr = naive.get(key(r));
+        const naiveDone = nr ? nr.complete : null;
+        rows.push({
+          ...r,
+          rssMB: d.maxRssMB,
+          transitionsPerSec: r.ms > 0 ? Math.round((r.transitions * 1000) / r.ms) : 0,
+          naiveExecutions: nr?.executions ?? null,
+          naiveComplete: naiveDone,
+          agree: nr && nr.complete && r.complete ? sameObservations(r, nr) : null,
+        });
+      }
     }
   }
   const compared = rows.filter((r) => r.agree !== null);
   const ratios = compared.map((r) => r.naiveExecutions! / r.executions);
   // Where naive did not finish (and DPOR did), its execution count is a lower bound on the ratio.
   const lower = rows.filter((r) => r.complete && r.naiveComplete === false).map((r) => r.naiveExecutions! / r.executions);
-  // "Larger examples": the quarter of compared runs with the most DPOR executions.
   // "Larger examples": the quarter of all runs DPOR completed with the most DPOR executions. Naive
   // rarely finishes those within its budget; there its execution count is a lower bound, and the
   // median is then reported as "at least".
@@ -169,65 +212,142 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const largerRatios = larger.map((r) => r.naiveExecutions! / r.executions);
   const largerAtLeast = larger.some((r) => r.naiveComplete === false);
 
+  // The stateful search against DPOR on every bundled example: CPU time (the machine may be shared) and results.
+  const strategies: StrategyRow[] = [];
+  if (on('strategies')) {
+    for (const file of examples) {
+      o.log(`bench: ${file}: DPOR and the stateful search`);
+      const d = await child({ files: [file], strategy: 'dpor', budgetMs: o.tableBudgetMs });
+      const f = await child({ files: [file], strategy: 'stateful', budgetMs: o.tableBudgetMs });
+      const sum = (c: ChildReport, k: 'executions' | 'ms' | 'cpuMs') => c.runs.reduce((a, r) => a + r[k], 0);
+      const obs = (c: ChildReport) => JSON.stringify(c.runs.map((r) => [key(r), r.findings, r.outcomes, r.complete]));
+      strategies.push({
+        file,
+        runs: d.runs.length,
+        dpor: { executions: sum(d, 'executions'), ms: sum(d, 'ms'), cpuMs: sum(d, 'cpuMs') },
+        stateful: { executions: sum(f, 'executions'), states: f.runs.reduce((a, r) => a + (r.states ?? 0), 0), ms: sum(f, 'ms'), cpuMs: sum(f, 'cpuMs') },
+        same: obs(d) === obs(f),
+      });
+    }
+  }
+
   const scaledFiles = ['bench/scaled-reuse-anon.yaml', 'bench/scaled-reuse-file.yaml', 'bench/scaled-reuse-shmem.yaml'];
   const scaled: BenchReport['scaled'][number][] = [];
-  for (const file of scaledFiles) {
-    for (const kernel of ['6.5', 'v7']) {
-      o.log(`bench: ${file} ${kernel}/arm64${kernel === '6.5' ? ` (exhaustive, budget ${o.scaledBudgetMs / 1000} s)` : ' (time to first finding)'}`);
-      const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: kernel === '6.5' ? o.scaledBudgetMs : Math.min(o.scaledBudgetMs, 20_000) });
+  if (on('scaled')) {
+    for (const file of scaledFiles) {
+      for (const kernel of ['6.5', 'v7']) {
+        o.log(`bench: ${file} ${kernel}/arm64${kernel === '6.5' ? ` (exhaustive, budget ${o.scaledBudgetMs / 1000} s)` : ' (time to first finding)'}`);
+        const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: kernel === '6.5' ? o.scaledBudgetMs : Math.min(o.scaledBudgetMs, 20_000) });
+        const r = c.runs[0]!;
+        scaled.push({ file, kernel, strategy: 'dpor', executions: r.executions, states: null, complete: r.complete, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+        if (kernel !== 'v7') continue;
+        // Where DFS does not reach the race in time, sampling may: PCT (seed 1), the same budget.
+        o.log(`bench: ${file} v7/arm64 (time to first finding, pct --seed 1)`);
+        const pc = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'pct', seed: 1, maxExecutions: 10_000_000, budgetMs: Math.min(o.scaledBudgetMs, 20_000) });
+        const pr = pc.runs[0]!;
+        scaled.push({ file, kernel, strategy: 'pct', executions: pr.executions, states: null, complete: false, ms: pr.ms, cpuMs: pr.cpuMs, rssMB: pc.maxRssMB, firstFindingMs: pr.firstFindingMs });
+      }
+      o.log(`bench: ${file} 6.5/arm64, the stateful search (budget ${o.scaledStatefulBudgetMs / 1000} s)`);
+      const c = await child({ files: [file], kernels: ['6.5'], arches: ['arm64'], strategy: 'stateful', budgetMs: o.scaledStatefulBudgetMs });
       const r = c.runs[0]!;
-      scaled.push({ file, kernel, strategy: 'dpor', executions: r.executions, complete: r.complete, ms: r.ms, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
-      if (kernel !== 'v7') continue;
-      // Where DFS does not reach the race in time, sampling may: PCT (seed 1), the same budget.
-      o.log(`bench: ${file} v7/arm64 (time to first finding, pct --seed 1)`);
-      const pc = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'pct', seed: 1, maxExecutions: 10_000_000, budgetMs: Math.min(o.scaledBudgetMs, 20_000) });
-      const pr = pc.runs[0]!;
-      scaled.push({ file, kernel, strategy: 'pct', executions: pr.executions, complete: false, ms: pr.ms, rssMB: pc.maxRssMB, firstFindingMs: pr.firstFindingMs });
+      scaled.push({ file, kernel: '6.5', strategy: 'stateful', executions: r.executions, states: r.states, complete: r.complete, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
     }
   }
 
-  const againstSpin: SpinRow[] = [];
-  for (const f of SPIN_FIGURES) {
-    for (const strategy of ['stateful', 'dpor'] as const) {
-      o.log(`bench: ${f.file} 6.5/arm64 ${strategy} (Spin's ${f.config}; budget ${o.spinBudgetMs / 1000} s)`);
-      const c = await child({ files: [f.file], kernels: ['6.5'], arches: ['arm64'], strategy, budgetMs: o.spinBudgetMs });
-      const r = c.runs[0]!;
-      againstSpin.push({ file: f.file, config: f.config, strategy, complete: r.complete, executions: r.executions, states: r.states, ms: r.ms, rssMB: c.maxRssMB, findings: r.findings, spinMs: f.spinMs, spinStates: f.spinStates });
-    }
-  }
+  const spin = on('spin') ? await spinSection(o) : null;
 
-  o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
-  const capacity = await parallelCapacity(o.workers);
-  o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
-  const w1 = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: 1 });
-  const wN = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: o.workers });
+  let capacity: number | null = null;
+  let workers: BenchReport['ratios']['workers'] = null;
+  let wRss: number[] = [];
+  if (on('workers')) {
+    o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
+    capacity = await parallelCapacity(o.workers);
+    o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
+    const w1 = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: 1 });
+    const wN = await child({ files: scaledFiles, kernels: ['6.5'], arches: ['arm64'], strategy: 'dpor', maxExecutions: o.workersMaxExecutions, workers: o.workers });
+    workers = { n: o.workers, wall1Ms: w1.wallMs, wallNMs: wN.wallMs, speedup: w1.wallMs / wN.wallMs, executionsPerRun: o.workersMaxExecutions, rss1MB: w1.maxRssMB, rssNMB: wN.maxRssMB };
+    wRss = [w1.maxRssMB, wN.maxRssMB];
+  }
 
   // The inner-loop rate: from runs long enough (>= 0.5 s) that start-up and JIT warm-up do not dominate.
   const long = rows.filter((r) => r.ms >= 500);
-  const best = (long.length ? long : rows).reduce((b, r) => (r.transitionsPerSec > b.transitionsPerSec ? r : b));
+  const best = rows.length ? (long.length ? long : rows).reduce((b, r) => (r.transitionsPerSec > b.transitionsPerSec ? r : b)) : null;
   const v7 = rows.find((r) => r.scenario === 'fast-pin-vs-unmap-reuse' && r.kernel === 'v7' && r.arch === 'arm64');
   return {
     machine: { node: process.version, cpus: (await import('node:os')).availableParallelism(), date: new Date().toISOString(), parallelCapacity: capacity },
+    sections,
     rows,
     ratios: {
-      naiveOverDpor: {
-        runs: compared.length,
-        min: ratios.length ? Math.min(...ratios) : null,
-        median: median(ratios),
-        max: ratios.length ? Math.max(...ratios) : null,
-        largestExamples: median(largerRatios),
-        largestAtLeast: largerAtLeast,
-        largestRuns: larger.length,
-        naiveUnfinished: lower.length,
-        unfinishedAtLeast: lower.length ? Math.min(...lower) : null,
-        disagreements: compared.filter((r) => r.agree === false).map(key),
-      },
-      workers: { n: o.workers, wall1Ms: w1.wallMs, wallNMs: wN.wallMs, speedup: w1.wallMs / wN.wallMs, executionsPerRun: o.workersMaxExecutions, rss1MB: w1.maxRssMB, rssNMB: wN.maxRssMB },
+      naiveOverDpor: on('examples')
+        ? {
+            runs: compared.length,
+            min: ratios.length ? Math.min(...ratios) : null,
+            median: median(ratios),
+            max: ratios.length ? Math.max(...ratios) : null,
+            largestExamples: median(largerRatios),
+            largestAtLeast: largerAtLeast,
+            largestRuns: larger.length,
+            naiveUnfinished: lower.length,
+            unfinishedAtLeast: lower.length ? Math.min(...lower) : null,
+            disagreements: compared.filter((r) => r.agree === false).map(key),
+          }
+        : null,
+      workers,
     },
-    bestTransitionsPerSec: { value: best.transitionsPerSec, run: key(best) },
+    bestTransitionsPerSec: best ? { value: best.transitionsPerSec, run: key(best) } : null,
     v7FirstFindingMs: v7?.firstFindingMs ?? null,
     scaled,
-    againstSpin,
-    maxRssMB: Math.max(...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...againstSpin.map((s) => s.rssMB), w1.maxRssMB, wN.maxRssMB),
+    strategies,
+    spin,
+    maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...wRss),
   };
+}
+
+/**
+ * Spin live on bench/spin/gup-fast.pml, and gupcheck on bench/spin-*.yaml: L1 and L2 on 6.5,
+ * 6.12 and next on both architectures (stateful; DPOR on 6.5/arm64 for reference), L4 on
+ * 6.5/arm64, and v7/arm64 for the time to the wild-deref.
+ */
+async function spinSection(o: BenchOptions): Promise<SpinSection> {
+  const got = await ensureSpin(o.log);
+  const live: SpinMeasure[] = [];
+  if (got.ok) {
+    for (const c of SPIN_CONFIGS) {
+      for (const v7 of [false, true]) {
+        o.log(`bench: Spin on gup-fast.pml, ${c.config}${v7 ? ' (v7: to the first error)' : ''}`);
+        live.push(await runSpin(c.config, c.defines, v7, o.spinBudgetMs * 3));
+      }
+    }
+  } else o.log(`bench: Spin not run: ${got.why}`);
+  const rows: SpinRow[] = [];
+  const add = async (c: (typeof SPIN_CONFIGS)[number], kernel: string, arch: string, strategy: 'stateful' | 'dpor', budgetMs: number) => {
+    o.log(`bench: ${c.file} ${kernel}/${arch} ${strategy} (budget ${budgetMs / 1000} s)`);
+    const ch = await child({ files: [c.file], kernels: [kernel], arches: [arch], strategy, budgetMs });
+    const r = ch.runs[0]!;
+    rows.push({
+      file: c.file,
+      config: c.config,
+      kernel,
+      arch,
+      strategy,
+      complete: r.complete,
+      executions: r.executions,
+      transitions: r.transitions,
+      states: r.states,
+      ms: r.ms,
+      cpuMs: r.cpuMs,
+      rssMB: ch.maxRssMB,
+      findings: r.findings,
+      firstFindingMs: r.firstFindingMs,
+      findingSteps: r.findingSteps,
+      findingPreemptions: r.findingPreemptions,
+    });
+  };
+  for (const c of SPIN_CONFIGS.slice(0, 2)) {
+    for (const kernel of ['6.5', '6.12', 'next']) for (const arch of ['arm64', 'x86']) await add(c, kernel, arch, 'stateful', o.spinBudgetMs);
+    await add(c, '6.5', 'arm64', 'dpor', o.spinBudgetMs);
+  }
+  for (const c of SPIN_CONFIGS.slice(2)) await add(c, '6.5', 'arm64', 'stateful', o.spinBudgetMs);
+  for (const c of SPIN_CONFIGS) await add(c, 'v7', 'arm64', 'stateful', o.v7BudgetMs);
+  return { available: got.ok, version: got.ok ? got.version : null, why: got.ok ? null : got.why, live, rows };
 }

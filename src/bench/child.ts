@@ -10,6 +10,7 @@ import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { Arch } from '../kernel/types.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
 import type { ChildReport, ChildSpec } from './spec.ts';
+import { framesWorkerEntry } from '../run/worker-bundle.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
 const t0 = Date.now();
@@ -28,20 +29,36 @@ function budgetStop(): () => string | undefined {
   const budget = spec.budgetMs;
   return () => (budget !== undefined && Date.now() - start > budget ? `time budget of ${budget} ms` : undefined);
 }
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 let results: (RunResult | undefined)[];
+const cpu: number[] = [];
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
 else if (strategyInfo(spec.strategy).needsFrames) {
   // The stateful search runs on its worker (the model compiled to frames): one job at a time, each with its budget.
+  // The frames bundle is built (if stale) before the first run, so no run's time includes it.
+  await framesWorkerEntry();
   results = [];
-  for (const j of jobs) results.push(...(await runJobs([j], opts, 1, { shouldStop: budgetStop() }, parsed)).results);
+  for (const j of jobs) {
+    const c0 = cpuMs();
+    results.push(...(await runJobs([j], opts, 1, { shouldStop: budgetStop() }, parsed)).results);
+    cpu.push(cpuMs() - c0);
+  }
 } else {
   // One run after another, each with its own time budget (a run that hits it does not stop the next).
-  results = jobs.map((j) => runOne(parsed.get(j.file)!, j.run, { ...opts, shouldStop: budgetStop() }));
+  results = jobs.map((j) => {
+    const c0 = cpuMs();
+    const r = runOne(parsed.get(j.file)!, j.run, { ...opts, shouldStop: budgetStop() });
+    cpu.push(cpuMs() - c0);
+    return r;
+  });
 }
 const report: ChildReport = {
   wallMs: Date.now() - t0,
   maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-  runs: results.flatMap((r) =>
+  runs: results.flatMap((r, i) =>
     r
       ? [
           {
@@ -51,11 +68,14 @@ const report: ChildReport = {
             executions: r.executions,
             transitions: r.transitions,
             ms: r.ms,
+            cpuMs: Math.round(cpu[i] ?? r.ms),
             complete: r.complete,
             limit: r.limit ?? null,
             firstFindingMs: r.firstFindingMs ?? null,
             states: r.statesStored ?? null,
             findings: r.findings.map((f) => f.id).sort(),
+            findingSteps: r.findings.length ? Math.min(...r.findings.map((f) => f.steps)) : null,
+            findingPreemptions: r.findings.length ? Math.min(...r.findings.map((f) => f.preemptions)) : null,
             outcomes: Object.fromEntries(Object.entries(r.outcomes).map(([k, v]) => [k, Object.keys(v).sort()])),
           },
         ]

@@ -21,12 +21,17 @@ export interface RunMeasure {
   readonly executions: number;
   readonly transitions: number;
   readonly ms: number;
+  /** CPU time of the child process during the run (all its threads): less disturbed by other load than `ms`. */
+  readonly cpuMs: number;
   readonly complete: boolean;
   readonly limit: string | null;
   readonly firstFindingMs: number | null;
   /** The stateful search: states stored. */
   readonly states: number | null;
   readonly findings: readonly string[];
+  /** Steps and preemptions of the shortest example of a finding (null: none). */
+  readonly findingSteps: number | null;
+  readonly findingPreemptions: number | null;
   /** Outcome name -> the values seen. */
   readonly outcomes: Record<string, readonly string[]>;
 }
