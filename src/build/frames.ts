@@ -33,7 +33,7 @@ function where(file: string, node: T.Node): string {
 }
 
 const MUTATORS = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'set', 'delete', 'clear', 'add']);
-const COMPOUND: Record<string, number> = { '+=': 1, '-=': 2, '|=': 3, '&=': 4, '*=': 5, '??=': 6, '||=': 7, '&&=': 8, '^=': 9, '<<=': 10, '>>=': 11, '>>>=': 12 };
+const COMPOUND: Record<string, number> = { '+=': 1, '-=': 2, '|=': 3, '&=': 4, '*=': 5, '^=': 9, '<<=': 10, '>>=': 11, '>>>=': 12 };
 
 function inConstructorOnThis(path: NodePath, obj: T.Node): boolean {
   if (obj.type !== 'ThisExpression') return false;
@@ -67,6 +67,25 @@ function barrierPlugin(file: string, { types: t }: { types: typeof T }): PluginO
         if (inConstructorOnThis(path, left.object)) return;
         const op = path.node.operator;
         const obj = left.object;
+        if (op === '??=' || op === '||=' || op === '&&=') {
+          // Short-circuit as the source does: the right side runs (and the write happens) only
+          // when the test lets it. o[k] ??= v  ->  ($o = o, $k = k, $o[$k] ?? $rt.set($o, $k, v))
+          const o = path.scope.generateUidIdentifier('o');
+          path.scope.push({ id: o });
+          const seq: T.Expression[] = [t.assignmentExpression('=', o, obj)];
+          let k: T.Expression = keyOf(left);
+          if (left.computed) {
+            const kid = path.scope.generateUidIdentifier('k');
+            path.scope.push({ id: kid });
+            seq.push(t.assignmentExpression('=', kid, k));
+            k = kid;
+          }
+          const read = t.memberExpression(o, k, true);
+          const logical = op === '??=' ? '??' : op === '||=' ? '||' : '&&';
+          seq.push(t.logicalExpression(logical, read, t.callExpression(rt('set'), [o, k, path.node.right])));
+          path.replaceWith(t.sequenceExpression(seq));
+          return;
+        }
         if (op === '=') {
           path.replaceWith(t.callExpression(rt('set'), [obj, keyOf(left), path.node.right]));
         } else if (COMPOUND[op]) {
