@@ -84,6 +84,8 @@ export interface StrategyRow {
   readonly stateful: { readonly executions: number; readonly states: number; readonly ms: number; readonly cpuMs: number };
   /** Every run has the same findings, outcome values and completeness under both. */
   readonly same: boolean;
+  /** The larger peak RSS of the two children. */
+  readonly rssMB: number;
 }
 
 /**
@@ -227,6 +229,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         dpor: { executions: sum(d, 'executions'), ms: sum(d, 'ms'), cpuMs: sum(d, 'cpuMs') },
         stateful: { executions: sum(f, 'executions'), states: f.runs.reduce((a, r) => a + (r.states ?? 0), 0), ms: sum(f, 'ms'), cpuMs: sum(f, 'cpuMs') },
         same: obs(d) === obs(f),
+        rssMB: Math.max(d.maxRssMB, f.maxRssMB),
       });
     }
   }
@@ -299,7 +302,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     scaled,
     strategies,
     spin,
-    maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...wRss),
+    maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...strategies.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...wRss),
   };
 }
 

@@ -37,15 +37,25 @@ let results: (RunResult | undefined)[];
 const cpu: number[] = [];
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
 else if (strategyInfo(spec.strategy).needsFrames) {
-  // The stateful search runs on its worker (the model compiled to frames): one job at a time, each with its budget.
-  // The frames bundle is built (if stale) before the first run, so no run's time includes it.
+  // The stateful search runs on its worker (the model compiled to frames): one worker for all the
+  // jobs (as the CLI does), one after another, each with its own budget from its start. The
+  // frames bundle is built (if stale) before, so no run's time includes it; the worker's start
+  // counts in the first run's CPU time. (A run that hits its budget stops the pool: the runs after
+  // it are not started, which the report shows as missing rows.)
   await framesWorkerEntry();
-  results = [];
-  for (const j of jobs) {
-    const c0 = cpuMs();
-    results.push(...(await runJobs([j], opts, 1, { shouldStop: budgetStop() }, parsed)).results);
-    cpu.push(cpuMs() - c0);
-  }
+  let stop = budgetStop();
+  const starts: number[] = [];
+  results = (
+    await runJobs(jobs, opts, 1, {
+      shouldStop: () => stop(),
+      onRunStart: () => {
+        starts.push(cpuMs());
+        stop = budgetStop();
+      },
+    }, parsed)
+  ).results;
+  starts.push(cpuMs());
+  for (let i = 0; i + 1 < starts.length; i++) cpu.push(starts[i + 1]! - starts[i]!);
 } else {
   // One run after another, each with its own time budget (a run that hits it does not stop the next).
   results = jobs.map((j) => {

@@ -5,7 +5,7 @@
  * native one.
  */
 export { exploreWith } from '../check/index.ts';
-export { explore } from './run.ts';
+export { explore, runOne } from './run.ts';
 export { loadScenario } from './load.ts';
 export { buildProgram } from '../scenarios/build.ts';
 export * as frames from '../sim/frames.ts';
