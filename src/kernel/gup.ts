@@ -244,7 +244,7 @@ export function* gup_pte_range(
     const page = c.k.page(pte_pfn(pte));
     const folio = yield* fns.try_grab_folio_fast(c, page, 1, flags);
     if (!folio) {
-      c.why?.('gup_pte_range', `try_grab_folio() failed for ${page.name}`);
+      c.why?.('gup_pte_range', `${c.rev.gupFastNames ? 'try_grab_folio_fast' : 'try_grab_folio'}() failed for ${page.name}`);
       return false;
     }
     const w = watch(c, ptable, addr, page.pfn);

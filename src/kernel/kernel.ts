@@ -282,6 +282,12 @@ export function VM_BUG_ON(c: Ctx, cond: boolean, what: string): boolean {
   return cond;
 }
 
+/** VM_WARN_ON_ONCE(cond) (CONFIG_DEBUG_VM): a `warn` finding that does not end the execution; returns cond. */
+export function VM_WARN_ON_ONCE(c: Ctx, cond: boolean, what: string): boolean {
+  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_WARN_ON_ONCE: ${what}`, false);
+  return cond;
+}
+
 /** lockdep_assert_irqs_disabled() (CONFIG_PROVE_LOCKING): a lockdep splat if IRQs are on. */
 export function lockdep_assert_irqs_disabled(c: Ctx, fn: string): void {
   if (c.k.config.CONFIG_PROVE_LOCKING && c.irqOff === 0) {

@@ -18,7 +18,7 @@ import type { PageTable, pte_t } from './pgtable.ts';
 export interface RevisionFns {
   /** try_grab_folio(): the folio with refs taken (FOLL_GET) or pinned (FOLL_PIN), or null. GUP-fast and follow_hugetlb_page() call it. */
   try_grab_folio: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
-  /** What GUP-fast grabs with: try_grab_folio() before 6.11, try_grab_folio_fast() from 6.11 (the same code for the paths modelled). */
+  /** What GUP-fast grabs with: try_grab_folio() before 6.10, try_grab_folio_fast() from 6.10 (which adds VM_WARN_ON_ONCE(!irqs_disabled())). */
   try_grab_folio_fast: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
   /** try_get_folio(): add-unless-zero on page_folio(page), then re-check the page still belongs to it. */
   try_get_folio: (c: Ctx, page: Page, refs: number) => Step<Folio | null>;

@@ -5,15 +5,17 @@
  * GUP-fast grabs (CONFIG_SECRETMEM=y), long-term or not. A NULL ->mapping then falls back to
  * the slow path for all of them, which is what hurt alloc_page()+vm_insert_page() buffers
  * pinned with pin_user_pages_fast() (fixed in 2026, see next.ts).
- * Also 6.10: the GUP-fast functions are renamed gup_fast_* (traces use those names); 6.7's
+ * Also 6.10: the GUP-fast functions are renamed gup_fast_* (traces use those names) and GUP-fast
+ * grabs with try_grab_folio_fast(), which warns when IRQs are on; 6.7's
  * INTERNAL_GUP_FLAGS rejects FOLL_TOUCH from callers; 6.6 unified hugetlb GUP
  * (hugetlb_follow_page_mask() grabs with try_grab_page()).
  */
 import { READ_ONCE } from '../../sim/cell.ts';
 import { type Step, site } from '../../sim/op.ts';
 import { hugetlb_follow_page_mask } from '../hugetlb.ts';
-import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from '../kernel.ts';
-import type { Folio } from '../mm_types.ts';
+import { type Ctx, lockdep_assert_irqs_disabled, VM_WARN_ON_ONCE, WARN_ON_ONCE } from '../kernel.ts';
+import type { Folio, Page } from '../mm_types.ts';
+import { irqs_disabled } from '../../sim/sync.ts';
 import { folio_test_hugetlb, folio_test_large, folio_test_slab } from '../page_ref.ts';
 import { derive } from '../revision.ts';
 import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_MAPPING_FLAGS } from '../types.ts';
@@ -77,6 +79,19 @@ export function makeGupFastFolioAllowed(v: GupFastFolioAllowedVariant) {
   return fn;
 }
 
+/**
+ * try_grab_folio_fast() (mm/gup.c 6.10:460-466, f442fa614137 "mm: gup: stop abusing
+ * try_grab_folio", already in 6.10.0; Debian 6.12.118 mm/gup.c:531): what GUP-fast grabs with
+ * from 6.10. The body is 6.5's try_grab_folio() (the FOLL_PIN zero-page skip, the long-term test
+ * after the reference, the pin bias); new is `VM_WARN_ON_ONCE(!irqs_disabled())` first, "Raise
+ * warn if it is not called in fast GUP". The slow path's grab became try_grab_folio(folio, refs,
+ * flags) (the old try_grab_page()). Left out: the P2PDMA test (no P2PDMA pages are modelled).
+ */
+export function* try_grab_folio_fast(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
+  VM_WARN_ON_ONCE(c, !irqs_disabled(c), 'try_grab_folio_fast() called with IRQs enabled (not from GUP-fast)');
+  return yield* c.rev.fns.try_grab_folio(c, page, refs, flags);
+}
+
 export const linux_6_10 = derive(linux_6_5, {
   name: '6.10',
   title: 'Linux 6.10',
@@ -87,6 +102,7 @@ export const linux_6_10 = derive(linux_6_5, {
   fns: {
     folio_fast_pin_allowed: makeGupFastFolioAllowed({ nullAllowsNonLongterm: false, nullCheck: true }),
     page_is_secretmem: undefined,
+    try_grab_folio_fast,
     follow_hugetlb_page: hugetlb_follow_page_mask,
   },
 });
@@ -94,7 +110,7 @@ export const linux_6_10 = derive(linux_6_5, {
 export const linux_6_12 = derive(linux_6_10, {
   name: '6.12',
   title: 'Linux 6.12',
-  summary: 'as 6.10 for the modelled paths (try_grab_folio_fast() split is a rename here)',
+  summary: 'as 6.10 for the modelled paths',
   order: 612,
 });
 
