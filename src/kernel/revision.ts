@@ -84,3 +84,32 @@ export function derive(
 ): Revision {
   return { ...base, ...over, fns: { ...base.fns, ...(over.fns ?? {}) } };
 }
+
+// ===== comparing functions by structure (for mutants: kernel/mutants.ts mutantChanges()) =====
+
+const builtFromArgs = new WeakMap<object, string>();
+
+/**
+ * Record that `fn` was made by `builder` from `args` (a variant, a wrapper around other
+ * functions). Closures made by one builder share their source text; what tells them apart is
+ * the arguments, so their structure is the builder's code plus the arguments' structures.
+ */
+export function builtFrom<F extends object>(fn: F, builder: (...a: never[]) => unknown, args: readonly unknown[]): F {
+  builtFromArgs.set(fn, `${builder.toString()}(${args.map(argStructure).join(', ')})`);
+  return fn;
+}
+
+function argStructure(a: unknown): string {
+  return typeof a === 'function' ? fnStructure(a) : JSON.stringify(a) ?? 'undefined';
+}
+
+/**
+ * A function's structure: its source text, or for one made by a builder (builtFrom()), the
+ * builder's source and the structures of its arguments. Two table entries with the same
+ * structure run the same code with the same parameters.
+ */
+export function fnStructure(fn: unknown): string {
+  if (fn === undefined) return 'undefined';
+  if (typeof fn !== 'function') return JSON.stringify(fn);
+  return builtFromArgs.get(fn) ?? (fn as () => unknown).toString();
+}

@@ -19,7 +19,8 @@
 import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { GupcheckError } from '../errors.ts';
-import { MUTANTS } from '../kernel/mutants.ts';
+import { findMutant, MUTANTS, mutantApplies, mutantChangesNothing, revisionsChangedByMutant } from '../kernel/mutants.ts';
+import { findRevision } from '../kernel/revisions/index.ts';
 import { OP_NAMES, opDef } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
@@ -315,6 +316,14 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
   const known = new Set(MUTANTS.map((m) => m.name));
   s.mutants.forEach((m, i) => {
     if (!known.has(m.mutant)) fail(file, doc, lc, ['mutants', i, 'mutant'], `unknown mutant '${m.mutant}'`, `use one of: ${[...known].join(', ')} (gupcheck list)`);
+    // A mutant run on a kernel the mutant does not change would check the unmutated kernel.
+    const mutant = findMutant(m.mutant)!;
+    const kernels = m.kernel === undefined ? s.kernels : Array.isArray(m.kernel) ? m.kernel : [m.kernel];
+    const unchanged = kernels.filter((k) => !mutantApplies(mutant, findRevision(k)!));
+    if (unchanged.length) {
+      const e = mutantChangesNothing(mutant, unchanged);
+      fail(file, doc, lc, ['mutants', i, m.kernel === undefined ? 'mutant' : 'kernel'], e.what, m.kernel === undefined ? `give the entry a kernel: it changes ${revisionsChangedByMutant(mutant).join(', ')}` : e.hint);
+    }
   });
   s.expect.forEach((e, i) => {
     if (e.mutant !== undefined && e.mutant !== '*' && !known.has(e.mutant)) {

@@ -1,8 +1,8 @@
 /** `gupcheck check PATH...`: explore every (scenario, kernel, arch, mutant) run and judge its expectations. */
 import { Command } from '@commander-js/extra-typings';
 import { dirname, join } from 'node:path';
-import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
-import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
+import { findMutant, MUTANTS, mutantApplies, mutantChangesNothing, revisionsChangedByMutant } from '../../kernel/mutants.ts';
+import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
@@ -126,27 +126,39 @@ export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
   const kernels = list(flags.kernel, parseKernel);
   const arches = list(flags.arch, parseArch);
-  if (flags.mutant !== undefined && !findMutant(flags.mutant)) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
+  const mutant = flags.mutant === undefined ? undefined : findMutant(flags.mutant);
+  if (flags.mutant !== undefined && !mutant) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
+  // A mutant that changes nothing on a kernel asked for by name is refused: the run would
+  // check the unmutated kernel and say "holds".
+  const unchanged = mutant && kernels ? kernels.filter((k) => !mutantApplies(mutant, findRevision(k)!)) : [];
+  if (mutant && unchanged.length) {
+    const e = mutantChangesNothing(mutant, unchanged);
+    throw new UserError('GUPCHECK_MUTANT_CHANGES_NOTHING', e.what, e.hint);
+  }
   const parsed = new Map(files.map((f) => [f, loadScenario(f)] as const));
   const jobs: Job[] = [];
+  const skipped = new Set<string>();
   for (const [file, p] of parsed) {
     for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant })) {
       jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}` });
     }
+    if (mutant && !kernels) for (const k of p.scenario.kernels) if (!mutantApplies(mutant, findRevision(k)!)) skipped.add(k);
   }
   if (!jobs.length) {
     const asked = [['--kernel', flags.kernel], ['--arch', flags.arch], ['--mutant', flags.mutant]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`);
+    const where = mutant ? ` (${mutant.name} changes only ${revisionsChangedByMutant(mutant).join(', ')})` : '';
     throw new UserError(
       'GUPCHECK_NO_RUNS',
-      `nothing to check: no run of ${files.length === 1 ? files[0] : `the ${files.length} scenarios`} matches ${asked.join(' ')}`,
-      'choose kernels and arches the scenarios list in `kernels:` and `arches:`, or a mutant that applies to those kernels',
+      `nothing to check: no run of ${files.length === 1 ? files[0] : `the ${files.length} scenarios`} matches ${asked.join(' ')}${where}`,
+      mutant ? `name a kernel the mutant changes with --kernel (${revisionsChangedByMutant(mutant).join(', ')})` : 'choose kernels and arches the scenarios list in `kernels:` and `arches:`',
     );
   }
+  const notes = mutant && skipped.size ? [`mutant ${mutant.name} changes nothing on ${[...skipped].join(', ')}: the scenarios' runs on ${skipped.size === 1 ? 'that kernel' : 'those kernels'} are left out`] : [];
   const done = await runJobs(jobs, opts, workers, hooks, parsed);
   const results: ResultOut[] = [];
   const traces: Trace[] = [];
@@ -184,7 +196,7 @@ export async function runCheck(
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
-  return { results, traces, outcomeTraces, interrupted: done.interrupted };
+  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes };
 }
 
 /**
@@ -324,6 +336,7 @@ Examples:
       if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
       if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
       else {
+        for (const n of res.notes) out.write(`note: ${n}\n`);
         out.write(renderResults(out, res.results, res.traces, o.traces));
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
