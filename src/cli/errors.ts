@@ -80,7 +80,7 @@ export function limitError(e: { readonly limit: string; readonly value: number; 
     return new UserError(
       'GUPCHECK_LIMIT_THREADS',
       `${where}more than ${e.value} threads in one execution (CPUs plus the RCU-callback tasks the model spawns); ${e.value} is the model's limit`,
-      'use fewer CPUs, or fewer operations that spawn an RCU callback (munmap on arm64 and x86 6.15+, which frees page tables through RCU; truncate, which frees the inode)',
+      'use fewer CPUs, or fewer operations that spawn an RCU callback (munmap on arm64 and x86 6.15+, which free page tables through RCU; truncate, which frees the inode)',
     );
   }
   return new UserError(`GUPCHECK_LIMIT_${e.limit.toUpperCase()}`, `${where}${e.message}`, 'make the scenario smaller');

@@ -19,7 +19,7 @@ export interface KernelConfig {
   readonly arch: Arch;
   /** How page tables are freed: after an IPI flush (x86 before 6.15) or via RCU. */
   readonly tableFree: TableFree;
-  /** TLB shootdown waits for other CPUs (IPI) or is broadcast by hardware (TLBI, INVLPGB). */
+  /** TLB shootdown waits for other CPUs (IPI: x86, also 6.15+) or is broadcast by hardware (arm64 TLBI; x86 INVLPGB only with --tlb-flush broadcast). */
   readonly tlbFlush: 'ipi' | 'broadcast';
   readonly CONFIG_SECRETMEM: boolean;
   readonly CONFIG_PROVE_LOCKING: boolean;

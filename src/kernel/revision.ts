@@ -62,7 +62,7 @@ export interface Revision {
   readonly summary: string;
   /** Sort key: 601 for 6.1, 604 for v7 (6.4-rc based), 605 for 6.5, ..., 9999 for next. */
   readonly order: number;
-  /** x86 frees page tables via RCU (6.15, a37259732a7d) rather than after an IPI. */
+  /** x86 frees page tables via RCU (6.15, a37259732a7d) rather than after the IPI flush (which it still does: kernel/setup.ts archSchemes()). */
   readonly x86RcuTableFree: boolean;
   /** Traces use the 6.10 "gup_fast_*" names. */
   readonly gupFastNames: boolean;

@@ -43,10 +43,17 @@ export interface BootOptions {
   readonly hugetlbPool?: Readonly<Record<number, number>>;
 }
 
-/** The table-freeing and TLB-flush schemes: x86 before 6.15 uses IPIs; x86 6.15+ and arm64 RCU + broadcast. */
+/**
+ * The table-freeing and TLB-flush schemes. arm64: broadcast TLBI, tables freed via RCU. x86
+ * before 6.15: IPI flush, tables freed after it. x86 6.15+: tables freed via RCU (a37259732a7d;
+ * 6.19 arch/x86/Kconfig:285), but the flush still IPIs: 6.19 arch/x86/mm/tlb.c:1468-1473
+ * broadcasts with INVLPGB only if mm_global_asid(mm), which an mm gets only after running on
+ * more than 3 CPUs (tlb.c:459), and only on AMD (BROADCAST_TLB_FLUSH needs CPU_SUP_AMD && 64BIT,
+ * Kconfig.cpu:361). `--tlb-flush broadcast` models an mm with a global ASID on such a CPU.
+ */
 export function archSchemes(rev: Revision, arch: Arch): { tableFree: TableFree; tlbFlush: 'ipi' | 'broadcast' } {
   if (arch === 'arm64') return { tableFree: 'rcu', tlbFlush: 'broadcast' };
-  return rev.x86RcuTableFree ? { tableFree: 'rcu', tlbFlush: 'broadcast' } : { tableFree: 'ipi', tlbFlush: 'ipi' };
+  return { tableFree: rev.x86RcuTableFree ? 'rcu' : 'ipi', tlbFlush: 'ipi' };
 }
 
 export function boot(o: BootOptions): Kernel {

@@ -100,7 +100,8 @@ export const LIMITS_EXPLAIN = `What gupcheck's model does not cover:
   migration, soft-dirty, mlock, memcg, per-CPU page lists, readahead and large page-cache folios, VMA
   merging/splitting, VM_FAULT_RETRY (faults never drop mmap_lock), fatal signals, khugepaged collapse, THP
   faults (THPs are set up directly), large-folio swap and migration of hugetlb pages.
-- Architectures are modelled by their protocols only: x86 before 6.15 = TLB flush by IPI and page tables freed
-  after it; arm64 and x86 6.15+ = broadcast TLB invalidation and RCU table freeing (--tlb-flush and --table-free
-  override).
+- Architectures are modelled by their protocols only: x86 = TLB flush by IPI, which waits for IRQs-off CPUs,
+  with page tables freed after it (before 6.15) or via RCU (6.15+); arm64 = broadcast TLB invalidation and RCU
+  table freeing. x86 6.15+'s INVLPGB broadcast (AMD, an mm with a global ASID: one that ran on more than 3
+  CPUs) is --tlb-flush broadcast, not the default (--tlb-flush and --table-free override).
 - Every file header in src/kernel/ names the kernel function it models, the revision, and what it leaves out.`;

@@ -83,7 +83,7 @@ export function listCommand(out: Out) {
       s += table(out, ['name', 'what'], REVISIONS.map((r) => [r.name, r.summary]));
       s += '\n' + c.bold('architectures') + ' (--arch)\n';
       s += table(out, ['name', 'TLB flush and page-table freeing'], [
-        ['x86', 'before 6.15: TLB flush by IPI (waits for IRQs-off CPUs), page tables freed after it; 6.15+: RCU table freeing, broadcast flush'],
+        ['x86', 'TLB flush by IPI (waits for IRQs-off CPUs); page tables freed after it before 6.15, via RCU from 6.15 (INVLPGB broadcast: --tlb-flush broadcast)'],
         ['arm64', 'broadcast TLBI (no IPI), page tables freed via RCU (CONFIG_MMU_GATHER_RCU_TABLE_FREE)'],
       ]);
       s += '\n' + c.bold('mutants') + ' (--mutant)\n';

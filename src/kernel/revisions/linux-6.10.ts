@@ -143,7 +143,7 @@ export const linux_6_12 = derive(linux_6_10, {
 export const linux_6_15 = derive(linux_6_12, {
   name: '6.15',
   title: 'Linux 6.15',
-  summary: 'x86 frees page tables via RCU (a37259732a7d): on x86 the IPI no longer holds off page freeing either',
+  summary: 'x86 frees page tables via RCU (a37259732a7d); the TLB flush still IPIs (INVLPGB broadcast only with --tlb-flush broadcast)',
   order: 615,
   x86RcuTableFree: true,
 });
