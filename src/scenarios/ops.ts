@@ -227,7 +227,7 @@ export const OP_TABLE = [
     section: 'Pinning',
     schema: pinSchema('io_uring_register'),
     models:
-      "io_uring's `IORING_REGISTER_BUFFERS` (`io_pin_pages()`): always a `FOLL_WRITE|FOLL_LONGTERM` pin (`flags` is not used). On 6.1, v7 and jg-proposal io_uring itself refuses file-backed buffers other than shmem and hugetlbfs (`EOPNOTSUPP`); from 6.5 it leaves that to GUP.",
+      "io_uring's `IORING_REGISTER_BUFFERS` (`io_pin_pages()`): always a `FOLL_WRITE|FOLL_LONGTERM` pin (`flags` is not used). Before 6.10 it is `pin_user_pages()` under `mmap_read_lock()` (the slow path only); from 6.10 `pin_user_pages_fast()` with no lock held (GUP-fast first). On 6.1, v7 and jg-proposal io_uring itself refuses buffers over VMAs of different files (`EINVAL`) and file-backed buffers other than shmem and hugetlbfs (`EOPNOTSUPP`); from 6.5 it leaves that to GUP.",
     outcomes: `\`registered\`, ${PIN_OUTCOMES}`,
     run: (r, op) =>
       pinOp(

@@ -31,7 +31,7 @@ import { ROOT } from '../cli/helpers.ts';
 const SKIPPED: readonly { readonly match: (argv: readonly string[]) => boolean; readonly why: string }[] = [
   {
     match: (a) => a[0] === 'check' && a.some((x) => x === 'examples/' || x === 'examples'),
-    why: 'every example on every revision (75 runs): `npm start` runs exactly this, and test/scenarios checks the verdicts',
+    why: 'every example on every revision (83 runs): `npm start` runs exactly this, and test/scenarios checks the verdicts',
   },
   {
     match: (a) => a[0] === 'check' && a.some((x) => x.includes('10-fast-pin-vs-thp-split')) && !a.includes('--arch'),

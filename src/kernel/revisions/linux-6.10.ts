@@ -8,11 +8,13 @@
  * Also 6.10: the GUP-fast functions are renamed gup_fast_* (traces use those names) and GUP-fast
  * grabs with try_grab_folio_fast(), which warns when IRQs are on; 6.7's
  * INTERNAL_GUP_FLAGS rejects FOLL_TOUCH from callers; 6.6 unified hugetlb GUP
- * (hugetlb_follow_page_mask() grabs with try_grab_page()).
+ * (hugetlb_follow_page_mask() grabs with try_grab_page()). io_uring registers buffers with
+ * pin_user_pages_fast() and no mmap_lock (io_uring/memmap.c, kernel/io_uring.ts).
  */
 import { load, READ_ONCE } from '../../sim/cell.ts';
 import { type Step, site } from '../../sim/op.ts';
 import { hugetlb_follow_page_mask } from '../hugetlb.ts';
+import { io_pin_pages_fast } from '../io_uring.ts';
 import { type Ctx, lockdep_assert_irqs_disabled, VM_WARN_ON_ONCE, WARN_ON_ONCE } from '../kernel.ts';
 import type { Folio, Page } from '../mm_types.ts';
 import { irqs_disabled } from '../../sim/sync.ts';
@@ -130,6 +132,7 @@ export const linux_6_10 = derive(linux_6_5, {
     page_is_secretmem: undefined,
     try_grab_folio_fast,
     follow_hugetlb_page: hugetlb_follow_page_mask,
+    io_pin_pages: io_pin_pages_fast,
   },
 });
 
