@@ -68,13 +68,14 @@ export function* pin_folio_refs(c: Ctx, folio: Folio, refs: number): Step<void> 
 /**
  * try_grab_folio() (6.5 shape, §2.3; try_grab_folio_fast() on GUP-fast's side from 6.11). Replaced
  * by v7.ts and jg-proposal.ts, which put their check inside it. FOLL_GET -> try_get_folio; FOLL_PIN -> zero page
- * untouched, else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
+ * untouched (6.5; 6.1 pins it), else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
  * (checked after the get in 6.5, before it in 6.1), then add the pin bias / _pincount.
  */
 export function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
   if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
   if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
-  if (is_zero_page(c, page)) return yield* page_folio(c, page);
+  // "Don't take a pin on the zero page" (6.5); 6.1 pins it like any page (c.rev.pinsZeroPage).
+  if (is_zero_page(c, page) && !c.rev.pinsZeroPage) return yield* page_folio(c, page);
   if (!c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, page)) {
     c.why?.('try_grab_folio', `is_longterm_pinnable_page(): ${page.name} is in ZONE_${page.ghost.zone.toUpperCase()} (must be migrated first)`);
     return null;
@@ -453,7 +454,10 @@ const FAST_OK_FLAGS =
 /**
  * internal_get_user_pages_fast() (gup_fast_fallback() in 6.10), §1.3/§4.1: the fast walk,
  * then the slow path for the remaining pages (with FOLL_TOUCH|FOLL_UNLOCKABLE); a slow-path
- * error after a partial fast pin returns the partial count.
+ * error after a partial fast pin returns the partial count. 6.1 (c.rev.isValidGupArgs false;
+ * 6.1.20 mm/gup.c:3035, :2941): an overflowing range returns 0, and the slow path is
+ * __gup_longterm_unlocked(): a long-term pin under mmap_read_lock() with the caller's flags, any
+ * other through get_user_pages_unlocked() (FOLL_TOUCH).
  */
 export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
   if (WARN_ON_ONCE(c, (flags & ~FAST_OK_FLAGS) !== 0, `internal_get_user_pages_fast(): unsupported flags ${follNames(flags & ~FAST_OK_FLAGS)}`)) {
@@ -463,14 +467,18 @@ export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: n
   if (flags & FOLL_PIN) yield* mm_set_has_pinned_flag(c, mm);
   const len = nr_pages * PAGE_SIZE;
   const end = start + len;
-  if (!Number.isSafeInteger(end)) return -EOVERFLOW;
+  if (!Number.isSafeInteger(end)) return c.rev.isValidGupArgs ? -EOVERFLOW : 0;
   if (end > TASK_SIZE) return -EFAULT;
   const nr_pinned = nr_pages === 0 ? 0 : yield* c.rev.fns.lockless_pages_from_mm(c, start, end, flags, pages);
   if (nr_pinned === nr_pages || flags & FOLL_FAST_ONLY) return nr_pinned;
-  c.why?.('internal_get_user_pages_fast', `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest`);
+  const slowFlags = c.rev.isValidGupArgs ? flags | FOLL_TOUCH | FOLL_UNLOCKABLE : flags & FOLL_LONGTERM ? flags : flags | FOLL_TOUCH;
+  c.why?.(
+    'internal_get_user_pages_fast',
+    `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest${slowFlags & FOLL_TOUCH ? '' : ' (__gup_longterm_unlocked(): a long-term pin keeps the caller\'s flags, no FOLL_TOUCH)'}`,
+  );
   c.gupSlowUsed = true;
   const slowStart = start + nr_pinned * PAGE_SIZE;
-  const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+  const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, slowFlags);
   if (ret < 0) return nr_pinned ? nr_pinned : ret;
   return ret + nr_pinned;
 }
@@ -610,7 +618,7 @@ function* follow_page_pte_locked(c: Ctx, vma: Vma, addr: number, ptable: PageTab
     else return { err: flags & FOLL_GET ? -EFAULT : -EEXIST };
   }
   if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, page))) {
-    c.why?.('follow_page_pte', 'gup_must_unshare(): R/O long-term pin of a shared page in a COW mapping: unshare fault');
+    c.why?.('follow_page_pte', 'gup_must_unshare(): R/O pin of a page not exclusive to this COW mapping (page cache, or anon shared with a fork): unshare fault');
     return { err: -EMLINK };
   }
   const ret = yield* try_grab_page(c, page, flags);
@@ -801,6 +809,20 @@ export function is_valid_gup_args(c: Ctx, pages: boolean, locked: boolean, gup_f
   return f;
 }
 
+/**
+ * 6.1's own checks in pin_user_pages_fast() (mm/gup.c 6.1.20:3159; 6.1.192:3187), pin_user_pages()
+ * (:3270; :3304) and pin_user_pages_unlocked() (:3329): `WARN_ON_ONCE(gup_flags & FOLL_GET)` and
+ * `WARN_ON_ONCE(!pages)` give -EINVAL; nothing else is refused (a caller's FOLL_PIN or
+ * FOLL_FAST_ONLY is taken). The model's callers always pass a pages array. The flags, or null.
+ */
+function pin_args_61(c: Ctx, gup_flags: number): number | null {
+  if (WARN_ON_ONCE(c, (gup_flags & FOLL_GET) !== 0, 'pin_user_pages*(): FOLL_GET and FOLL_PIN are mutually exclusive')) {
+    c.why?.('pin_user_pages', 'FOLL_GET passed to a pin_user_pages*() call (6.1 checks it itself, no is_valid_gup_args()): -EINVAL');
+    return null;
+  }
+  return gup_flags | FOLL_PIN;
+}
+
 /** Run an API call's GUP and account for the pages it returns (which the caller now holds). */
 function* hand_out(c: Ctx, pages: number[], flags: number, gup: Step<number>): Step<number> {
   const first = pages.length;
@@ -846,24 +868,37 @@ export function needsDirtyTracking(c: Ctx, folio: Folio): boolean {
   return fs.vm_ops.page_mkwrite || fs.can_writeback;
 }
 
-/** pin_user_pages() (6.5): caller holds mmap_lock; bad arguments return 0. */
+/** pin_user_pages() (6.5): caller holds mmap_lock; bad arguments return 0 (6.1: -EINVAL, pin_args_61()). */
 export function* pin_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
-  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
-  if (f === null) return 0;
+  const f = c.rev.isValidGupArgs ? is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN) : pin_args_61(c, gup_flags);
+  if (f === null) return c.rev.isValidGupArgs ? 0 : -EINVAL;
   return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f));
 }
 
-/** pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. */
+/**
+ * pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. 6.1 goes through
+ * get_user_pages_unlocked() (6.1.20:3292), which refuses FOLL_LONGTERM with a WARN and -EINVAL
+ * ("FOLL_LONGTERM behavior is incompatible with FAULT_FLAG_ALLOW_RETRY").
+ */
 export function* pin_user_pages_unlocked(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  if (!c.rev.isValidGupArgs) {
+    const f = pin_args_61(c, gup_flags);
+    if (f === null) return -EINVAL;
+    if (WARN_ON_ONCE(c, (f & FOLL_LONGTERM) !== 0, 'get_user_pages_unlocked(): FOLL_LONGTERM')) {
+      c.why?.('get_user_pages_unlocked', 'FOLL_LONGTERM is refused by get_user_pages_unlocked() on 6.1: -EINVAL');
+      return -EINVAL;
+    }
+    return yield* hand_out(c, pages, f | FOLL_TOUCH, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f | FOLL_TOUCH));
+  }
   const f = is_valid_gup_args(c, true, true, gup_flags, FOLL_PIN | FOLL_TOUCH);
   if (f === null) return 0;
   return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f));
 }
 
-/** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 before 6.5). */
+/** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 in 6.3/6.4, v7's base; 6.1: -EINVAL, pin_args_61()). */
 export function* pin_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
-  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
-  if (f === null) return c.rev.pinFastEinval ? -EINVAL : 0;
+  const f = c.rev.isValidGupArgs ? is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN) : pin_args_61(c, gup_flags);
+  if (f === null) return c.rev.pinFastEinval || !c.rev.isValidGupArgs ? -EINVAL : 0;
   return yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f, pages));
 }
 
@@ -909,6 +944,8 @@ function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): St
     if (!is_zero_page(c, folio)) {
       folio.ghost.pins = Math.max(0, folio.ghost.pins - nr);
       yield* c.rev.fns.unpin_folio(c, folio, nr);
+    } else if (c.rev.pinsZeroPage) {
+      yield* c.rev.fns.unpin_folio(c, folio, nr); // 6.1: the zero page's pins are dropped like any others
     }
     i += nr;
   }

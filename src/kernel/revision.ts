@@ -72,6 +72,29 @@ export interface Revision {
   readonly pinFastEinval: boolean;
   /** try_grab_folio() checks folio_is_longterm_pinnable() after taking the reference (6.5) rather than before (6.1). */
   readonly longtermCheckAfterGet: boolean;
+  /**
+   * The pin APIs check their arguments with is_valid_gup_args() (6.3+, so v7 and 6.5), and
+   * GUP-fast falls back with FOLL_TOUCH|FOLL_UNLOCKABLE. false: 6.1's entry points, each with
+   * its own checks (FOLL_GET -> -EINVAL; caller FOLL_PIN/FOLL_FAST_ONLY accepted; an
+   * overflowing range -> 0), a long-term GUP-fast fallback with the caller's flags (no
+   * FOLL_TOUCH), and pin_user_pages_unlocked() refusing FOLL_LONGTERM (kernel-gup-reference.md
+   * §11 rows 3 and 5).
+   */
+  readonly isValidGupArgs: boolean;
+  /**
+   * gup_must_unshare() asks R/O long-term pins of non-anon pages in COW mappings to unshare
+   * (6.5 mm/internal.h:969; v7 too). false: 6.1's (include/linux/mm.h:3073), false for any
+   * non-anon page (§11 row 4).
+   */
+  readonly gupMustUnshareNonAnon: boolean;
+  /**
+   * try_grab_folio()/try_grab_page() take a pin on the zero page like on any page, and unpin
+   * drops it (6.1, v7). false: the zero page is never pinned (6.5, c8070b787519 "mm: Don't pin
+   * ZERO_PAGE in pin_user_pages()"; §11 row 12).
+   */
+  readonly pinsZeroPage: boolean;
+  /** mm/gup_test.c has PIN_LONGTERM_TEST_START/STOP (6.5+). false: 6.1, whose ioctl returns -EINVAL for it (§11 row 6). */
+  readonly gupTestPinLongterm: boolean;
   readonly fns: RevisionFns;
   /** Set on a revision derived by a mutant. */
   readonly mutant?: string;

@@ -94,6 +94,10 @@ export const linux_6_5: Revision = {
   internalFlagsIncludeTouch: false,
   pinFastEinval: true,
   longtermCheckAfterGet: true,
+  isValidGupArgs: true,
+  gupMustUnshareNonAnon: true,
+  pinsZeroPage: false,
+  gupTestPinLongterm: true,
   fns: {
     try_grab_folio,
     // Before 6.11 GUP-fast calls try_grab_folio(); through the table, so v7's replacement is used.

@@ -57,7 +57,7 @@ export function makeTryGrabFolioWithCheck(check: (c: Ctx, folio: Folio) => Step<
   return function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
     if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
     if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
-    if (is_zero_page(c, page)) return yield* page_folio(c, page);
+    if (is_zero_page(c, page) && !c.rev.pinsZeroPage) return yield* page_folio(c, page);
     const is_longterm = (flags & FOLL_LONGTERM) !== 0;
     if (is_longterm && !folio_is_longterm_pinnable(c, page)) return null;
     const folio = yield* c.rev.fns.try_get_folio(c, page, refs);
@@ -90,6 +90,13 @@ export const v7 = derive(linux_6_1, {
   title: 'v7 posting (seed)',
   summary: "the seed's v7: check inside try_grab_folio() before the PTE re-check; slow-path bugs of v7 1/3 and 2/3",
   order: 604,
+  // A 6.4-rc base (6.1 is only the model's neighbour): is_valid_gup_args() (6.3) and
+  // gup_must_unshare()'s non-anon COW branch are there; the zero page is still pinned (6.5 stops
+  // that). gup_test's PIN_LONGTERM_TEST_START came with the series' own tests (6.5): the model
+  // gives v7 6.5's gup_test so `matrix --kernel v7` shows v7's semantics.
+  isValidGupArgs: true,
+  gupMustUnshareNonAnon: true,
+  gupTestPinLongterm: true,
   fns: {
     try_grab_folio: makeTryGrabFolioWithCheck(folio_longterm_write_pin_allowed),
     folio_fast_pin_allowed: undefined,
