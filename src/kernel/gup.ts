@@ -507,10 +507,22 @@ export function writable_file_mapping_allowed(c: Ctx | null, vma: Vma, gup_flags
 }
 
 /**
- * check_vma_flags() (6.5, §1.4 table), in the kernel's order. `fileCheck` is the series'
- * check (absent in 6.1).
+ * check_vma_flags() (6.5, §1.4 table; 6.1.192 and 6.12.118 mm/gup.c the same order), in the
+ * kernel's order. The series' file check (writable_file_mapping_allowed()) is absent in 6.1.
+ * 6.1-6.12 refuse FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA ("hugetlb does not support
+ * FOLL_FORCE|FOLL_WRITE"); the hugetlb FOLL_FORCE support (Guillaume Morin, after 6.12, in
+ * 6.14.0, 6.19 and 7.1.5) removed that: check_vma_flags_614().
  */
 export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<number> {
+  return yield* check_vma_flags_body(c, vma, gup_flags, true);
+}
+
+/** check_vma_flags() from the hugetlb FOLL_FORCE support (6.14.0): no hugetlb refusal. */
+export function* check_vma_flags_614(c: Ctx, vma: Vma, gup_flags: number): Step<number> {
+  return yield* check_vma_flags_body(c, vma, gup_flags, false);
+}
+
+function* check_vma_flags_body(c: Ctx, vma: Vma, gup_flags: number, hugetlbNoForce: boolean): Step<number> {
   const vm_flags = vma.vm_flags;
   const write = (gup_flags & FOLL_WRITE) !== 0;
   const vma_anon = vma_is_anonymous(vma);
@@ -539,8 +551,8 @@ export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<numb
         why('FOLL_WRITE on a VMA without VM_WRITE (PROT_READ) and no FOLL_FORCE: -EFAULT');
         return -EFAULT;
       }
-      if (is_vm_hugetlb_page(vma)) {
-        why('FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA: -EFAULT');
+      if (hugetlbNoForce && is_vm_hugetlb_page(vma)) {
+        why('FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA ("hugetlb does not support FOLL_FORCE|FOLL_WRITE"): -EFAULT');
         return -EFAULT;
       }
       if (!is_cow_mapping(vm_flags)) {

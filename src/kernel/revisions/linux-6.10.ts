@@ -7,13 +7,15 @@
  * pinned with pin_user_pages_fast() (fixed in 2026, see next.ts).
  * Also 6.10: the GUP-fast functions are renamed gup_fast_* (traces use those names) and GUP-fast
  * grabs with try_grab_folio_fast(), which warns when IRQs are on; 6.7's
- * INTERNAL_GUP_FLAGS rejects FOLL_TOUCH from callers; 6.6 unified hugetlb GUP
- * (hugetlb_follow_page_mask() grabs with try_grab_page()). io_uring registers buffers with
+ * INTERNAL_GUP_FLAGS rejects FOLL_TOUCH from callers; hugetlb pages go through the generic
+ * follow_page_mask(): follow_huge_pmd()/follow_huge_pud() with their unshare (-EMLINK) and
+ * can_follow_write_pmd() tests (kernel/hugetlb.ts follow_huge_leaf()). io_uring registers buffers with
  * pin_user_pages_fast() and no mmap_lock (io_uring/memmap.c, kernel/io_uring.ts).
  */
 import { load, READ_ONCE } from '../../sim/cell.ts';
 import { type Step, site } from '../../sim/op.ts';
-import { hugetlb_follow_page_mask } from '../hugetlb.ts';
+import { check_vma_flags_614 } from '../gup.ts';
+import { follow_huge_leaf, follow_huge_leaf_force } from '../hugetlb.ts';
 import { io_pin_pages_fast } from '../io_uring.ts';
 import { type Ctx, lockdep_assert_irqs_disabled, VM_WARN_ON_ONCE, WARN_ON_ONCE } from '../kernel.ts';
 import type { Folio, Page } from '../mm_types.ts';
@@ -131,7 +133,7 @@ export const linux_6_10 = derive(linux_6_5, {
     folio_fast_pin_allowed: makeGupFastFolioAllowed({ nullAllowsNonLongterm: false, nullCheck: true, readOnce: true }),
     page_is_secretmem: undefined,
     try_grab_folio_fast,
-    follow_hugetlb_page: hugetlb_follow_page_mask,
+    follow_hugetlb_page: follow_huge_leaf,
     io_pin_pages: io_pin_pages_fast,
   },
 });
@@ -143,12 +145,19 @@ export const linux_6_12 = derive(linux_6_10, {
   order: 612,
 });
 
+/**
+ * 6.15: x86 frees page tables via RCU (kernel/setup.ts archSchemes()). Also in it, from before:
+ * "mm/hugetlb: support FOLL_FORCE|FOLL_WRITE" (Guillaume Morin; after 6.12, in 6.14.0, 6.19 and
+ * 7.1.5): check_vma_flags() no longer refuses FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA,
+ * and follow_huge_pud() asks can_follow_write_pud() (kernel/hugetlb.ts follow_huge_leaf_force()).
+ */
 export const linux_6_15 = derive(linux_6_12, {
   name: '6.15',
   title: 'Linux 6.15',
-  summary: 'x86 frees page tables via RCU (a37259732a7d); the TLB flush still IPIs (INVLPGB broadcast only with --tlb-flush broadcast)',
+  summary: 'x86 frees page tables via RCU (a37259732a7d), the TLB flush still IPIs (INVLPGB: --tlb-flush broadcast); FOLL_FORCE|FOLL_WRITE on R/O hugetlb allowed (6.14)',
   order: 615,
   x86RcuTableFree: true,
+  fns: { check_vma_flags: check_vma_flags_614, follow_hugetlb_page: follow_huge_leaf_force },
 });
 
 export const next = derive(linux_6_15, {
