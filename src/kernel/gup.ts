@@ -771,14 +771,18 @@ export function* __gup_longterm_locked(c: Ctx, mm: MmStruct, start: number, nr_p
   return r;
 }
 
-/** __gup_longterm_locked()'s loop under memalloc_pin_save(): pin, migrate what may not stay pinned, pin again. */
+/**
+ * __gup_longterm_locked()'s loop under memalloc_pin_save() (6.12.118 mm/gup.c:2560): pin,
+ * migrate what may not stay pinned, pin again, `while (rc == -EAGAIN)` with no bound (a run
+ * that loops too long is caught by --max-steps).
+ */
 function* __gup_longterm_migrate(c: Ctx, mm: MmStruct, start: number, nr_pages: number, pages: number[], locked: boolean, flags: number): Step<number> {
-  for (let round = 0; ; round++) {
+  for (;;) {
     const first = pages.length;
     const nr = yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
     if (nr <= 0) return nr;
     const rc = yield* check_and_migrate_movable_pages(c, pages.slice(first, first + nr), flags);
-    if (rc === -EAGAIN && round < 8) {
+    if (rc === -EAGAIN) {
       pages.length = first;
       continue;
     }
