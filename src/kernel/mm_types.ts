@@ -11,7 +11,8 @@
  * Ghost fields (not kernel memory; invariants and traces only) are grouped in `ghost`.
  *
  * Left out: memcg, _last_cpupid, page->private use other than the swap entry, struct slab
- * fields other than slab_cache (which overlays page->mapping in 6.1–6.6 SLUB), the
+ * fields other than the one that overlays page->mapping (slab_cache up to 6.4, slab_list.prev
+ * from 6.5: kernel/reuse.ts), the
  * folio's deferred-split list, mlock counts.
  */
 import { Cell } from '../sim/cell.ts';
@@ -155,7 +156,7 @@ export class Page {
   get _mapcount(): Cell<number> {
     return (this.c__mapcount ??= this.mk('_mapcount', 0));
   }
-  /** The mapping word: address_space *, anon_vma | PAGE_MAPPING_ANON, KSM node | 3, movable ops | 2, or slab_cache. */
+  /** The mapping word: address_space *, anon_vma | PAGE_MAPPING_ANON, KSM node | 3, movable ops | 2, or a slab's slab_cache (up to 6.4) / slab_list.prev (6.5+). */
   get mapping(): Cell<number> {
     return (this.c_mapping ??= this.mk('mapping', 0));
   }
@@ -283,7 +284,7 @@ export interface FsType {
 
 // ----- kernel objects reachable through pointers (for deref checks) -----
 
-export type KObjKind = 'address_space' | 'anon_vma' | 'ksm_stable_node' | 'movable_ops' | 'kmem_cache' | 'swap_space';
+export type KObjKind = 'address_space' | 'anon_vma' | 'ksm_stable_node' | 'movable_ops' | 'kmem_cache' | 'kmem_cache_node' | 'swap_space';
 
 /** Something a kernel pointer can point at. `live` is false once it has been freed. */
 export interface KObject {

@@ -95,6 +95,12 @@ export interface Revision {
   readonly pinsZeroPage: boolean;
   /** mm/gup_test.c has PIN_LONGTERM_TEST_START/STOP (6.5+). false: 6.1, whose ioctl returns -EINVAL for it (§11 row 6). */
   readonly gupTestPinLongterm: boolean;
+  /**
+   * struct slab puts slab_cache where page->mapping is (up to 6.4: 6.1 mm/slab.h SLUB layout).
+   * false (6.5+, SLAB_MATCH(compound_head, slab_cache), mm/slab.h:107): slab_cache overlays
+   * compound_head and the mapping word holds slab_list.prev (kernel/reuse.ts; §11 row 13).
+   */
+  readonly slabCacheInMappingWord: boolean;
   readonly fns: RevisionFns;
   /** Set on a revision derived by a mutant. */
   readonly mutant?: string;

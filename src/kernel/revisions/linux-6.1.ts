@@ -16,7 +16,9 @@
  *    the page-cache page itself is pinned (no unshare fault);
  *  - try_grab_folio() (:124) and try_grab_page() (:209) pin the zero page with the full bias;
  *  - mm/gup_test.c has no PIN_LONGTERM_TEST_START (only the BENCHMARK/BASIC/DUMP commands):
- *    the ioctl returns -EINVAL, which gup_longterm reports as SKIP.
+ *    the ioctl returns -EINVAL, which gup_longterm reports as SKIP;
+ *  - struct slab (SLUB) puts slab_cache where page->mapping is (mm/slab.h,
+ *    SLAB_MATCH(compound_head, slab_list)): a slab page's mapping word is its kmem_cache.
  * Debian's 6.1.192 has two of these changed by stable backports: the zero page is not pinned
  * (try_grab_folio()/try_grab_page()/gup_put_folio() skip it), and page_is_secretmem() has no
  * PageLRU shortcut (65291dcfcf89). The rest is as here (checked against 6.1.192's mm/gup.c,
@@ -37,6 +39,7 @@ export const linux_6_1 = derive(linux_6_5, {
   gupMustUnshareNonAnon: false,
   pinsZeroPage: true,
   gupTestPinLongterm: false,
+  slabCacheInMappingWord: true,
   fns: {
     folio_fast_pin_allowed: undefined,
     writable_file_mapping_allowed: undefined,

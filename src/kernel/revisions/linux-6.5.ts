@@ -98,6 +98,7 @@ export const linux_6_5: Revision = {
   gupMustUnshareNonAnon: true,
   pinsZeroPage: false,
   gupTestPinLongterm: true,
+  slabCacheInMappingWord: false,
   fns: {
     try_grab_folio,
     // Before 6.11 GUP-fast calls try_grab_folio(); through the table, so v7's replacement is used.
