@@ -56,7 +56,8 @@ export function* io_pin_pages_pre65(c: Ctx, ubuf: number, nr_pages: number): Ste
     const vmas = Array.from({ length: nr_pages }, (_, i) => mm.find_vma(ubuf + i * PAGE_SIZE)!);
     const file = vmas[0]!.vm_file;
     // "don't support file backed memory"
-    for (const vma of vmas) {
+    for (let i = 0; i < nr_pages; i++) {
+      const vma = vmas[i]!;
       if (vma.vm_file !== file) {
         c.why?.('io_pin_pages', `the buffer spans VMAs of different files (${vmas[0]!.label} and ${vma.label}): -EINVAL`);
         ret = -EINVAL;
