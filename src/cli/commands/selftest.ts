@@ -56,7 +56,7 @@ Example:
         for (const m of uncaught) out.write(c.red(`  not caught: ${m}\n`));
         for (const d of dirty) out.write(c.red(`  ${d.scenario} violated unmutated: ${d.violated.join('; ')}\n`));
         for (const x of noop) out.write(c.red(`  ${x.mutant} ran on ${x.kernel} but changes nothing there\n`));
-        out.write(`${r.pairs.length} (mutant, kernel) pairs ran, each replacing code the kernel runs (${r.pairs.length - unobserved.length} also explored something else than the unmutated runs)\n`);
+        out.write(`${r.pairs.length} (mutant, kernel) pairs ran, each changing that kernel's code (${r.pairs.length - unobserved.length} also explored something else than the unmutated runs)\n`);
         if (unobserved.length) {
           const by = new Map<string, string[]>();
           for (const x of unobserved) by.set(x.mutant, [...(by.get(x.mutant) ?? []), x.kernel]);
