@@ -5,7 +5,7 @@
  */
 import { loadScenario } from '../run/load.ts';
 import { type Job, runJobs } from '../run/pool.ts';
-import { plannedRuns, type RunResult, runOne } from '../run/run.ts';
+import { builtinKernels, plannedRuns, type RunResult, runOne } from '../run/run.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { Arch } from '../kernel/types.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
@@ -18,7 +18,7 @@ const parsed = new Map<string, ParsedScenario>();
 for (const file of spec.files) {
   const p = loadScenario(file);
   parsed.set(file, p);
-  const runs = plannedRuns(p.scenario, { kernels: spec.kernels, arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
+  const runs = plannedRuns(p.scenario, { kernels: builtinKernels(spec.kernels), arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
   for (const run of runs) jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}` });
 }
 const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed };
