@@ -136,9 +136,13 @@ export async function loadRevisionModule(file: string, opts: { typecheck: boolea
   const esbuild = loadEsbuild();
   if (!esbuild) throw new PatchError('GUPCHECK_MODULE_INVALID', `cannot load ${shown}: esbuild is not installed`, 'run npm ci in the gupcheck directory');
   let code: string;
+  const dir = mkdtempSync(join(tmpdir(), 'gupcheck-rev-'));
+  const bundle = join(dir, 'revision.mjs');
   try {
     const res = await esbuild.build({
       entryPoints: [file],
+      // Where the bundle is written: the source map's paths are relative to it.
+      outfile: bundle,
       bundle: true,
       write: false,
       format: 'esm',
@@ -161,11 +165,10 @@ export async function loadRevisionModule(file: string, opts: { typecheck: boolea
     const errs = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
     const x = errs?.[0];
     const where = x?.location ? `${x.location.file}:${x.location.line}:${x.location.column + 1}: ` : `${shown}: `;
+    rmSync(dir, { recursive: true, force: true });
     throw new PatchError('GUPCHECK_MODULE_INVALID', `revision module does not load: ${where}${x?.text ?? (e as Error).message}`, HINT);
   }
   publishApi();
-  const dir = mkdtempSync(join(tmpdir(), 'gupcheck-rev-'));
-  const bundle = join(dir, 'revision.mjs');
   writeFileSync(bundle, code);
   const hadMaps = process.sourceMapsEnabled;
   process.setSourceMapsEnabled(true);
