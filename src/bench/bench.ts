@@ -47,6 +47,8 @@ export interface TableRow extends RunMeasure {
 }
 
 export interface BenchReport {
+  /** Every example (but 10's long arm64 runs) on 6.5 with the TypeScript folio_fast_pin_allowed() and with the C one: run time, patched over native. */
+  readonly cPatch: { readonly runs: number; readonly nativeMs: number; readonly patchedMs: number; readonly ratio: number; readonly sameExecutions: boolean };
   readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number };
   readonly rows: readonly TableRow[];
   readonly ratios: {
@@ -196,6 +198,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  // C patches: 6.5's folio_fast_pin_allowed() restated in C against the TypeScript one, every
+  // example on 6.5 (the same executions: the ratio is of the time for the same work).
+  o.log('bench: C patch: every example on 6.5, TypeScript check then examples/patches/fast-pin-allowed-6.5.c');
+  const cFiles = examples.filter((f) => !f.includes('10-fast-pin-vs-thp-split'));
+  const nat = await child({ files: cFiles, kernels: ['6.5'], strategy: 'dpor' });
+  const pat = await child({ files: cFiles, kernels: ['6.5'], strategy: 'dpor', patches: [join(ROOT, 'examples/patches/fast-pin-allowed-6.5.c')] });
+  const sum = (c: ChildReport, f: (r: RunMeasure) => number) => c.runs.reduce((n, r) => n + f(r), 0);
+  const cPatch = {
+    runs: pat.runs.length,
+    nativeMs: sum(nat, (r) => r.ms),
+    patchedMs: sum(pat, (r) => r.ms),
+    ratio: sum(pat, (r) => r.ms) / Math.max(1, sum(nat, (r) => r.ms)),
+    sameExecutions: sum(nat, (r) => r.executions) === sum(pat, (r) => r.executions),
+  };
+
   o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
   const capacity = await parallelCapacity(o.workers);
   o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
@@ -224,6 +241,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       },
       workers: { n: o.workers, wall1Ms: w1.wallMs, wallNMs: wN.wallMs, speedup: w1.wallMs / wN.wallMs, executionsPerRun: o.workersMaxExecutions, rss1MB: w1.maxRssMB, rssNMB: wN.maxRssMB },
     },
+    cPatch,
     bestTransitionsPerSec: { value: best.transitionsPerSec, run: key(best) },
     v7FirstFindingMs: v7?.firstFindingMs ?? null,
     scaled,

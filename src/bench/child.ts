@@ -10,15 +10,24 @@ import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { Arch } from '../kernel/types.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
 import type { ChildReport, ChildSpec } from './spec.ts';
+import { ensureKernel } from '../patch/load.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
 const t0 = Date.now();
 const jobs: Job[] = [];
 const parsed = new Map<string, ParsedScenario>();
+// With C patches: each kernel with the patches applied (the interpreted functions' cost).
+const kernels = spec.patches?.length
+  ? await Promise.all((spec.kernels ?? ['6.5']).map(async (base) => {
+      const source = { kind: 'patch' as const, base, patches: spec.patches!, given: spec.patches! };
+      const rev = await ensureKernel(source);
+      return { name: rev.name, spec: rev.name, source };
+    }))
+  : builtinKernels(spec.kernels);
 for (const file of spec.files) {
   const p = loadScenario(file);
   parsed.set(file, p);
-  const runs = plannedRuns(p.scenario, { kernels: builtinKernels(spec.kernels), arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
+  const runs = plannedRuns(p.scenario, { kernels, arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
   for (const run of runs) jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}` });
 }
 const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed };

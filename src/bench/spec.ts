@@ -12,6 +12,8 @@ export interface ChildSpec {
   readonly workers?: number | undefined;
   /** For random/pct. */
   readonly seed?: number | undefined;
+  /** C patches (absolute paths) applied to each of `kernels` (`--kernel K --patch ...`). */
+  readonly patches?: readonly string[] | undefined;
 }
 
 export interface RunMeasure {

@@ -80,6 +80,11 @@ export function renderBench(out: Out, b: BenchReport): string {
       `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run); this machine runs ${w.n} CPU-bound processes ${b.machine.parallelCapacity.toFixed(2)}x as fast as one`,
       '>= 1.8x with 2',
     ],
+    [
+      'C patch / TypeScript (6.5 folio_fast_pin_allowed)',
+      `${b.cPatch.ratio.toFixed(2)}x run time over ${b.cPatch.runs} runs of the examples (${s(b.cPatch.patchedMs)} / ${s(b.cPatch.nativeMs)}; ${b.cPatch.sameExecutions ? 'the same executions' : 'DIFFERENT executions'}); whole runs, so an upper bound on the share of the interpreted function`,
+      '<= 3x',
+    ],
     ['peak RSS', `${b.maxRssMB} MB (table ${Math.max(...b.rows.map((r) => r.rssMB))} MB, scaled ${Math.max(...b.scaled.map((r) => r.rssMB))} MB, 1 worker ${w.rss1MB} MB, ${w.n} workers ${w.rssNMB} MB)`, '< 300 MB'],
   ];
   text += `\nratios and targets (measured in this run; ${b.machine.cpus} CPUs, Node ${b.machine.node}):\n`;
