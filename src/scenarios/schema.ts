@@ -34,7 +34,8 @@ const kernelName = z.enum(KERNEL_NAMES as unknown as [string, ...string[]]);
 /** A revision module (docs/revisions.md), named by its path relative to the scenario file. */
 export const MODULE_PATH = /^[^\s]+\.(ts|mts|js|mjs)$/;
 export const isModulePath = (v: string): boolean => MODULE_PATH.test(v);
-const kernelModule = z.string().regex(MODULE_PATH, 'a revision module: a .ts or .js file, relative to the scenario file');
+// The message a bad kernel name gets (the union's last branch reports it): the valid names first.
+const kernelModule = z.string().regex(MODULE_PATH, `expected one of ${KERNEL_NAMES.map((k) => JSON.stringify(k)).join(', ')}, or a revision module (a .ts or .js file, relative to the scenario file)`);
 /** A built-in revision name, or a revision module's path. */
 const kernelRef = z.union([kernelName, kernelModule]);
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
