@@ -30,10 +30,10 @@ export function replayCommand(out: Out) {
       const d = decodeToken(tok);
       const loaded = await chosenKernels(o.kernel, o.patch);
       const custom = loaded?.find((k) => k.name === d.kernel);
-      if (!findRevision(d.kernel) || (loaded && !custom)) {
+      if ((loaded && !custom) || (!loaded && !findRevision(d.kernel) && d.kernel.includes('+'))) {
         throw new UserError(
           'GUPCHECK_BAD_TOKEN',
-          `the token is for kernel '${d.kernel}'${loaded ? `, but the options load ${loaded.map((k) => k.name).join(', ')}` : ', which is not a built-in revision'}`,
+          `the token is for kernel revision '${d.kernel}'${loaded ? `, but the options load ${loaded.map((k) => k.name).join(', ')}` : ', a revision with C patches'}`,
           'replay with the options printed with the token (--kernel ./my-rev.ts, or --kernel BASE --patch FILE.c)',
         );
       }
