@@ -14,8 +14,18 @@
  *   the functions a revision may replace go through the revision (c.rev.fns), so a patched
  *   function calls the other patched functions and the base revision's;
  * - C's control flow: if/else, loops, break/continue, early returns, `goto` to a label at the top
- *   level of the function body, ternaries; integer, bit and pointer<->unsigned long arithmetic on
- *   the mapping word.
+ *   level of the function body, ternaries, the comma operator; integer, bit and pointer<->unsigned
+ *   long arithmetic on the mapping word;
+ * - the PTE walk's pointers (runtime.ts): `pte_t *ptep` / `pmd_t *pmdp` point at page-table
+ *   entries (`ptep++` is the next one; `*pmdp`, ptep_get_lockless(ptep) read the entry, one
+ *   scheduling point each), `struct page **pages` is the caller's array (`pages[*nr] = page`,
+ *   `pages + *nr`), `int *nr` the walk's count (`(*nr)++`);
+ * - a patched gup_pte_range() / gup_fast_pte_range() keeps the ghost books the TypeScript walk
+ *   keeps (src/kernel/gup.ts): a successful grab watches the PTE last read, a put stops watching,
+ *   the store into pages[] checks the record (pin-on-reused-page); its grabs go through
+ *   try_grab_folio_fast(), what GUP-fast grabs with in every revision;
+ * - `c.why` (the explanation `gupcheck pin` prints) is told the C line and condition of every `if`
+ *   that leaves with a goto or a return.
  *
  * Anything else is refused with file:line:col, the construct, and what is supported.
  */
@@ -58,6 +68,7 @@ interface Emit {
 
 const g = (call: string) => `(yield* ${call})`;
 const fnCall = (name: string, arity: number): Callee => ({ arity, emit: (a) => g(`$.fn.${name}(c, ${a.join(', ')})`) });
+const pteFn = (name: string): Callee => ({ arity: 1, emit: (a) => `$.pte.${name}(${a[0]})` });
 /** A function a revision may replace: called through the running revision's table. */
 const revCall = (key: string, arity: number): Callee => ({ arity, emit: (a) => g(`c.rev.fns.${key}(c, ${a.join(', ')})`) });
 
@@ -95,6 +106,31 @@ const CALLEES: Record<string, Callee> = {
   VM_WARN_ON: { arity: 1, emit: (a, x) => `$.WARN(c, ${a[0]}, ${JSON.stringify(`${x.fn}(): VM_WARN_ON(${x.text(0)})`)})` },
   VM_BUG_ON: { arity: 1, emit: (a, x) => `$.BUG(c, ${a[0]}, ${JSON.stringify(`${x.fn}(): VM_BUG_ON(${x.text(0)})`)})` },
   VM_BUG_ON_FOLIO: { arity: 2, emit: (a, x) => `$.BUG(c, ${a[0]}, ${JSON.stringify(`${x.fn}(): VM_BUG_ON_FOLIO(${x.text(0)})`)})` },
+  // The PTE walk (include/linux/pgtable.h, arch pgtable.h; src/kernel/pgtable.ts). pte_t values are the model's numbers.
+  pte_present: pteFn('pte_present'),
+  pte_none: pteFn('pte_none'),
+  pte_protnone: pteFn('pte_protnone'),
+  pte_special: pteFn('pte_special'),
+  pte_devmap: pteFn('pte_devmap'),
+  pte_write: pteFn('pte_write'),
+  pte_dirty: pteFn('pte_dirty'),
+  pte_pfn: pteFn('pte_pfn'),
+  pte_access_permitted: { arity: 2, emit: (a) => `$.pte.pte_access_permitted(${a[0]}, !!(${a[1]}))` },
+  pte_page: { arity: 1, emit: (a) => `c.k.page($.pte.pte_pfn(${a[0]}))` },
+  pte_val: { arity: 1, emit: (a) => `(${a[0]})` },
+  pmd_val: { arity: 1, emit: (a) => `(${a[0]})` },
+  pud_val: { arity: 1, emit: (a) => `(${a[0]})` },
+  pfn_valid: { arity: 1, emit: (a) => `((${a[0]}), true)` },
+  pte_unmap: { arity: 1, emit: (a) => `((${a[0]}), undefined)` },
+  // s390 secure guests only: a no-op on the architectures modelled.
+  arch_make_page_accessible: { arity: 1, emit: (a) => `((${a[0]}), 0)` },
+  arch_make_folio_accessible: { arity: 1, emit: (a) => `((${a[0]}), 0)` },
+  // ZONE_DEVICE is not modelled: no PTE is devmap, and a dev_pagemap is never found.
+  get_dev_pagemap: { arity: 2, emit: (a) => `((${a[0]}), (${a[1]}), 0)` },
+  put_dev_pagemap: { arity: 1, emit: (a) => `((${a[0]}), undefined)` },
+  undo_dev_pagemap: { arity: 4, emit: (a) => g(`$.undo_dev_pagemap(c, ${a.join(', ')})`) },
+  gup_fast_undo_dev_pagemap: { arity: 4, emit: (a) => g(`$.undo_dev_pagemap(c, ${a.join(', ')})`) },
+  folio_set_referenced: fnCall('folio_set_referenced', 1),
   smp_mb__after_atomic: { arity: 0, emit: () => 'undefined' },
   smp_rmb: { arity: 0, emit: () => 'undefined' },
   smp_mb: { arity: 0, emit: () => 'undefined' },
@@ -110,14 +146,56 @@ const CALLEES: Record<string, Callee> = {
   gup_fast_folio_allowed: { arity: 2, emit: (a) => g(`$.fastPinAllowed(c, ${a[0]}, ${a[1]})`) },
 };
 
-/** Every function name a patch can call that the model defines (a patch may not redefine the ones it cannot replace). */
-export const CALLABLE_MODEL: ReadonlySet<string> = new Set(Object.keys(CALLEES));
+/** Macro-like calls with their own compilation (READ_ONCE, atomics on &x->f, IS_ENABLED, the page-table reads). */
+const SPECIAL = [
+  'READ_ONCE',
+  'WRITE_ONCE',
+  'IS_ENABLED',
+  'atomic_read',
+  'atomic_add',
+  'atomic_sub',
+  'atomic_inc',
+  'atomic_add_unless',
+  'atomic_set',
+  'pte_offset_map',
+  'ptep_get_lockless',
+  'ptep_get',
+  'gup_get_pte',
+  'pmdp_get_lockless',
+  'pmdp_get',
+];
 
-/** Macro-like calls with their own compilation (READ_ONCE, atomics on &x->f, IS_ENABLED). */
-const SPECIAL = ['READ_ONCE', 'WRITE_ONCE', 'IS_ENABLED', 'atomic_read', 'atomic_add', 'atomic_sub', 'atomic_inc', 'atomic_add_unless', 'atomic_set'];
+/** Every function name a patch can call that the model defines (a patch may not redefine the ones it cannot replace). */
+export const CALLABLE_MODEL: ReadonlySet<string> = new Set([...Object.keys(CALLEES), ...SPECIAL]);
+
+/** The PTE walks a patch may define: they keep the ghost books (see the header). */
+export const WALKS: ReadonlySet<string> = new Set(['gup_pte_range', 'gup_fast_pte_range']);
 
 const STATEMENTS = 'compound statements, declarations, expression statements, if/else, while, do/while, for, break, continue, return, goto and labels at the top level of the function body';
-const EXPRESSIONS = 'integer and bool literals, NULL, locals and parameters, the kernel constants, calls, x->field, &x->field in atomics, casts, unary ! - ~, binary arithmetic/bit/comparison/logical operators, ?:, = and compound assignment, ++ and --';
+const EXPRESSIONS =
+  'integer and bool literals, NULL, locals and parameters, the kernel constants, calls, x->field, &x->field in atomics, casts, unary ! - ~, binary arithmetic/bit/comparison/logical operators, ?:, the comma operator, = and compound assignment, ++ and --; page-table entry pointers (pte_t *ptep, pmd_t *pmdp: *ptep, ptep++, ptep_get_lockless(ptep), pte_offset_map(&pmd, addr)), struct page **pages (pages[i], pages[i] = page, pages + n) and int *nr (*nr, (*nr)++, *nr += n)';
+
+/** What a pointer-typed local or parameter points at, when the compiler gives it pointer semantics. */
+type PtrKind = 'entry' | 'pages' | 'int';
+
+/** A declared C type: its base (`pte_t`, `struct page`, `unsigned long`) and how many `*`. */
+export interface CType {
+  readonly base: string;
+  readonly depth: number;
+}
+
+function typeOf(typeNode: Node | null, declarator: Node | null): CType {
+  let depth = 0;
+  for (let d = declarator; d; d = d.childForFieldName('declarator')) if (d.type === 'pointer_declarator' || d.type === 'abstract_pointer_declarator') depth++;
+  return { base: (typeNode?.text ?? '').replace(/\s+/g, ' ').trim(), depth };
+}
+
+function ptrKind(t: CType): PtrKind | undefined {
+  if (t.depth === 1 && /^(pte_t|pmd_t|pud_t|p4d_t|pgd_t)$/.test(t.base)) return 'entry';
+  if (t.depth === 2 && t.base === 'struct page') return 'pages';
+  if (t.depth === 1 && /^((un)?signed )?(int|long|long long|short)$|^(un)?signed$/.test(t.base)) return 'int';
+  return undefined;
+}
 
 export function unsupported(n: Node, what: string, supported: string): never {
   const p = n.startPosition;
@@ -132,6 +210,8 @@ export interface CFunctionDecl {
   readonly params: readonly string[];
   /** 'bool' (JS boolean), 'page' (struct page/folio pointer: object or null), 'int' (a number, also other pointers), 'void'. */
   readonly ret: 'bool' | 'page' | 'int' | 'void';
+  /** The parameters' declared types. */
+  readonly paramTypes: readonly CType[];
   readonly node: Node;
   readonly line: number;
 }
@@ -170,6 +250,7 @@ export function functionsOf(file: string, root: Node): CFunctionDecl[] {
     const name = declaratorName(fd.childForFieldName('declarator'));
     if (!name) unsupported(n, 'a function definition without a name', 'name(type a, type b) { ... }');
     const params: string[] = [];
+    const paramTypes: CType[] = [];
     for (const p of fd.childForFieldName('parameters')!.namedChildren) {
       if (!p || p.type === 'comment') continue;
       if (p.type !== 'parameter_declaration') unsupported(p, `unsupported parameter '${p.text}'`, 'named parameters');
@@ -179,8 +260,9 @@ export function functionsOf(file: string, root: Node): CFunctionDecl[] {
         unsupported(p, `a parameter without a name ('${p.text}')`, 'named parameters');
       }
       params.push(pn);
+      paramTypes.push(typeOf(p.childForFieldName('type'), p.childForFieldName('declarator')));
     }
-    out.push({ name, params, ret: retKind(n.childForFieldName('type')!.text.trim(), decl), node: n, line: n.startPosition.row + 1 });
+    out.push({ name, params, paramTypes, ret: retKind(n.childForFieldName('type')!.text.trim(), decl), node: n, line: n.startPosition.row + 1 });
   }
   return out;
 }
@@ -198,6 +280,14 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
   const jsName = (n: string) => `v_${n}`;
   for (const p of f.params) locals.set(p, jsName(p));
   const params = new Set(f.params);
+  // Pointer semantics by declared type (see PtrKind).
+  const kinds = new Map<string, PtrKind>();
+  f.params.forEach((p, i) => {
+    const k = ptrKind(f.paramTypes[i]!);
+    if (k) kinds.set(p, k);
+  });
+  const isWalk = WALKS.has(f.name);
+  const G = isWalk ? '$g' : 'null';
   // Pass 1: declarations, assignment counts, top-level labels.
   const assigns = new Map<string, Node[]>();
   const addressed = new Set<string>();
@@ -210,6 +300,9 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
         if (!name) unsupported(d, `unsupported declarator '${d.text}'`, 'type name; type name = value;');
         if (d.type === 'array_declarator' || d.childForFieldName('declarator')?.type === 'array_declarator') unsupported(d, 'arrays', EXPRESSIONS);
         locals.set(name, jsName(name));
+        const k = ptrKind(typeOf(n.childForFieldName('type'), d));
+        if (k) kinds.set(name, k);
+        else if (!params.has(name)) kinds.delete(name);
         if (d.type === 'init_declarator') (assigns.get(name) ?? assigns.set(name, []).get(name)!).push(d.childForFieldName('value')!);
       }
     } else if (n.type === 'assignment_expression') {
@@ -269,6 +362,47 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
     return { obj: expr(objNode), field: field === 'swap' ? 'private' : field, objNode };
   };
 
+  /** The pointer kind of an expression (undefined: not one of the walk's pointers). */
+  const kindOf = (n: Node): PtrKind | undefined => {
+    const x = stripCasts(n);
+    switch (x.type) {
+      case 'identifier':
+        return kinds.get(x.text);
+      case 'binary_expression': {
+        const op = x.childForFieldName('operator')!.text;
+        if (op !== '+' && op !== '-') return undefined;
+        return kindOf(x.childForFieldName('left')!) ?? (op === '+' ? kindOf(x.childForFieldName('right')!) : undefined);
+      }
+      case 'assignment_expression':
+        return kindOf(x.childForFieldName('left')!);
+      case 'update_expression':
+        return kindOf(x.childForFieldName('argument')!);
+      case 'comma_expression':
+        return kindOf(x.childForFieldName('right')!);
+      case 'call_expression':
+        return x.childForFieldName('function')!.text === 'pte_offset_map' ? 'entry' : undefined;
+      default:
+        return undefined;
+    }
+  };
+
+  const POINTERS = 'page-table entry pointers (pte_t *ptep, pmd_t *pmdp), struct page **pages and int *nr, declared with those types';
+
+  /** A read of the entry `ptr` points at: one load, a scheduling point. */
+  const entryRead = (n: Node, ptr: Node, label: string): string => {
+    if (kindOf(ptr) !== 'entry') unsupported(ptr, `${label}: '${ptr.text}' is not a page-table entry pointer`, `reads of entries through pte_t * / pmd_t * locals and parameters (${POINTERS})`);
+    return g(`$.entry(c, ${G}, ${expr(ptr)}, ${siteOf(n, label)})`);
+  };
+
+  /** `*p` as an lvalue of an int pointer (`*nr`): the JS expression of the cell. */
+  const intTarget = (n: Node): string | undefined => {
+    const x = stripParens(n);
+    if (x.type !== 'pointer_expression' || x.child(0)!.text !== '*') return undefined;
+    const a = x.childForFieldName('argument')!;
+    if (kindOf(a) !== 'int') unsupported(x, `'${x.text}': a store through a pointer other than an int *`, POINTERS);
+    return `${expr(a)}.v`;
+  };
+
   const loadField = (n: Node, once: boolean): string => {
     const { obj, field } = fieldCell(n);
     return g(`$.load(c, ${obj}.${field}, ${siteOf(n, once ? `READ_ONCE(${n.text})` : `${n.text} (plain load)`)})`);
@@ -321,6 +455,12 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
           const other = expr(isNull(l) ? r : l);
           return op === '==' ? `!(${other})` : `!!(${other})`;
         }
+        if ((op === '+' || op === '-') && (kindOf(l) || (op === '+' && kindOf(r)))) {
+          if (op === '-' && kindOf(r)) return unsupported(n, `'${n.text}': the difference of two pointers`, POINTERS);
+          if (kindOf(l) === 'int' || kindOf(r) === 'int') return unsupported(n, `'${n.text}': arithmetic on an int pointer`, POINTERS);
+          const [p, k] = kindOf(l) ? [l, r] : [r, l];
+          return `$.padd(${expr(p)}, ${op === '-' ? '-' : ''}(${expr(k)}))`;
+        }
         const a = expr(l);
         const b = expr(r);
         switch (op) {
@@ -367,7 +507,20 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
           if (remat.has(l.text)) return 'undefined'; // loaded at each use instead
           const v = locals.get(l.text);
           if (!v) return unsupported(l, `assignment to '${l.text}', which is not a local or parameter`, 'assignments to locals and parameters, and to x->field');
+          const k = kinds.get(l.text);
+          if (k && k !== 'int' && (op === '+=' || op === '-=')) return `(${v} = $.padd(${v}, ${op === '-=' ? '-' : ''}(${r})))`;
+          if (k && op !== '=') return unsupported(n, `'${n.text}': assignment operator '${op}' on a pointer`, POINTERS);
           return assignOp(op, v, r, n);
+        }
+        const box = intTarget(l);
+        if (box) {
+          if (op !== '=' && op !== '+=' && op !== '-=') return unsupported(n, `assignment operator '${op}' on '${l.text}'`, '*nr = n, *nr += n, *nr -= n');
+          return `(${box} ${op} ${r})`;
+        }
+        if (l.type === 'subscript_expression' && op === '=') {
+          const arr = l.childForFieldName('argument')!;
+          if (kindOf(arr) !== 'pages') return unsupported(l, `'${l.text}': arrays other than the pages array`, `pages[i] = page on struct page **pages (${POINTERS})`);
+          return `$.pstore(c, ${G}, ${expr(arr)}, ${expr(l.childForFieldName('index')!)}, ${r})`;
         }
         if (l.type === 'field_expression' && op === '=') {
           const { obj, field } = fieldCell(l);
@@ -377,9 +530,20 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
       }
       case 'update_expression': {
         const a = n.childForFieldName('argument')!;
+        const opText = n.childForFieldName('operator')!.text;
+        const postfix = n.child(0)!.type !== '++' && n.child(0)!.type !== '--';
+        const box = intTarget(a);
+        if (box) return postfix ? `(${box}${opText})` : `(${opText}${box})`;
         const v = a.type === 'identifier' ? locals.get(a.text) : undefined;
-        if (!v || remat.has(a.text)) return unsupported(n, `'${n.text}': ++/-- on something other than a local`, EXPRESSIONS);
-        return n.child(0)!.type === 'identifier' ? `(${v}${n.child(1)!.text})` : `(${n.child(0)!.text}${v})`;
+        if (!v || remat.has(a.text)) return unsupported(n, `'${n.text}': ++/-- on something other than a local or *nr`, EXPRESSIONS);
+        const k = kinds.get(a.text);
+        if (k === 'int') return unsupported(n, `'${n.text}': arithmetic on an int pointer`, POINTERS);
+        if (k) {
+          const d = opText === '++' ? 1 : -1;
+          // Pointer ++/--: the value of p++ is the old pointer.
+          return postfix ? `((${v} = $.padd(${v}, ${d})), $.padd(${v}, ${-d}))` : `(${v} = $.padd(${v}, ${d}))`;
+        }
+        return postfix ? `(${v}${opText})` : `(${opText}${v})`;
       }
       case 'field_expression': {
         const field = n.childForFieldName('field')!.text;
@@ -394,10 +558,26 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
         const a = n.childForFieldName('argument')!;
         if (op === '&' && a.type === 'identifier' && /_aops$/.test(a.text)) return `$.aops(c, ${JSON.stringify(a.text)})`;
         if (op === '&' && a.type === 'field_expression' && a.childForFieldName('field')!.text === 'page') return expr(a.childForFieldName('argument')!);
-        return unsupported(n, `'${n.text}': pointer ${op === '&' ? 'address-of' : 'dereference'}`, `&x->field as the argument of an atomic (atomic_read(&folio->_refcount)), &folio->page, &shmem_aops / &secretmem_aops`);
+        if (op === '*') {
+          const k = kindOf(a);
+          if (k === 'entry') return entryRead(n, a, `${n.text} (plain load)`);
+          if (k === 'int') return `${expr(a)}.v`;
+        }
+        return unsupported(
+          n,
+          `'${n.text}': pointer ${op === '&' ? 'address-of' : 'dereference'}`,
+          `&x->field as the argument of an atomic (atomic_read(&folio->_refcount)), &folio->page, &shmem_aops / &secretmem_aops, &pmd in pte_offset_map(&pmd, addr); *p on ${POINTERS}`,
+        );
       }
       case 'call_expression':
         return call(n);
+      case 'comma_expression':
+        return `(${expr(n.childForFieldName('left')!)}, ${expr(n.childForFieldName('right')!)})`;
+      case 'subscript_expression': {
+        const a = n.childForFieldName('argument')!;
+        if (kindOf(a) !== 'pages') return unsupported(n, `'${n.text}': arrays other than the pages array`, `pages[i] on struct page **pages (${POINTERS})`);
+        return `$.pget(c, ${expr(a)}, ${expr(n.childForFieldName('index')!)})`;
+      }
       default:
         return unsupported(n, `unsupported C construct '${n.type}' ('${n.text.split('\n')[0]!.slice(0, 40)}')`, EXPRESSIONS);
     }
@@ -445,6 +625,7 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
           arity(1);
           const a = stripParens(args[0]!);
           if (a.type === 'field_expression') return loadField(a, true);
+          if (a.type === 'pointer_expression' && a.child(0)!.text === '*') return entryRead(n, a.childForFieldName('argument')!, `READ_ONCE(${a.text})`);
           if (a.type === 'identifier' && locals.has(a.text)) return expr(a); // a local: no shared access
           return unsupported(a, `READ_ONCE(${a.text})`, 'READ_ONCE(x->field) of a struct page/folio field');
         }
@@ -461,6 +642,22 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
           if (v === undefined) return unsupported(args[0]!, `unknown option ${cfg}`, `IS_ENABLED() of ${Object.keys(CONFIGS).join(', ')}`);
           return String(v);
         }
+        case 'pte_offset_map': {
+          arity(2);
+          const a = stripParens(args[0]!);
+          const v = a.type === 'pointer_expression' && a.child(0)!.text === '&' ? a.childForFieldName('argument')! : undefined;
+          if (!v || v.type !== 'identifier' || !locals.has(v.text) || kinds.has(v.text)) {
+            return unsupported(args[0]!, `pte_offset_map(${text(0)}, ...): the PMD must be given as &pmd, the address of a pmd_t value the walk read`, `pte_offset_map(&pmd, addr); ${POINTERS}`);
+          }
+          return `$.pte_offset_map(c, ${expr(v)}, ${expr(args[1]!)})`;
+        }
+        case 'ptep_get_lockless':
+        case 'ptep_get':
+        case 'gup_get_pte':
+        case 'pmdp_get_lockless':
+        case 'pmdp_get':
+          arity(1);
+          return entryRead(n, args[0]!, n.text.replace(/\s+/g, ' '));
         case 'atomic_read': {
           arity(1);
           const { obj, field } = atomicCell(n, args[0]!, name);
@@ -488,6 +685,15 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
       }
     }
     const a = args.map(expr);
+    if (isWalk) {
+      // The walk's grabs and puts keep the ghost books (runtime.ts WalkFrame); GUP-fast grabs with try_grab_folio_fast().
+      if (name === 'try_grab_folio' || name === 'try_grab_folio_fast' || name === 'try_get_folio') {
+        arity(name === 'try_get_folio' ? 2 : 3);
+        const key = name === 'try_get_folio' ? 'try_get_folio' : 'try_grab_folio_fast';
+        return `$.grabbed(c, $g, $p = ${a[0]}, ${g(`c.rev.fns.${key}(c, $p, ${a.slice(1).join(', ')})`)})`;
+      }
+      if (name === 'gup_put_folio' || name === 'folio_put_refs' || name === 'folio_put') a[0] = `$.released(c, $g, ${a[0]})`;
+    }
     const patched = info.patched.get(name);
     // A patched function that is not in the revision table (a helper, v7's check): called directly.
     if (patched && !(name in CALLEES)) {
@@ -534,8 +740,16 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
         return;
       }
       case 'if_statement': {
-        emit(`if (${expr(n.childForFieldName('condition')!)}) {`);
-        stmt(n.childForFieldName('consequence')!);
+        const cond = n.childForFieldName('condition')!;
+        const cons = n.childForFieldName('consequence')!;
+        emit(`if (${expr(cond)}) {`);
+        const jump = jumpOf(cons);
+        if (jump) {
+          // For the explanation `gupcheck pin` prints: the C line and condition that made the function leave.
+          const why = `${display}:${n.startPosition.row + 1}: ${stripParens(cond).text.replace(/\s+/g, ' ')}: ${jump.text.replace(/\s+/g, ' ').replace(/;$/, '')}`;
+          emit(`c.why?.(${JSON.stringify(f.name)}, ${JSON.stringify(why)});`);
+        }
+        stmt(cons);
         const alt = n.childForFieldName('alternative');
         if (alt) {
           emit('} else {');
@@ -608,7 +822,18 @@ export function compileFunction(file: string, display: string, f: CFunctionDecl,
   }
   const decl = [...new Set([...locals.entries()].filter(([k]) => !params.has(k)).map(([, v]) => v))];
   const ps = f.params.map(jsName);
-  return `function* ${f.name}(c${ps.map((p) => `, ${p}`).join('')}) {\n${decl.length ? `let ${decl.join(', ')};\n` : ''}${stmtOut.join('\n')}\n${f.ret === 'bool' ? 'return false;' : f.ret === 'page' ? 'return null;' : ''}\n}`;
+  let code = `${stmtOut.join('\n')}\n${f.ret === 'bool' ? 'return false;' : f.ret === 'page' ? 'return null;' : ''}`;
+  // A walk's ghost frame: whatever it still watches when it returns, it stops watching.
+  if (isWalk) code = `const $g = $.walk();\nlet $p;\ntry {\n${code}\n} finally {\n$.walkExit(c, $g);\n}`;
+  return `function* ${f.name}(c${ps.map((p) => `, ${p}`).join('')}) {\n${decl.length ? `let ${decl.join(', ')};\n` : ''}${code}\n}`;
+}
+
+/** The goto or return an `if` leaves by: the consequence itself, or the last statement of its block. */
+function jumpOf(n: Node): Node | undefined {
+  if (n.type === 'goto_statement' || n.type === 'return_statement') return n;
+  if (n.type !== 'compound_statement') return undefined;
+  const last = n.namedChildren.filter((x): x is Node => !!x && x.type !== 'comment').at(-1);
+  return last && (last.type === 'goto_statement' || last.type === 'return_statement') ? last : undefined;
 }
 
 function stripParens(n: Node): Node {

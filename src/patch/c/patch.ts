@@ -20,10 +20,16 @@ import { folio_longterm_write_pin_allowed, makeTryGrabFolioWithCheck, v7 } from 
 import { PatchError } from '../module.ts';
 import { CALLABLE_MODEL, compileFunction, functionsOf, type CFunctionDecl } from './compile.ts';
 import { parseC } from './parse.ts';
-import { rt } from './runtime.ts';
+import { EntryPtr, IntBox, PagesPtr, rt } from './runtime.ts';
+import { PAGE_SIZE } from '../../kernel/types.ts';
+
+const WALK_SIGNATURE = (name: string) =>
+  `int ${name}(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsigned long end, unsigned int flags, struct page **pages, int *nr) (6.5, 6.10), or unsigned long ${name}(pmd_t pmd, pmd_t *pmdp, unsigned long addr, unsigned long end, unsigned int flags, struct page **pages), returning the count (later kernels)`;
 
 /** The functions a patch may replace, by C name: the revision-table entry and how the C function is adapted to it. */
-export const REPLACEABLE: Readonly<Record<string, { readonly key: keyof RevisionFns; readonly params: readonly string[]; readonly signature: string }>> = {
+export const REPLACEABLE: Readonly<Record<string, { readonly key: keyof RevisionFns; readonly params: readonly string[]; readonly also?: readonly string[]; readonly signature: string }>> = {
+  gup_pte_range: { key: 'gup_pte_range', params: ['pmd', 'pmdp', 'addr', 'end', 'flags', 'pages', 'nr'], also: ['pmd', 'pmdp', 'addr', 'end', 'flags', 'pages'], signature: WALK_SIGNATURE('gup_pte_range') },
+  gup_fast_pte_range: { key: 'gup_pte_range', params: ['pmd', 'pmdp', 'addr', 'end', 'flags', 'pages', 'nr'], also: ['pmd', 'pmdp', 'addr', 'end', 'flags', 'pages'], signature: WALK_SIGNATURE('gup_fast_pte_range') },
   folio_fast_pin_allowed: { key: 'folio_fast_pin_allowed', params: ['folio', 'flags'], signature: 'bool folio_fast_pin_allowed(struct folio *folio, unsigned int flags)' },
   gup_fast_folio_allowed: { key: 'folio_fast_pin_allowed', params: ['folio', 'flags'], signature: 'bool gup_fast_folio_allowed(struct folio *folio, unsigned int flags)' },
   try_grab_folio: { key: 'try_grab_folio', params: ['page', 'refs', 'flags'], signature: 'struct folio *try_grab_folio(struct page *page, int refs, unsigned int flags)' },
@@ -36,6 +42,43 @@ export const REPLACEABLE: Readonly<Record<string, { readonly key: keyof Revision
 };
 
 type Gen = (c: Ctx, ...args: unknown[]) => Step<unknown>;
+
+/**
+ * The model's GUP-fast calls gup_pte_range(c, pmd, pmdTable, start, end, flags, pages) with the
+ * pfns recorded so far in `pages` and wants to know whether the whole range was pinned. The C
+ * walk gets `pmdp` (the PMD entry it was read from), the caller's array and either `int *nr`
+ * (6.5, 6.10: the count so far, and 1 for the whole range) or nothing (later kernels: `pages`
+ * starts at the walk's first slot and the walk returns how many it recorded).
+ */
+function walkAdapter(gen: Gen, f: CFunctionDecl, file: string): RevisionFns['gup_pte_range'] {
+  const commit = (pages: number[], from: number, n: number): void => {
+    let holes = false;
+    for (let i = from; i < n; i++) if (pages[i] === undefined) holes = true;
+    if (!Number.isInteger(n) || n < 0 || n > pages.length || holes) {
+      throw new PatchError(
+        'GUPCHECK_PATCH_INVALID',
+        `${file}:${f.line}:1: ${f.name}() counted ${n} page(s) but stored ${pages.length}: every counted pages[] slot must hold a page`,
+        'store pages[*nr] = page before (*nr)++ (or pages[nr_pages++] = page)',
+      );
+    }
+    pages.length = n;
+  };
+  if (f.params.length === 6) {
+    return function* gup_pte_range(c, pmd, pmdTable, start, end, flags, pages) {
+      const first = pages.length;
+      const n = Number(yield* gen(c, pmd, new EntryPtr(pmdTable, start), start, end, flags, new PagesPtr(pages, first)));
+      commit(pages, first, first + n);
+      return n === (end - start) / PAGE_SIZE;
+    };
+  }
+  return function* gup_pte_range(c, pmd, pmdTable, start, end, flags, pages) {
+    const first = pages.length;
+    const nr = new IntBox(first);
+    const ret = yield* gen(c, pmd, new EntryPtr(pmdTable, start), start, end, flags, new PagesPtr(pages, 0), nr);
+    commit(pages, Math.min(first, nr.v), nr.v);
+    return !!ret;
+  };
+}
 
 /** Load C patches onto a built-in revision; the derived revision is called `name`. */
 export async function loadCPatches(base: Revision, files: readonly string[], name: string): Promise<Revision> {
@@ -59,7 +102,7 @@ export async function loadCPatches(base: Revision, files: readonly string[], nam
       throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${f.line}:1: ${f.name}() is a model function a patch cannot replace`, `a patch may define ${Object.keys(REPLACEABLE).join(', ')}, and helpers of its own`);
     }
     const r = REPLACEABLE[f.name];
-    if (r && f.params.length !== r.params.length) {
+    if (r && f.params.length !== r.params.length && f.params.length !== r.also?.length) {
       throw new PatchError('GUPCHECK_PATCH_INVALID', `${file}:${f.line}:1: ${f.name}() takes ${f.params.length} parameter(s); the model calls it as ${r.signature}`, `declare it as ${r.signature}`);
     }
     patched.set(f.name, f);
@@ -113,6 +156,10 @@ export async function loadCPatches(base: Revision, files: readonly string[], nam
           );
         }
         fns.try_grab_folio = makeTryGrabFolioWithCheck((c, folio) => gen(c, folio) as Step<boolean>);
+        break;
+      case 'gup_pte_range':
+      case 'gup_fast_pte_range':
+        fns.gup_pte_range = walkAdapter(gen, f, decls.find((d) => d.f === f)!.file);
         break;
       default:
         (fns as Record<string, unknown>)[r.key] = gen;
