@@ -244,7 +244,13 @@ export async function chosenKernels(kernel: string | undefined, patches: readonl
     const given = patches.map((p) => p);
     for (const p of given) {
       if (!existsSync(p)) throw new UserError('GUPCHECK_FILE_NOT_FOUND', `no such patch file: ${p}`, 'check the --patch path');
-      if (!/\.[ch]$/.test(p)) throw new UserError('GUPCHECK_BAD_ARGUMENT', `--patch ${p}: a patch is a C file (.c) with the function definitions that replace the base revision's`, 'put the changed functions, whole, in a .c file (unified diffs are not read)');
+      if (!/\.([ch]|diff|patch)$/.test(p)) {
+        throw new UserError(
+          'GUPCHECK_BAD_ARGUMENT',
+          `--patch ${p}: a patch is a C file (.c, .h) with the function definitions that replace the base revision's, or a unified diff (.diff, .patch) with whole functions in its hunks`,
+          'put the changed functions, whole, in a .c file, or make the diff with git diff --function-context (-W)',
+        );
+      }
     }
     const out: KernelChoice[] = [];
     for (const base of kernel.split(',').map((x) => x.trim())) {
@@ -380,7 +386,7 @@ export function checkCommand(out: Out) {
     .description('explore every run of the scenarios and check their expectations')
     .argument('<paths...>', 'scenario files or directories (*.yaml, *.yml, *.json)')
     .option('--kernel <revs>', `run on these kernel revisions instead of the scenario's, comma-separated (${REVISION_NAMES.join(', ')}), or a revision module (./my-rev.ts)`)
-    .option('--patch <file.c>', 'replace functions of the --kernel revision with the C definitions in this file (repeatable); the runs are named BASE+file.c', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--patch <file.c>', 'replace functions of the --kernel revision with the C definitions in this file, or the functions a unified diff changes (whole in its hunks: git diff -W) (repeatable); the runs are named BASE+file.c', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--arch <arches>', `run on these architectures instead of the scenario's (${ARCHES.join(', ')})`)
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
     .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'dpor')

@@ -199,10 +199,16 @@ function ptrKind(t: CType): PtrKind | undefined {
 
 export function unsupported(n: Node, what: string, supported: string): never {
   const p = n.startPosition;
-  throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${(n as unknown as { file?: string }).file ?? currentFile}:${p.row + 1}:${p.column + 1}: ${what}`, `supported: ${supported}`);
+  throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${locate(p.row, p.column)}: ${what}`, `supported: ${supported}`);
 }
 
-let currentFile = '<patch>';
+/** Where a position of the text being compiled is, for errors: file:line:col (a diff maps it to its own lines). */
+export type Locator = (row: number, col: number) => string;
+let locate: Locator = (row, col) => `<patch>:${row + 1}:${col + 1}`;
+const fileLocator =
+  (file: string): Locator =>
+  (row, col) =>
+    `${file}:${row + 1}:${col + 1}`;
 
 /** A C function definition: its name, parameters and return kind. */
 export interface CFunctionDecl {
@@ -214,6 +220,8 @@ export interface CFunctionDecl {
   readonly paramTypes: readonly CType[];
   readonly node: Node;
   readonly line: number;
+  /** Where its positions are, for errors. */
+  readonly at: Locator;
 }
 
 function declaratorName(d: Node | null): string | undefined {
@@ -237,12 +245,25 @@ function retKind(typeText: string, declarator: Node): CFunctionDecl['ret'] {
 
 /** The function definitions of a translation unit (prototypes and other declarations are ignored). */
 export function functionsOf(file: string, root: Node): CFunctionDecl[] {
-  currentFile = file;
+  locate = fileLocator(file);
   const out: CFunctionDecl[] = [];
   for (const n of root.namedChildren) {
     if (!n) continue;
     if (n.type === 'comment' || n.type === 'declaration') continue;
     if (n.type !== 'function_definition') unsupported(n, `unsupported top-level C construct '${n.type}'`, 'function definitions (prototypes and comments are ignored)');
+    out.push(functionDecl(n));
+  }
+  return out;
+}
+
+/** One function definition (a diff's, located with `at`). */
+export function functionDeclAt(n: Node, at: Locator): CFunctionDecl {
+  locate = at;
+  return functionDecl(n);
+}
+
+function functionDecl(n: Node): CFunctionDecl {
+  {
     const decl = n.childForFieldName('declarator')!;
     let fd: Node | null = decl;
     while (fd && fd.type !== 'function_declarator') fd = fd.childForFieldName('declarator');
@@ -262,9 +283,8 @@ export function functionsOf(file: string, root: Node): CFunctionDecl[] {
       params.push(pn);
       paramTypes.push(typeOf(p.childForFieldName('type'), p.childForFieldName('declarator')));
     }
-    out.push({ name, params, paramTypes, ret: retKind(n.childForFieldName('type')!.text.trim(), decl), node: n, line: n.startPosition.row + 1 });
+    return { name, params, paramTypes, ret: retKind(n.childForFieldName('type')!.text.trim(), decl), node: n, line: n.startPosition.row + 1, at: locate };
   }
-  return out;
 }
 
 interface FnInfo {
@@ -273,8 +293,8 @@ interface FnInfo {
 }
 
 /** Compile one function to `function* name(c, ...) {...}` source, with its sites. */
-export function compileFunction(file: string, display: string, f: CFunctionDecl, info: FnInfo, sites: Site[]): string {
-  currentFile = file;
+export function compileFunction(display: string, f: CFunctionDecl, info: FnInfo, sites: Site[]): string {
+  locate = f.at;
   const body = f.node.childForFieldName('body')!;
   const locals = new Map<string, string>();
   const jsName = (n: string) => `v_${n}`;

@@ -54,62 +54,113 @@ function blank(s: string): string {
   return s.replace(/[^\n]/g, ' ');
 }
 
-/** The preprocessor (see the header). Throws PatchError on a directive it does not handle. */
-export function preprocess(file: string, src: string): string {
+/**
+ * What the preprocessor knows about a fragment (a hunk of a diff, src/patch/c/diff.ts): the lines
+ * it could not place, and where to report a line of the fragment.
+ */
+export interface Fragment {
+  /** Report position of a 0-based line (and 0-based column) of the text. */
+  readonly at: (line: number, col: number) => string;
+  /** 0-based lines whose text the fragment cannot say is compiled (blanked): in a branch of a conditional opened before the fragment, or of a condition on something other than one CONFIG_* option. */
+  readonly unknown: Set<number>;
+  /** 0-based lines the diff changes: a #define or #undef there is refused (not ignored). */
+  readonly changed: ReadonlySet<number>;
+}
+
+/**
+ * The preprocessor (see the header). Throws PatchError on a directive it does not handle. For a
+ * fragment (`frag`), conditionals that open or close outside it and conditions it cannot evaluate
+ * are not errors: their lines go to frag.unknown, and the caller decides.
+ */
+export function preprocess(file: string, src: string, frag?: Fragment): string {
   const lines = src.split('\n');
-  const stack: { active: boolean; taken: boolean }[] = [];
-  const active = () => stack.every((x) => x.active);
-  const cond = (expr: string, line: number): boolean => {
+  const where = (line: number, col = 1) => (frag ? frag.at(line - 1, col - 1) : `${file}:${line}:${col}`);
+  // known: the condition was evaluated; a fragment's unknown frames blank their lines into frag.unknown.
+  const stack: { active: boolean; taken: boolean; known: boolean }[] = [];
+  // A fragment: the lines up to its last #else/#elif/#endif of a conditional it does not open are
+  // in a conditional it does not show (so is all the rest, after an #else or #elif).
+  let last = -1;
+  let lastDir = '';
+  if (frag) {
+    let depth = 0;
+    lines.forEach((text, i) => {
+      const dir = /^\s*#\s*(\w+)/.exec(text)?.[1];
+      if (dir === 'if' || dir === 'ifdef' || dir === 'ifndef') depth++;
+      else if (dir === 'endif' && depth > 0) depth--;
+      else if ((dir === 'else' || dir === 'elif' || dir === 'endif') && depth === 0) [last, lastDir] = [i, dir];
+    });
+  }
+  const outerUnknown = (i: number) => i < last || (last >= 0 && lastDir !== 'endif');
+  let line0 = 0;
+  const active = () => !outerUnknown(line0) && stack.every((x) => x.active);
+  const unknown = () => outerUnknown(line0) || stack.some((x) => !x.known);
+  const cond = (expr: string, line: number): boolean | undefined => {
     const e = expr.trim();
     let m = /^!?\s*(?:defined\s*\(?\s*(CONFIG_\w+)\s*\)?|IS_ENABLED\s*\(\s*(CONFIG_\w+)\s*\))$/.exec(e);
     if (!m) m = /^(CONFIG_\w+)$/.exec(e);
     const name = m?.[1] ?? m?.[2];
-    if (!name) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${line}:1: unsupported preprocessor condition '${e}'`, `conditions may test one CONFIG_* option (${Object.keys(CONFIGS).join(', ')})`);
+    if (!name) {
+      if (frag) return undefined;
+      throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(line)}: unsupported preprocessor condition '${e}'`, `conditions may test one CONFIG_* option (${Object.keys(CONFIGS).join(', ')})`);
+    }
     const v = CONFIGS[name];
-    if (v === undefined) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${line}:1: unknown option ${name}`, `the model's configuration has ${Object.keys(CONFIGS).join(', ')}`);
+    if (v === undefined) {
+      if (frag) return undefined;
+      throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(line)}: unknown option ${name}`, `the model's configuration has ${Object.keys(CONFIGS).join(', ')}`);
+    }
     return e.startsWith('!') ? !v : v;
   };
+  const push = (v: boolean | undefined) => stack.push(v === undefined ? { active: false, taken: true, known: false } : { active: v, taken: v, known: true });
   const out = lines.map((text, i) => {
     const line = i + 1;
+    line0 = i;
     const d = /^\s*#\s*(\w+)(.*)$/.exec(text);
     if (d) {
       const [, dir, rest] = d as unknown as [string, string, string];
       if (dir === 'include' || dir === 'pragma') return blank(text);
       if (dir === 'ifdef' || dir === 'ifndef') {
         const v = cond(`defined(${rest.trim()})`, line);
-        const on = dir === 'ifdef' ? v : !v;
-        stack.push({ active: on, taken: on });
+        push(v === undefined ? undefined : dir === 'ifdef' ? v : !v);
       } else if (dir === 'if') {
-        const on = cond(rest, line);
-        stack.push({ active: on, taken: on });
-      } else if (dir === 'elif') {
+        push(cond(rest, line));
+      } else if (dir === 'elif' || dir === 'else') {
         const top = stack[stack.length - 1];
-        if (!top) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${line}:1: #elif without #if`, 'balance the conditionals');
-        const on = !top.taken && cond(rest, line);
-        top.active = on;
-        top.taken ||= on;
-      } else if (dir === 'else') {
-        const top = stack[stack.length - 1];
-        if (!top) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${line}:1: #else without #if`, 'balance the conditionals');
-        top.active = !top.taken;
-        top.taken = true;
+        if (!top) {
+          if (!frag) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(line)}: #${dir} without #if`, 'balance the conditionals');
+          // (a fragment: the other branch of a conditional it does not show, see `last`)
+        } else if (!top.known) {
+          // still unknown
+        } else if (dir === 'else') {
+          top.active = !top.taken;
+          top.taken = true;
+        } else {
+          const v = top.taken ? false : cond(rest, line);
+          if (v === undefined) top.known = false;
+          top.active = !!v;
+          top.taken ||= !!v;
+        }
       } else if (dir === 'endif') {
-        if (!stack.pop()) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${line}:1: #endif without #if`, 'balance the conditionals');
+        if (!stack.pop() && !frag) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(line)}: #endif without #if`, 'balance the conditionals');
+      } else if (frag && (dir === 'define' || dir === 'undef') && !frag.changed.has(i)) {
+        // A macro the diff does not change: the model's functions do not use it.
       } else {
         throw new PatchError(
           'GUPCHECK_PATCH_UNSUPPORTED',
-          `${file}:${line}:${text.indexOf('#') + 1}: unsupported preprocessor directive #${dir}`,
+          `${where(line, text.indexOf('#') + 1)}: unsupported preprocessor directive #${dir}`,
           'a patch may use #include (ignored), #ifdef/#ifndef/#if/#elif/#else/#endif on CONFIG_* options; write macros out as C',
         );
       }
       return blank(text);
     }
-    if (!active()) return blank(text);
+    if (!active()) {
+      if (frag && unknown() && text.trim()) frag.unknown.add(i);
+      return blank(text);
+    }
     let t = text.replace(/\b(un)?likely\s*\(/g, (m) => ' '.repeat(m.length - 1) + '(');
     for (const a of ATTRIBUTES) t = t.replace(new RegExp(`\\b${a}\\b`, 'g'), ' '.repeat(a.length));
     return t;
   });
-  if (stack.length) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${lines.length}:1: #if without #endif`, 'balance the conditionals');
+  if (stack.length && !frag) throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(lines.length)}: #if without #endif`, 'balance the conditionals');
   return out.join('\n');
 }
 
@@ -123,6 +174,19 @@ function firstError(n: Node): Node | undefined {
     if (e) return e;
   }
   return n;
+}
+
+/** Preprocess and parse a fragment of C (a diff's hunk): the tree, errors and all (diff.ts decides). */
+export async function parseFragment(file: string, src: string, frag: Fragment): Promise<Node> {
+  const text = preprocess(file, src, frag);
+  const tree = (await cParser()).parse(text);
+  if (!tree) throw new PatchError('GUPCHECK_PATCH_INVALID', `${file}: the C parser returned nothing`, 'check the file is a unified diff of C');
+  return tree.rootNode;
+}
+
+/** The first syntax error under a node (undefined: none). */
+export function syntaxError(n: Node): Node | undefined {
+  return n.hasError || n.isMissing || n.type === 'ERROR' ? firstError(n) : undefined;
 }
 
 /** Preprocess and parse a C file; the translation unit's root node. */

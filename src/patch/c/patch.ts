@@ -19,7 +19,22 @@ import { derive, type Revision, type RevisionFns } from '../../kernel/revision.t
 import { folio_longterm_write_pin_allowed, makeTryGrabFolioWithCheck, v7 } from '../../kernel/revisions/v7.ts';
 import { PatchError } from '../module.ts';
 import { CALLABLE_MODEL, compileFunction, functionsOf, type CFunctionDecl } from './compile.ts';
-import { parseC } from './parse.ts';
+import { parseC, type Node } from './parse.ts';
+import { functionsFromDiff, looksLikeDiff } from './diff.ts';
+
+/** The names a function calls (call_expression with a plain name). */
+function callsOf(n: Node): Set<string> {
+  const out = new Set<string>();
+  const walk = (x: Node) => {
+    if (x.type === 'call_expression') {
+      const fn = x.childForFieldName('function');
+      if (fn?.type === 'identifier') out.add(fn.text);
+    }
+    for (const ch of x.namedChildren) if (ch) walk(ch);
+  };
+  walk(n);
+  return out;
+}
 import { EntryPtr, IntBox, PagesPtr, rt } from './runtime.ts';
 import { PAGE_SIZE } from '../../kernel/types.ts';
 
@@ -50,14 +65,14 @@ type Gen = (c: Ctx, ...args: unknown[]) => Step<unknown>;
  * (6.5, 6.10: the count so far, and 1 for the whole range) or nothing (later kernels: `pages`
  * starts at the walk's first slot and the walk returns how many it recorded).
  */
-function walkAdapter(gen: Gen, f: CFunctionDecl, file: string): RevisionFns['gup_pte_range'] {
+function walkAdapter(gen: Gen, f: CFunctionDecl, at: string): RevisionFns['gup_pte_range'] {
   const commit = (pages: number[], from: number, n: number): void => {
     let holes = false;
     for (let i = from; i < n; i++) if (pages[i] === undefined) holes = true;
     if (!Number.isInteger(n) || n < 0 || n > pages.length || holes) {
       throw new PatchError(
         'GUPCHECK_PATCH_INVALID',
-        `${file}:${f.line}:1: ${f.name}() counted ${n} page(s) but stored ${pages.length}: every counted pages[] slot must hold a page`,
+        `${at}: ${f.name}() counted ${n} page(s) but stored ${pages.length}: every counted pages[] slot must hold a page`,
         'store pages[*nr] = page before (*nr)++ (or pages[nr_pages++] = page)',
       );
     }
@@ -91,24 +106,50 @@ export async function loadCPatches(base: Revision, files: readonly string[], nam
     } catch (e) {
       throw new PatchError('GUPCHECK_FILE_NOT_FOUND', `cannot read the patch ${shown}: ${(e as Error).message}`, 'check the --patch path');
     }
-    const root = await parseC(shown, src);
-    for (const f of functionsOf(shown, root)) decls.push({ file: shown, display: basename(file), f });
+    if (/\.(diff|patch)$/.test(file) || looksLikeDiff(src)) {
+      for (const d of await functionsFromDiff(shown, src)) decls.push({ file: shown, display: d.display, f: d.f });
+    } else {
+      const root = await parseC(shown, src);
+      for (const f of functionsOf(shown, root)) decls.push({ file: shown, display: basename(file), f });
+    }
   }
+  const where = (f: CFunctionDecl) => f.at(f.node.startPosition.row, 0);
   if (!decls.length) throw new PatchError('GUPCHECK_PATCH_INVALID', `${files.map((f) => relative(process.cwd(), f)).join(', ')}: no function definitions`, `define one of ${Object.keys(REPLACEABLE).join(', ')}`);
   const patched = new Map<string, CFunctionDecl>();
-  for (const { file, f } of decls) {
-    if (patched.has(f.name)) throw new PatchError('GUPCHECK_PATCH_INVALID', `${file}:${f.line}:1: ${f.name}() is defined twice`, 'define each function once across the patches');
+  for (const { f } of decls) {
+    const other = patched.get(f.name);
+    if (other) throw new PatchError('GUPCHECK_PATCH_INVALID', `${where(f)}: ${f.name}() is defined twice (also at ${where(other)})`, 'define each function once across the patches');
     if (CALLABLE_MODEL.has(f.name) && !REPLACEABLE[f.name]) {
-      throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${file}:${f.line}:1: ${f.name}() is a model function a patch cannot replace`, `a patch may define ${Object.keys(REPLACEABLE).join(', ')}, and helpers of its own`);
+      throw new PatchError('GUPCHECK_PATCH_UNSUPPORTED', `${where(f)}: ${f.name}() is a model function a patch cannot replace`, `a patch may define ${Object.keys(REPLACEABLE).join(', ')}, and helpers of its own`);
     }
     const r = REPLACEABLE[f.name];
     if (r && f.params.length !== r.params.length && f.params.length !== r.also?.length) {
-      throw new PatchError('GUPCHECK_PATCH_INVALID', `${file}:${f.line}:1: ${f.name}() takes ${f.params.length} parameter(s); the model calls it as ${r.signature}`, `declare it as ${r.signature}`);
+      throw new PatchError('GUPCHECK_PATCH_INVALID', `${where(f)}: ${f.name}() takes ${f.params.length} parameter(s); the model calls it as ${r.signature}`, `declare it as ${r.signature}`);
     }
     patched.set(f.name, f);
   }
+  // A function that is neither one the model calls nor called by one would change nothing the
+  // model runs, yet the run would carry the patch's name: refuse it (a diff's changed
+  // __get_user_pages(), a .c file's check_vma_flags()).
+  const reached = new Set([...patched.keys()].filter((n) => REPLACEABLE[n]));
+  for (const todo = [...reached]; todo.length; ) {
+    for (const callee of callsOf(patched.get(todo.pop()!)!.node)) {
+      if (patched.has(callee) && !reached.has(callee)) {
+        reached.add(callee);
+        todo.push(callee);
+      }
+    }
+  }
+  for (const [n, f] of patched) {
+    if (reached.has(n)) continue;
+    throw new PatchError(
+      'GUPCHECK_PATCH_UNSUPPORTED',
+      `${where(f)}: ${n}() is not a function gupcheck takes from a patch, and no function it takes calls it: the model would run without it`,
+      `a patch may define ${Object.keys(REPLACEABLE).join(', ')}, and helpers they call; other functions are the model's own TypeScript (docs/revisions.md)`,
+    );
+  }
   const sites: Site[] = [];
-  const code = decls.map(({ file, display, f }) => `${f.name}: ${compileFunction(file, display, f, { patched }, sites)}`).join(',\n');
+  const code = decls.map(({ display, f }) => `${f.name}: ${compileFunction(display, f, { patched }, sites)}`).join(',\n');
   const $P: Record<string, Gen> = {};
   const $ = {
     ...rt,
@@ -151,7 +192,7 @@ export async function loadCPatches(base: Revision, files: readonly string[], nam
         if (base.fns.try_grab_folio !== v7.fns.try_grab_folio) {
           throw new PatchError(
             'GUPCHECK_PATCH_INVALID',
-            `${decls.find((d) => d.f === f)!.file}:${f.line}:1: folio_longterm_write_pin_allowed() is called only by v7's try_grab_folio(), and ${base.name}'s try_grab_folio() is not v7's`,
+            `${where(f)}: folio_longterm_write_pin_allowed() is called only by v7's try_grab_folio(), and ${base.name}'s try_grab_folio() is not v7's`,
             `apply it to --kernel v7, or define try_grab_folio() in the patch too, calling it (examples/patches/v7-check-in-try_grab_folio.c)`,
           );
         }
@@ -159,7 +200,7 @@ export async function loadCPatches(base: Revision, files: readonly string[], nam
         break;
       case 'gup_pte_range':
       case 'gup_fast_pte_range':
-        fns.gup_pte_range = walkAdapter(gen, f, decls.find((d) => d.f === f)!.file);
+        fns.gup_pte_range = walkAdapter(gen, f, where(f));
         break;
       default:
         (fns as Record<string, unknown>)[r.key] = gen;
