@@ -46,7 +46,88 @@ export interface TableRow extends RunMeasure {
   readonly agree: boolean | null;
 }
 
+/**
+ * One function in C against its TypeScript counterpart: every example (but 10, whose arm64 runs
+ * are long) on 6.5, once with the built-in function and once with the C patch, each with the
+ * function timed (src/bench/child.ts FnTime), twice each, alternating; each side's least time is
+ * kept. The same executions, so the same calls at the same points of the same schedules: the
+ * function ratio is the interpreted function's own cost over the TypeScript one's; the run ratio is
+ * what a whole check pays (with the timing wrapper on in both).
+ */
+export interface CPatchRow {
+  /** The revision-table function ('folio_fast_pin_allowed', 'gup_pte_range'). */
+  readonly fn: string;
+  readonly patch: string;
+  readonly runs: number;
+  /** Each side ran this many times (alternating); the times are the least of them. */
+  readonly rounds: number;
+  readonly sameExecutions: boolean;
+  /** Resumes left out of the function's time, over all rounds (over 0.5 ms: descheduled, or a GC). */
+  readonly outliers: number;
+  /** Calls of the function, TypeScript and C (equal when the schedules are the same). */
+  readonly nativeCalls: number;
+  readonly patchedCalls: number;
+  readonly nativeFnMs: number;
+  readonly patchedFnMs: number;
+  /** The function's cost, C over TypeScript. */
+  readonly fnRatio: number;
+  /** Whole runs (timing wrappers on in both). */
+  readonly nativeMs: number;
+  readonly patchedMs: number;
+  readonly ratio: number;
+  /** The timer's cost per step, measured and subtracted (ns; native, patched). */
+  readonly timerNs: readonly [number, number];
+}
+
+/** The functions the C patch ratio is measured on, with the patch that restates each. */
+export const C_PATCH_FNS = [
+  { fn: 'folio_fast_pin_allowed', patch: 'examples/patches/fast-pin-allowed-6.5.c' },
+  { fn: 'gup_pte_range', patch: 'examples/patches/gup-pte-range-6.5.c' },
+] as const;
+const C_PATCH_ROUNDS = 2;
+
+/** The C patch measurement alone (`gupcheck bench --only c-patch`, and part of the full run). */
+export async function runCPatchBench(examples: readonly string[], log: (line: string) => void): Promise<CPatchRow[]> {
+  const files = examples.filter((f) => !f.includes('10-fast-pin-vs-thp-split'));
+  const rows: CPatchRow[] = [];
+  const sum = (c: ChildReport, f: (r: RunMeasure) => number) => c.runs.reduce((n, r) => n + f(r), 0);
+  for (const { fn, patch } of C_PATCH_FNS) {
+    // Two rounds, alternating, and the least time of each side: the machine's noise only adds time.
+    const nats: ChildReport[] = [];
+    const pats: ChildReport[] = [];
+    for (let round = 1; round <= C_PATCH_ROUNDS; round++) {
+      log(`bench: C patch: ${fn}(): ${files.length} examples on 6.5, TypeScript then ${patch} (round ${round} of ${C_PATCH_ROUNDS})`);
+      nats.push(await child({ files, kernels: ['6.5'], strategy: 'dpor', timeFns: [fn] }));
+      pats.push(await child({ files, kernels: ['6.5'], strategy: 'dpor', timeFns: [fn], patches: [join(ROOT, patch)] }));
+    }
+    const fnMs = (cs: ChildReport[]) => Math.min(...cs.map((c) => c.fnTimes![fn]!.ms));
+    const runMs = (cs: ChildReport[]) => Math.min(...cs.map((c) => sum(c, (r) => r.ms)));
+    const nf = nats[0]!.fnTimes![fn]!;
+    const pf = pats[0]!.fnTimes![fn]!;
+    rows.push({
+      fn,
+      patch,
+      runs: pats[0]!.runs.length,
+      rounds: C_PATCH_ROUNDS,
+      sameExecutions: [...nats, ...pats].every((c) => sum(c, (r) => r.executions) === sum(nats[0]!, (r) => r.executions)),
+      nativeCalls: nf.calls,
+      patchedCalls: pf.calls,
+      nativeFnMs: fnMs(nats),
+      patchedFnMs: fnMs(pats),
+      fnRatio: fnMs(pats) / Math.max(1e-9, fnMs(nats)),
+      outliers: [...nats, ...pats].reduce((n, c) => n + c.fnTimes![fn]!.outliers, 0),
+      nativeMs: runMs(nats),
+      patchedMs: runMs(pats),
+      ratio: runMs(pats) / Math.max(1, runMs(nats)),
+      timerNs: [Math.min(...nats.map((c) => c.fnTimes![fn]!.timerNsPerResume)), Math.min(...pats.map((c) => c.fnTimes![fn]!.timerNsPerResume))],
+    });
+  }
+  return rows;
+}
+
 export interface BenchReport {
+  /** C patches against the TypeScript functions they restate (runCPatchBench). */
+  readonly cPatch: readonly CPatchRow[];
   readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number };
   readonly rows: readonly TableRow[];
   readonly ratios: {
@@ -196,6 +277,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  const cPatch = await runCPatchBench(examples, o.log);
+
   o.log(`bench: parallel capacity of this machine (${o.workers} CPU-bound processes at once)`);
   const capacity = await parallelCapacity(o.workers);
   o.log(`bench: workers: scaled-reuse 6.5/arm64, ${o.workersMaxExecutions} executions per run, 1 worker then ${o.workers}`);
@@ -224,6 +307,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       },
       workers: { n: o.workers, wall1Ms: w1.wallMs, wallNMs: wN.wallMs, speedup: w1.wallMs / wN.wallMs, executionsPerRun: o.workersMaxExecutions, rss1MB: w1.maxRssMB, rssNMB: wN.maxRssMB },
     },
+    cPatch,
     bestTransitionsPerSec: { value: best.transitionsPerSec, run: key(best) },
     v7FirstFindingMs: v7?.firstFindingMs ?? null,
     scaled,

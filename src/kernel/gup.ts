@@ -109,16 +109,17 @@ function folioRun(c: Ctx, pfns: readonly number[], i: number, folio: Folio): num
 }
 
 // ===== ghost bookkeeping for the checker =====
+// (Exported for a PTE walk patched in C, src/patch/c/runtime.ts, which keeps the same books.)
 
 /** Start watching whether the entry in `cell` maps `pfn` while a reference is held (pin-on-reused-page). */
-function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
+export function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
   const cell = table.entry(addr);
   const v = cell.v;
   const w: PteWatcher = { cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn };
   c.k.pteWatchers.push(w);
   return w;
 }
-function unwatch(c: Ctx, w: PteWatcher): void {
+export function unwatch(c: Ctx, w: PteWatcher): void {
   const ws = c.k.pteWatchers;
   const i = ws.indexOf(w);
   if (i >= 0) ws.splice(i, 1);
@@ -128,7 +129,7 @@ function unwatch(c: Ctx, w: PteWatcher): void {
  * GUP-fast records `page` while holding a reference on `held`: the reference must be on the
  * page's folio, and the entry must have mapped the page at some moment while it was held.
  */
-function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
+export function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
   unwatch(c, w);
   const head = page.compound_head.v;
   const now = head === 0 ? page : c.k.page(head - 1);

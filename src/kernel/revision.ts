@@ -38,6 +38,8 @@ export interface RevisionFns {
   tlb_table_flush: (c: Ctx, tables: PageTable[]) => Step<void>;
   /** The GUP-fast file-backed check after the re-check (6.5 folio_fast_pin_allowed, 6.10 gup_fast_folio_allowed); absent before 6.5. */
   folio_fast_pin_allowed: ((c: Ctx, folio: Folio, flags: number) => Step<boolean>) | undefined;
+  /** folio_mapping() (mm/util.c): the mapping word of the folio's address_space (the swap cache's for swap-cache folios), or 0. v7's GUP-fast check calls it through the table, so a patch may replace it. */
+  folio_mapping: (c: Ctx, folio: Folio) => Step<number>;
   /** The secretmem test GUP-fast makes before the re-check (6.1–6.6); absent from 6.10 (folded into the check). */
   page_is_secretmem: ((c: Ctx, page: Page) => Step<boolean>) | undefined;
   /** check_vma_flags(): 0 or -errno. */

@@ -9,6 +9,7 @@ import { buildProgram } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import { TRACE_VERSION, type Trace } from '../trace/schema.ts';
 import { encodeToken, sourceHash } from '../trace/token.ts';
+import { sourceOptions } from '../patch/source.ts';
 import type { PlannedRun, RunOptions } from './run.ts';
 
 export interface TraceRequest {
@@ -51,7 +52,7 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     finding: f ? { id: f.id, message: f.message, step: f.step } : null,
     ...(req.outcome ? { outcome: { name: req.outcome.name, value: req.outcome.value } } : {}),
     replay: token,
-    command: `gupcheck replay ${token}`,
+    command: `gupcheck replay ${token}${run.kernelSource ? ` ${sourceOptions(run.kernelSource)}` : ''}`,
     cpus: rec.cpus,
     steps: rec.steps,
     initial: rec.initial!,

@@ -49,6 +49,8 @@ export interface ParsedScenario {
   readonly file: string;
   readonly source: string;
   readonly scenario: ScenarioT;
+  /** Where each expectation is (line, col), for messages about it. */
+  readonly expectPositions?: readonly { readonly line: number; readonly col: number }[];
 }
 
 export function parseScenario(file: string, src: string): ParsedScenario {
@@ -92,7 +94,7 @@ export function parseScenario(file: string, src: string): ParsedScenario {
   }
   const scenario = r.data;
   checkMeaning(file, doc, lc, scenario);
-  return { file, source: src, scenario };
+  return { file, source: src, scenario, expectPositions: scenario.expect.map((_, i) => positionOf(doc, lc, ['expect', i])) };
 }
 
 /**

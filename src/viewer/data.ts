@@ -23,7 +23,8 @@ export interface ReportRun {
   readonly kernel: string;
   readonly arch: string;
   readonly mutant: string | null;
-  readonly verdict: 'holds' | 'violated';
+  /** not-judged: no expectation covers the run (e.g. a revision chosen with --kernel that the scenario does not list). */
+  readonly verdict: 'holds' | 'violated' | 'not-judged';
   readonly executions: number;
   /** The search covered every interleaving (not bounded, not sampled). */
   readonly complete: boolean;

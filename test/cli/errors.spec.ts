@@ -109,8 +109,9 @@ describe.concurrent('option values: the option, the valid values', () => {
     await refused(['check', OK, '--preemption-bound', '-1'], 'GUPCHECK_BAD_ARGUMENT', /--preemption-bound must be a whole number from 0/);
     await refused(['check', OK, '--workers', '0'], 'GUPCHECK_BAD_ARGUMENT', /--workers must be a whole number from 1/);
   });
-  it('filters that leave nothing to check are an error, not "0/0 runs hold" and exit 0', async () => {
-    await refused(['check', OK, '--kernel', '6.1'], 'GUPCHECK_NO_RUNS', /nothing to check: no run of .* matches --kernel 6\.1/, OK);
+  it('a mutant that applies to none of the chosen kernels is an error, not "0/0 runs hold" and exit 0', async () => {
+    // (--kernel alone always runs: it chooses revisions, whatever the scenario lists.)
+    await refused(['check', OK, '--kernel', '6.1', '--mutant', 'no-read-once'], 'GUPCHECK_NO_RUNS', /nothing to check: no run of .* matches --kernel 6\.1 --mutant no-read-once/, OK);
   });
   it('a mutant that changes nothing on a kernel named with --kernel: the mutant, the kernel, and where it does apply', async () => {
     const truncate = EXAMPLE('07-fast-pin-vs-truncate.yaml');

@@ -1,6 +1,6 @@
 /** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
 import { Command } from '@commander-js/extra-typings';
-import { type BenchOptions, type BenchReport, runBench, SPIN_L4_ALL } from '../../bench/bench.ts';
+import { type BenchOptions, type BenchReport, bundledExamples, type CPatchRow, runBench, runCPatchBench, SPIN_L4_ALL } from '../../bench/bench.ts';
 import { defaultWorkers } from '../../run/pool.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
@@ -14,6 +14,19 @@ function posInt(name: string, v: string): number {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(1)}x`);
+
+/** The C patch rows of the targets table: each function's own cost, then the whole runs. */
+export function cPatchLines(rows: readonly CPatchRow[]): [string, string, string][] {
+  const us = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(2)} µs`;
+  return rows.flatMap((r): [string, string, string][] => [
+    [
+      `C patch / TypeScript: ${r.fn}() itself`,
+      `${r.fnRatio.toFixed(2)}x (${us(r.patchedFnMs, r.patchedCalls)} / ${us(r.nativeFnMs, r.nativeCalls)} per call, ${r.patchedCalls}${r.patchedCalls === r.nativeCalls ? '' : ` / ${r.nativeCalls} (DIFFERENT)`} calls over ${r.runs} runs of the examples on 6.5, ${r.sameExecutions ? 'the same executions' : 'DIFFERENT executions'}; least of ${r.rounds} rounds; callees included, time at scheduling points not; ${r.patch}; timer cost ${r.timerNs[0].toFixed(0)}/${r.timerNs[1].toFixed(0)} ns per step subtracted, ${r.outliers} steps over 0.5 ms left out)`,
+      '<= 3x',
+    ],
+    [`C patch / TypeScript: ${r.fn}(), whole runs`, `${r.ratio.toFixed(2)}x (${s(r.patchedMs)} / ${s(r.nativeMs)})`, '-'],
+  ]);
+}
 
 export function renderBench(out: Out, b: BenchReport): string {
   let text = table(
@@ -80,6 +93,7 @@ export function renderBench(out: Out, b: BenchReport): string {
       `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run); this machine runs ${w.n} CPU-bound processes ${b.machine.parallelCapacity.toFixed(2)}x as fast as one`,
       '>= 1.8x with 2',
     ],
+    ...cPatchLines(b.cPatch),
     ['peak RSS', `${b.maxRssMB} MB (table ${Math.max(...b.rows.map((r) => r.rssMB))} MB, scaled ${Math.max(...b.scaled.map((r) => r.rssMB))} MB, 1 worker ${w.rss1MB} MB, ${w.n} workers ${w.rssNMB} MB)`, '< 300 MB'],
   ];
   text += `\nratios and targets (measured in this run; ${b.machine.cpus} CPUs, Node ${b.machine.node}):\n`;
@@ -93,6 +107,7 @@ export function benchCommand(out: Out) {
     .option('--quick', 'small budgets (about two minutes in all): numbers are indicative only', false)
     .option('--workers <n>', 'workers for the worker ratio (default: one per CPU, at least 2)')
     .option('--examples <files>', 'only these example files, comma-separated')
+    .option('--only <part>', "measure one part only: 'c-patch' (C patches against the TypeScript functions they restate, about a minute)")
     .option('--json-out <file>', 'where to write the JSON results', 'gupcheck-out/bench.json')
     .option('--json', 'print the JSON results on stdout instead of tables', false)
     .addHelpText(
@@ -106,9 +121,22 @@ finish, the table says so with the executions reached.
 Examples:
   npm run bench
   gupcheck bench --quick
+  gupcheck bench --only c-patch
   gupcheck bench --examples examples/09-fast-pin-vs-unmap-reuse.yaml --quick`,
     )
     .action(async (o) => {
+      const log = (l: string) => void process.stderr.write(`${l}\n`);
+      const examples = o.examples?.split(',').map((f) => f.trim());
+      if (o.only !== undefined) {
+        if (o.only !== 'c-patch') throw new UserError('GUPCHECK_BAD_ARGUMENT', `--only ${o.only}: no such part of the benchmark (valid: c-patch)`, 'use --only c-patch, or leave --only out for the whole benchmark');
+        const cPatch = await runCPatchBench(examples ?? bundledExamples(), log);
+        const b = { machine: { node: process.version, cpus: (await import('node:os')).availableParallelism(), date: new Date().toISOString() }, cPatch };
+        writeAtomic(o.jsonOut, JSON.stringify(b, null, 2) + '\n');
+        if (o.json) out.write(JSON.stringify(b, null, 2) + '\n');
+        else out.write(`C patches against the TypeScript functions they restate (measured in this run; ${b.machine.cpus} CPUs, Node ${b.machine.node}):\n${table(out, ['measure', 'measured', 'target'], cPatchLines(cPatch))}\nJSON: ${o.jsonOut}\n`);
+        process.exitCode = EXIT_OK;
+        return;
+      }
       const quick = o.quick;
       const opts: BenchOptions = {
         tableBudgetMs: quick ? 10_000 : 60_000,
@@ -118,8 +146,8 @@ Examples:
         workersMaxExecutions: quick ? 5_000 : 20_000,
         spinBudgetMs: quick ? 10_000 : 60_000,
         workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
-        examples: o.examples?.split(',').map((f) => f.trim()),
-        log: (l) => void process.stderr.write(`${l}\n`),
+        examples,
+        log,
       };
       const b = await runBench(opts);
       writeAtomic(o.jsonOut, JSON.stringify(b, null, 2) + '\n');

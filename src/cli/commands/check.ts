@@ -6,8 +6,13 @@ import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
-import { plannedRuns, type RunOptions, type RunResult } from '../../run/run.ts';
-import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../check/strategies/index.ts';
+import { type KernelChoice, type KernelResolver, neverJudged, plannedRuns, type RunOptions, type RunResult, type UnjudgedExpectation, type Verdict } from '../../run/run.ts';
+import { ensureKernel, moduleSource } from '../../patch/load.ts';
+import { patchedName, type KernelSource } from '../../patch/source.ts';
+import { isModulePath } from '../../scenarios/schema.ts';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { isStrategyName, STRATEGIES, STRATEGY_NAMES, strategyInfo, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace } from '../../run/trace.ts';
@@ -18,6 +23,7 @@ import { checkWritableDir, safeName, writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
+import { isBuiltinRevision } from '../../kernel/revisions/index.ts';
 import { writeReport } from '../../report/html.ts';
 
 export interface CheckFlags {
@@ -38,6 +44,10 @@ export interface CheckFlags {
   report?: string | undefined;
   progress: boolean;
   workers?: string | undefined;
+  /** C files whose functions replace the --kernel revision's (several allowed). */
+  patch?: string[] | undefined;
+  /** Runs no expectation covers, and expectations no run is judged by, fail. */
+  strict?: boolean | undefined;
 }
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -84,6 +94,8 @@ export interface FindingOut {
   message: string;
   expected: boolean;
   replay: string;
+  /** The command that replays it (with the options that load a revision module or C patch). */
+  command: string;
   trace: string;
   steps: number;
   preemptions: number;
@@ -94,7 +106,7 @@ export interface ResultOut {
   kernel: string;
   arch: Arch;
   mutant: string | null;
-  verdict: 'holds' | 'violated';
+  verdict: Verdict;
   findings: FindingOut[];
   outcomes: Record<string, Record<string, number>>;
   executions: number;
@@ -126,16 +138,16 @@ export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[] }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[]; unjudged: UnjudgedOut[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
-  const kernels = list(flags.kernel, parseKernel);
+  const kernels = await chosenKernels(flags.kernel, flags.patch);
   const arches = list(flags.arch, parseArch);
   const mutant = flags.mutant === undefined ? undefined : findMutant(flags.mutant);
   if (flags.mutant !== undefined && !mutant) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
   // A mutant that changes nothing on a kernel asked for by name is refused: the run would
   // check the unmutated kernel and say "holds".
-  const unchanged = mutant && kernels ? kernels.filter((k) => !mutantApplies(mutant, findRevision(k)!)) : [];
+  const unchanged = mutant && kernels ? kernels.filter((k) => !mutantApplies(mutant, findRevision(k.name)!)).map((k) => k.name) : [];
   if (mutant && unchanged.length) {
     const e = mutantChangesNothing(mutant, unchanged);
     throw new UserError('GUPCHECK_MUTANT_CHANGES_NOTHING', e.what, e.hint);
@@ -143,11 +155,24 @@ export async function runCheck(
   const parsed = new Map(files.map((f) => [f, loadScenario(f)] as const));
   const jobs: Job[] = [];
   const skipped = new Set<string>();
+  const unjudged: UnjudgedOut[] = [];
   for (const [file, p] of parsed) {
-    for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant })) {
+    const resolve = await scenarioKernels(file, p);
+    for (const u of neverJudged(p.scenario, resolve)) unjudged.push(unjudgedOut(p, u));
+    for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant }, resolve)) {
       jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}` });
     }
-    if (mutant && !kernels) for (const k of p.scenario.kernels) if (!mutantApplies(mutant, findRevision(k)!)) skipped.add(k);
+    if (mutant && !kernels) {
+      for (const k of p.scenario.kernels.map(resolve)) if (!mutantApplies(mutant, findRevision(k.name)!)) skipped.add(k.name);
+    }
+  }
+  if (flags.strict && unjudged.length) {
+    const u = unjudged[0]!;
+    throw new UserError(
+      'GUPCHECK_EXPECTATION_NEVER_JUDGED',
+      `${u.where}: expectation ${u.expect} is never judged: ${u.why}${unjudged.length > 1 ? ` (and ${unjudged.length - 1} more)` : ''}`,
+      'name a kernel, arch or mutant the scenario runs (kernels:, arches:, mutants:), or drop the expectation; without --strict this is a warning',
+    );
   }
   if (!jobs.length) {
     const asked = [['--kernel', flags.kernel], ['--arch', flags.arch], ['--mutant', flags.mutant]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`);
@@ -159,6 +184,16 @@ export async function runCheck(
     );
   }
   const notes = mutant && skipped.size ? [`mutant ${mutant.name} changes nothing on ${[...skipped].join(', ')}: the scenarios' runs on ${skipped.size === 1 ? 'that kernel' : 'those kernels'} are left out`] : [];
+  if (strategyInfo(opts.strategy).needsFrames) {
+    const custom = jobs.find((j) => j.run.kernelSource);
+    if (custom) {
+      throw new UserError(
+        'GUPCHECK_STRATEGY_UNSUPPORTED',
+        `--strategy ${opts.strategy} runs the model compiled to frames, which has no revision modules or C patches (${custom.run.kernel})`,
+        'use --strategy dpor (the default, exhaustive), naive, random or pct for revision modules and C patches',
+      );
+    }
+  }
   const done = await runJobs(jobs, opts, workers, hooks, parsed);
   const results: ResultOut[] = [];
   const traces: Trace[] = [];
@@ -173,7 +208,7 @@ export async function runCheck(
       traces.push(t);
       const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
       writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
-      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
+      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, command: t.command, trace: path, steps: t.steps.length, preemptions: t.preemptions });
     }
     results.push({
       scenario: r.scenario,
@@ -196,7 +231,76 @@ export async function runCheck(
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
-  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes };
+  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes, unjudged };
+}
+
+/** An expectation no run of its scenario is judged by, for the output. */
+export interface UnjudgedOut {
+  scenario: string;
+  /** file:line:col of the expectation. */
+  where: string;
+  expect: string;
+  why: string;
+}
+
+function unjudgedOut(p: ParsedScenario, u: UnjudgedExpectation): UnjudgedOut {
+  const pos = p.expectPositions?.[u.index];
+  return { scenario: p.scenario.name, where: `${p.file}:${pos ? `${pos.line}:${pos.col}` : '1:1'}`, expect: u.text, why: u.why };
+}
+
+/**
+ * --kernel: built-in revisions and revision modules (loaded and typechecked now); with --patch,
+ * each chosen built-in revision with the C patches applied (`6.1+my-check.c`).
+ */
+export async function chosenKernels(kernel: string | undefined, patches: readonly string[] | undefined): Promise<KernelChoice[] | undefined> {
+  if (patches?.length) {
+    if (kernel === undefined) throw new UserError('GUPCHECK_BAD_ARGUMENT', '--patch needs --kernel BASE: the revision whose functions the patch replaces', 'add e.g. --kernel 6.5');
+    const given = patches.map((p) => p);
+    for (const p of given) {
+      if (!existsSync(p)) throw new UserError('GUPCHECK_FILE_NOT_FOUND', `no such patch file: ${p}`, 'check the --patch path');
+      if (!/\.([ch]|diff|patch)$/.test(p)) {
+        throw new UserError(
+          'GUPCHECK_BAD_ARGUMENT',
+          `--patch ${p}: a patch is a C file (.c, .h) with the function definitions that replace the base revision's, or a unified diff (.diff, .patch) with whole functions in its hunks`,
+          'put the changed functions, whole, in a .c file, or make the diff with git diff --function-context (-W)',
+        );
+      }
+    }
+    const out: KernelChoice[] = [];
+    for (const base of kernel.split(',').map((x) => x.trim())) {
+      if (!isBuiltinRevision(base)) throw new UserError('GUPCHECK_UNKNOWN_KERNEL', `--patch applies to a built-in revision; '${base}' is not one (valid: ${REVISION_NAMES.join(', ')})`, 'give --kernel the revision your patch is against');
+      const source: KernelSource = { kind: 'patch', base, patches: given.map((p) => resolvePath(p)), given };
+      const rev = await ensureKernel(source);
+      out.push({ name: rev.name, spec: patchedName(base, source.patches), source });
+    }
+    return out;
+  }
+  if (kernel === undefined) return undefined;
+  const out: KernelChoice[] = [];
+  for (const k of kernel.split(',').map((x) => x.trim())) {
+    const source = isModulePath(k) ? moduleSource(k, process.cwd()) : undefined;
+    if (!source) {
+      out.push({ name: parseKernel(k), spec: k });
+      continue;
+    }
+    const rev = await ensureKernel(source, { typecheck: true });
+    out.push({ name: rev.name, spec: k, source });
+  }
+  return out;
+}
+
+/** A scenario's own kernels: revision modules it names (relative to its file) loaded now. */
+async function scenarioKernels(file: string, p: ParsedScenario): Promise<KernelResolver> {
+  const s = p.scenario;
+  const specs = new Set([...s.kernels, ...s.mutants.flatMap((m) => (m.kernel === undefined ? [] : Array.isArray(m.kernel) ? m.kernel : [m.kernel]))]);
+  const loaded = new Map<string, KernelChoice>();
+  for (const spec of specs) {
+    const source = moduleSource(spec, dirname(resolvePath(file)));
+    if (!source) continue;
+    const rev = await ensureKernel(source, { typecheck: true });
+    loaded.set(spec, { name: rev.name, spec, source });
+  }
+  return (spec) => loaded.get(spec) ?? { name: spec, spec };
 }
 
 /**
@@ -229,7 +333,17 @@ function diffOutcomeTraces(jobs: readonly Job[], results: readonly (RunResult | 
   return out;
 }
 
-export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean): string {
+/** The verdict column's word (one place, so the wording can change in one place). */
+export function verdictWord(c: ReturnType<typeof colors>, v: Verdict): string {
+  return v === 'holds' ? c.green('holds') : v === 'violated' ? c.red('VIOLATED') : c.yellow('not judged');
+}
+
+/** Did the check pass: nothing violated; with --strict also nothing not judged and no expectation never judged. */
+export function checkPassed(results: readonly ResultOut[], unjudged: readonly UnjudgedOut[], strict: boolean): boolean {
+  return results.every((r) => r.verdict === 'holds' || (r.verdict === 'not-judged' && !strict)) && (!strict || unjudged.length === 0);
+}
+
+export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean, unjudged: readonly UnjudgedOut[] = [], strict = false): string {
   const c = colors(out);
   let s = table(
     out,
@@ -239,7 +353,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       r.kernel,
       r.arch,
       r.mutant ?? '',
-      r.verdict === 'holds' ? c.green('holds') : c.red('VIOLATED'),
+      verdictWord(c, r.verdict),
       r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
       r.executions,
       (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
@@ -257,7 +371,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     for (const r of withFindings) {
       for (const f of r.findings) {
         s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${c.yellow(f.id)} in ${f.executions}/${r.executions} executions, ${f.steps}-step trace\n`;
-        s += `    ${f.message}\n    gupcheck replay ${f.replay}\n    ${c.dim(f.trace)}\n`;
+        s += `    ${f.message}\n    ${f.command}\n    ${c.dim(f.trace)}\n`;
       }
     }
   }
@@ -268,7 +382,16 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
   if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
-  s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
+  const notJudged = results.filter((r) => r.verdict === 'not-judged').length;
+  if (notJudged) {
+    s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails them' : '--strict would fail them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
+    for (const r of results.filter((x) => x.verdict === 'not-judged')) {
+      const outcomes = Object.entries(r.outcomes).map(([cpu, vs]) => `${cpu} ${Object.entries(vs).map(([v, n]) => `${v} ×${n}`).join(', ')}`);
+      s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${r.findings.length ? r.findings.map((f) => `${f.id} ×${f.executions}`).join(', ') : 'no finding'}; outcomes: ${outcomes.join('; ') || 'none'}\n`;
+    }
+  }
+  for (const u of unjudged) s += `\n${c.yellow('never judged')}: ${u.where}: expectation ${u.expect}: ${u.why}\n`;
+  s += `\n${held - notJudged}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}${notJudged ? `, ${notJudged} not judged` : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
 }
 
@@ -276,8 +399,9 @@ export function checkCommand(out: Out) {
   return new Command('check')
     .description('explore every run of the scenarios and check their expectations')
     .argument('<paths...>', 'scenario files or directories (*.yaml, *.yml, *.json)')
-    .option('--kernel <revs>', `only these kernel revisions, comma-separated (${REVISION_NAMES.join(', ')})`)
-    .option('--arch <arches>', `only these architectures (${ARCHES.join(', ')})`)
+    .option('--kernel <revs>', `run on these kernel revisions instead of the scenario's, comma-separated (${REVISION_NAMES.join(', ')}), or a revision module (./my-rev.ts)`)
+    .option('--patch <file.c>', 'replace functions of the --kernel revision with the C definitions in this file, or the functions a unified diff changes (whole in its hunks: git diff -W) (repeatable); the runs are named BASE+file.c', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--arch <arches>', `run on these architectures instead of the scenario's (${ARCHES.join(', ')})`)
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
     .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'dpor')
     .option('--seed <n>', 'seed for random/pct')
@@ -293,6 +417,7 @@ export function checkCommand(out: Out) {
     .option('--json', 'print {"results": [...]} as JSON on stdout', false)
     .option('--workers <n>', "explore runs on n worker threads ('auto': one per CPU); results do not depend on n", '1')
     .option('--no-progress', 'no progress line on stderr')
+    .option('--strict', 'fail runs that no expectation covers (not judged), and expectations that no run is judged by', false)
     .addHelpText(
       'after',
       `
@@ -334,13 +459,13 @@ Examples:
         process.off('SIGTERM', onSig);
       }
       if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
-      if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
+      if (o.json) out.write(JSON.stringify({ results: res.results, unjudgedExpectations: res.unjudged, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
       else {
         for (const n of res.notes) out.write(`note: ${n}\n`);
-        out.write(renderResults(out, res.results, res.traces, o.traces));
+        out.write(renderResults(out, res.results, res.traces, o.traces, res.unjudged, o.strict));
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
       }
-      process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
+      process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : checkPassed(res.results, res.unjudged, o.strict) ? EXIT_OK : EXIT_FAIL;
     });
 }

@@ -6,7 +6,7 @@
  * v7 3/3 puts the GUP-fast check *inside try_grab_folio()*, right after try_get_folio()
  * succeeded (plain references only, before the pin bias) and before the caller's PTE re-check:
  *   folio_longterm_write_pin_allowed(): lockdep_assert_irqs_disabled() first; then
- *   mapping = folio_mapping(folio) (plain loads; the swap cache's address_space for swap-cache
+ *   mapping = folio_mapping(folio) (through the revision table, so a patch may replace it; plain loads; the swap cache's address_space for swap-cache
  *   anon folios); return !mapping || shmem_mapping(mapping) || folio_test_hugetlb(folio).
  * Refusal: folio_put_refs(folio, refs); return NULL. Because try_grab_folio() is also called
  * by the slow path's follow_hugetlb_page() with IRQs on, the lockdep assertion fires there.
@@ -25,7 +25,7 @@ import { vm_ops_needs_writenotify, vma_fs_can_writeback } from '../mmap.ts';
 import type { Folio, Page, Vma } from '../mm_types.ts';
 import { derive } from '../revision.ts';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, VM_PFNMAP } from '../types.ts';
-import { folio_mapping, shmem_mapping } from '../util.ts';
+import { shmem_mapping } from '../util.ts';
 import { linux_6_1 } from './linux-6.1.ts';
 import { folio_is_longterm_pinnable } from '../internal.ts';
 
@@ -33,7 +33,7 @@ import { folio_is_longterm_pinnable } from '../internal.ts';
 /** v7's folio_longterm_write_pin_allowed(). */
 export function* folio_longterm_write_pin_allowed(c: Ctx, folio: Folio): Step<boolean> {
   lockdep_assert_irqs_disabled(c, 'folio_longterm_write_pin_allowed');
-  const mapping = yield* folio_mapping(c, folio);
+  const mapping = yield* c.rev.fns.folio_mapping(c, folio);
   if (!mapping) {
     c.why?.('folio_longterm_write_pin_allowed', `folio_mapping(${folio.name}) is NULL (anonymous or no mapping): allowed`);
     return true;
