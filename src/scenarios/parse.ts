@@ -54,7 +54,7 @@ export function parseScenario(file: string, src: string): ParsedScenario {
   // UTF-8 bytes, as the message says (a character may take up to 3 bytes per UTF-16 unit).
   const bytes = src.length * 3 > MAX_SCENARIO_BYTES ? Buffer.byteLength(src, 'utf8') : src.length;
   if (bytes > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(file, 1, 1, `file is ${bytes} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`, 'split it, or check you named the right file');
+    throw new ScenarioError(file, 1, 1, `file is ${megabytes(bytes)} (${bytes} bytes); scenario files are at most ${megabytes(MAX_SCENARIO_BYTES)} (${MAX_SCENARIO_BYTES} bytes)`, 'split it, or check you named the right file');
   }
   checkShape(file, src);
   const lc = new LineCounter();
@@ -85,7 +85,7 @@ export function parseScenario(file: string, src: string): ParsedScenario {
   // reportInput: hintFor() tells a missing key (input undefined) from one of the wrong type.
   const r = Scenario.safeParse(data, { reportInput: true });
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    const issue = unionBranch(r.error.issues[0]!);
     const { line, col } = positionOf(doc, lc, issue.path);
     throw new ScenarioError(file, line, col, `${pathText(issue.path)}: ${describeIssue(issue)}`, hintFor(issue));
   }
@@ -139,10 +139,40 @@ function pathText(path: readonly PropertyKey[]): string {
   return s;
 }
 
+/** "0.25 MB" (MiB, as the limit is 256 KiB). */
+function megabytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(2)} MB`;
+}
+
+/**
+ * A union's issue (`kernel: v7` or `kernel: [v7, 6.5]`, an owner or a list of owners) says only
+ * "Invalid input". When one of its branches failed on a value not in a list, that is the issue
+ * to report: its valid values, at the deepest path (the bad element of a list).
+ */
+function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || ('discriminator' in issue && issue.discriminator)) return issue;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    for (const x of branch) {
+      if (x.code === 'invalid_value' && (!best || x.path.length > best.path.length)) best = x;
+    }
+  }
+  return best ? { ...best, path: [...issue.path, ...best.path] } : issue;
+}
+
+/** What a schema type is called in a YAML file. */
+const TYPE_WORDS: Readonly<Record<string, string>> = { object: 'a mapping ({ key: value, ... })', array: 'a list ([a, b], or one "- " item a line)', string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${typeof issue.input === 'string' || typeof issue.input === 'number' ? ` (got ${JSON.stringify(issue.input)})` : ''}`;
+    case 'invalid_type':
+      // A CPU's list holds operations: `- madvise_dontneed` instead of `- { op: madvise_dontneed, ... }`.
+      if (issue.expected === 'object' && issue.path.length === 3 && issue.path[0] === 'cpus' && typeof issue.path[2] === 'number') {
+        return `expected an operation, a mapping such as { op: pin_user_pages_fast, vma: buf } (ops: ${OP_NAMES.join(', ')})`;
+      }
+      return issue.input === undefined ? `missing (expected ${TYPE_WORDS[issue.expected] ?? issue.expected})` : `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describeInput(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_union':
@@ -164,10 +194,17 @@ function hintFor(issue: z.core.$ZodIssue): string {
     case 'too_small':
       return 'use a larger number, or add at least one entry';
     case 'invalid_type':
-      return issue.input === undefined ? 'add it: it is required' : `give a ${issue.expected}`;
+      return issue.input === undefined ? 'add it: it is required' : `give ${TYPE_WORDS[issue.expected] ?? issue.expected}`;
     default:
       return 'see docs/scenario-format.md';
   }
+}
+
+function describeInput(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** The position of the deepest YAML node that exists along `path`. */
