@@ -107,7 +107,7 @@ describe('a newcomer runs a long search on a terminal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gupcheck-tty-'));
     const cmd = `timeout -s INT 8 ${process.execPath} ${join(ROOT, 'bin', 'gupcheck.mjs')} check bench/spin-l1.yaml --kernel 6.5 --arch arm64 --out ${join(dir, 'out')}`;
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
-    const lines = r.stdout.split(/\r\x1b\[K|\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('gupcheck: spin-l1 6.5/arm64:'));
+    const lines = r.stdout.split(new RegExp(`\r${String.fromCharCode(27)}\\[K|\r?\n`)).map((l) => l.trim()).filter((l) => l.startsWith('gupcheck: spin-l1 6.5/arm64:'));
     expect(lines.length, r.stdout).toBeGreaterThan(0);
     for (const l of lines) {
       expect(l).toMatch(/^gupcheck: spin-l1 6\.5\/arm64: [\d,]+ executions, [\d,]+\/s, [\d.]+s, [\d,]+ open branch(es)? \(shallowest at step \d+\), size not known yet( \(its estimate (grew|moved) [\d.]+x in the last \d+ s\))?$/);
