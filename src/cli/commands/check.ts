@@ -84,6 +84,8 @@ export interface FindingOut {
   message: string;
   expected: boolean;
   replay: string;
+  /** The command that replays it (with --scenario FILE unless the scenario is a bundled example). */
+  command: string;
   trace: string;
   steps: number;
   preemptions: number;
@@ -161,7 +163,7 @@ export async function runCheck(
       traces.push(t);
       const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
       writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
-      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
+      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, command: t.command, trace: path, steps: t.steps.length, preemptions: t.preemptions });
     }
     results.push({
       scenario: r.scenario,
@@ -245,7 +247,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     for (const r of withFindings) {
       for (const f of r.findings) {
         s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${c.yellow(f.id)} in ${f.executions}/${r.executions} executions, ${f.steps}-step trace\n`;
-        s += `    ${f.message}\n    gupcheck replay ${f.replay}\n    ${c.dim(f.trace)}\n`;
+        s += `    ${f.message}\n    ${f.command}\n    ${c.dim(f.trace)}\n`;
       }
     }
   }
