@@ -22,6 +22,7 @@ import type { Arch, TableFree } from '../kernel/types.ts';
 import { buildProgram, type RunConfig } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import type { ExpectationT, ScenarioT } from '../scenarios/schema.ts';
+import type { Verdict } from './verdict.ts';
 
 export type { StrategyName };
 
@@ -111,7 +112,7 @@ export interface RunResult {
   readonly kernel: string;
   readonly arch: Arch;
   readonly mutant: string | null;
-  readonly verdict: 'holds' | 'violated';
+  readonly verdict: Verdict;
   readonly findings: FindingReport[];
   readonly outcomes: Record<string, Record<string, number>>;
   readonly executions: number;

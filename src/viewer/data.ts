@@ -5,6 +5,7 @@
  * embedded one without touching the views (docs/reference/design.md §12).
  */
 import type { Trace } from '../trace/schema.ts';
+import type { Verdict } from '../run/verdict.ts';
 
 export const REPORT_DATA_VERSION = 1;
 
@@ -23,7 +24,7 @@ export interface ReportRun {
   readonly kernel: string;
   readonly arch: string;
   readonly mutant: string | null;
-  readonly verdict: 'holds' | 'violated';
+  readonly verdict: Verdict;
   readonly executions: number;
   /** The search covered every interleaving (not bounded, not sampled). */
   readonly complete: boolean;

@@ -10,7 +10,7 @@ import { plannedRuns, type RunOptions, type RunResult } from '../../run/run.ts';
 import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
-import { buildTrace } from '../../run/trace.ts';
+import { buildTrace, shellWord } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
 import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UserError, unknownValue } from '../errors.ts';
@@ -19,6 +19,7 @@ import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
 import { writeReport } from '../../report/html.ts';
+import { NO_FINDING, type Verdict, VERDICT_WORDS, verdictSummary } from '../../run/verdict.ts';
 
 export interface CheckFlags {
   kernel?: string | undefined;
@@ -96,7 +97,7 @@ export interface ResultOut {
   kernel: string;
   arch: Arch;
   mutant: string | null;
-  verdict: 'holds' | 'violated';
+  verdict: Verdict;
   findings: FindingOut[];
   outcomes: Record<string, Record<string, number>>;
   executions: number;
@@ -229,8 +230,8 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       r.kernel,
       r.arch,
       r.mutant ?? '',
-      r.verdict === 'holds' ? c.green('holds') : c.red('VIOLATED'),
-      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
+      VERDICT_WORDS[r.verdict].bad ? c.red(VERDICT_WORDS[r.verdict].word) : c.green(VERDICT_WORDS[r.verdict].word),
+      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : NO_FINDING,
       r.executions,
       (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
       `${(r.ms / 1000).toFixed(2)}s`,
@@ -238,7 +239,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   );
   const bad = results.filter((r) => r.verdict === 'violated');
   for (const r of bad) {
-    s += `\n${c.red('violated')}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
+    s += `\n${c.red(VERDICT_WORDS[r.verdict].word)}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
     for (const e of r.expectations.filter((x) => !x.holds)) s += `  expected ${e.expect}, observed ${e.observed}\n`;
   }
   const withFindings = results.filter((r) => r.findings.length);
@@ -252,14 +253,36 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     }
   }
   if (showTraces) for (const t of traces) s += '\n' + narrate(t, { c });
-  const held = results.length - bad.length;
   const stopped = new Map<string, number>();
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
   if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
-  s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
+  const summary = verdictSummary(results);
+  s += `\n${bad.length ? c.red(summary) : summary}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
+}
+
+interface OptionSource {
+  readonly options: readonly { attributeName(): string; readonly long?: string | undefined; readonly flags: string; readonly negate: boolean }[];
+  getOptionValueSource(key: string): string | undefined;
+  getOptionValue(key: string): unknown;
+}
+
+/**
+ * The command as given, with every option set on the command line (--kernel, --arch, --mutant,
+ * ...): what the report says produced it. Paths first, then the options in their definition order.
+ */
+export function commandLine(cmd: OptionSource, paths: readonly string[]): string {
+  const words = ['gupcheck', 'check', ...paths];
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const v: unknown = cmd.getOptionValue(key);
+    if (v === true || (v === false && opt.negate)) words.push(opt.long ?? opt.flags);
+    else if (typeof v === 'string') words.push(opt.long ?? opt.flags, v);
+  }
+  return words.map(shellWord).join(' ');
 }
 
 export function checkCommand(out: Out) {
@@ -295,7 +318,7 @@ Examples:
   gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
   gupcheck check examples/ --json > results.json`,
     )
-    .action(async (paths, o) => {
+    .action(async (paths, o, cmd) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
       const files = scenarioFiles(paths);
       checkWritableDir(o.out, '--out');
@@ -323,7 +346,7 @@ Examples:
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
       }
-      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
+      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: commandLine(cmd, paths) });
       if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
       else {
         out.write(renderResults(out, res.results, res.traces, o.traces));
