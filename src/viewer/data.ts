@@ -40,6 +40,8 @@ export interface ReportMeta {
   readonly interrupted: boolean;
   /** The command that produced the report. */
   readonly command: string;
+  /** Interrupted: the runs that were not started ("scenario kernel/arch +mutant"). */
+  readonly notStarted?: readonly string[];
 }
 
 export interface ReportData {

@@ -36,7 +36,9 @@ function header(data: ReportData): HTMLElement {
       ` · ${plural(nFind, 'finding')} (${plural(data.traces.filter((t) => !t.outcome).length, 'trace')})`,
       ` · ${bounded ? `${bounded} bounded or sampled search${bounded === 1 ? '' : 'es'}` : 'every search complete'}`,
     ),
-    data.meta.interrupted ? h('p', { class: 'banner bad' }, 'Interrupted: the results below are partial.') : null,
+    data.meta.interrupted
+      ? h('p', { class: 'banner bad', id: 'interrupted' }, 'Interrupted: the results below are partial.', data.meta.notStarted?.length ? ` Not started: ${data.meta.notStarted.join(', ')}.` : '')
+      : null,
     h(
       'section',
       { class: 'limits', id: 'limits', 'aria-label': 'what the model does not cover' },

@@ -17,6 +17,7 @@ import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UserError, unkno
 import { checkWritableDir, safeName, writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
+import { watchParent } from '../parent.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
 import { writeReport } from '../../report/html.ts';
 import { NO_FINDING, type Verdict, VERDICT_WORDS, verdictSummary } from '../../run/verdict.ts';
@@ -124,12 +125,22 @@ export function fingerprintCollision(n: number): number {
   return Math.min(1, (n * n) / 2 ** 65);
 }
 
+/** A planned run an interrupt stopped before it started. */
+export interface NotStarted {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly arch: Arch;
+  readonly mutant: string | null;
+  /** As the progress line and the table name it: "scenario kernel/arch +mutant". */
+  readonly label: string;
+}
+
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
 export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notStarted: NotStarted[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
   const kernels = list(flags.kernel, parseKernel);
@@ -187,7 +198,8 @@ export async function runCheck(
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
-  return { results, traces, outcomeTraces, interrupted: done.interrupted };
+  const notStarted = jobs.filter((_, i) => !done.results[i]).map((j) => ({ scenario: j.run.scenario, kernel: j.run.kernel, arch: j.run.arch, mutant: j.run.mutant, label: j.label }));
+  return { results, traces, outcomeTraces, interrupted: done.interrupted, notStarted };
 }
 
 /**
@@ -337,20 +349,29 @@ Examples:
       };
       process.on('SIGINT', onSig);
       process.on('SIGTERM', onSig);
+      // Under npm the signal may end npm and its shell and never reach us (cli/parent.ts).
+      const unwatch = watchParent(() => {
+        if (signal !== undefined) return; // the signal reached us too: that one counts
+        signal = 'SIGTERM';
+        stop = 'interrupted (npm, which started gupcheck, exited: it was signalled): the results above are partial';
+        process.stderr.write('\ngupcheck: npm, which started gupcheck, exited (a signal for it did not reach gupcheck): stopping; the partial results follow\n');
+      });
       const prog = progress(!o.json && o.progress);
       let res: Awaited<ReturnType<typeof runCheck>>;
       try {
         res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms, extra) => prog.update(l, n, ms, extra) });
       } finally {
         prog.done();
+        unwatch();
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
       }
-      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: commandLine(cmd, paths) });
-      if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
+      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: commandLine(cmd, paths), notStarted: res.notStarted.map((r) => r.label) });
+      if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true, notStarted: res.notStarted } : {}) }, null, 2) + '\n');
       else {
         out.write(renderResults(out, res.results, res.traces, o.traces));
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
+        if (res.notStarted.length) out.write(`not started (${res.notStarted.length === 1 ? '1 run' : `${res.notStarted.length} runs`}): ${res.notStarted.map((r) => r.label).join(', ')}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
       }
       process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
