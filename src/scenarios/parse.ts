@@ -20,7 +20,7 @@ import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit
 import type { z } from 'zod';
 import { GupcheckError } from '../errors.ts';
 import { MUTANTS } from '../kernel/mutants.ts';
-import { OP_NAMES, opDef } from './ops.ts';
+import { OP_NAMES, opDef, producesOutcome } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
@@ -312,6 +312,19 @@ function fail(file: string, doc: Document, lc: LineCounter, path: PropertyKey[],
   throw new ScenarioError(file, line, col, `${pathText(path)}: ${what}`, hint);
 }
 
+/**
+ * The values an operation records as its outcome, from its documented list (ops.ts `outcomes`,
+ * which docs/scenario-format.md shows): the `quoted` ones, and any errno name where the list says
+ * so. Undefined where the list is open (reuse's values are built from what it allocates).
+ */
+function outcomeValues(op: (typeof OP_NAMES)[number]): { values: string[]; errno: boolean } | undefined {
+  const text = opDef(op).outcomes;
+  if (text === undefined) return undefined;
+  const errno = /errno name/.test(text);
+  if (!errno && text.includes('...')) return undefined;
+  return { values: [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((x) => !(errno && /^E[A-Z0-9]+$/.test(x))), errno };
+}
+
 /** Checks beyond the schema: references, mutants, setups a process cannot make. */
 function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT): void {
   const vmas = new Map<string, number>();
@@ -361,8 +374,15 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
     if (e.outcome !== undefined && Object.keys(e.outcome).length === 0) {
       fail(file, doc, lc, ['expect', i, 'outcome'], 'an outcome expectation names no CPU', 'write it as outcome: { CPU0: <value> }');
     }
-    for (const k of Object.keys(e.outcome ?? {})) {
+    for (const [k, v] of Object.entries(e.outcome ?? {})) {
       if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
+      // A value no operation of that CPU records would make `never` hold for nothing.
+      const recorders = s.cpus[k]!.filter((op) => producesOutcome(op.op));
+      if (recorders.length !== 1) continue;
+      const valid = outcomeValues(recorders[0]!.op);
+      if (valid && !valid.values.includes(v) && !(valid.errno && /^E[A-Z0-9]+$/.test(v))) {
+        fail(file, doc, lc, ['expect', i, 'outcome', k], `${recorders[0]!.op} never records '${v}' (it records ${valid.values.join(', ')}${valid.errno ? ', or an errno name such as EFAULT' : ''})`, 'use one of the values it records (docs/scenario-format.md, Outcomes)');
+      }
     }
   });
 }

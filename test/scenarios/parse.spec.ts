@@ -75,6 +75,12 @@ describe('scenario parser', () => {
     e = err(good.replace('- { op: pin_user_pages_fast, vma: buf, flags: [FOLL_WRITE] }', '- { op: reuse, vma: buf, owner: slabb }'));
     expect(e.what).toBe('cpus.CPU0[0].owner: expected one of "slab", "kernel", "anon", "pagecache", "any" (got "slabb")');
   });
+  it('an outcome value its CPU never records is refused with the values it does (it would make `never` hold for nothing)', () => {
+    const e = err(good.replace('{ finding: any, is: never }', '{ outcome: { CPU0: pined-fast }, is: never }'));
+    expect(e.what).toBe("expect[0].outcome.CPU0: pin_user_pages_fast never records 'pined-fast' (it records pinned-fast, fell-back, partial, none, or an errno name such as EFAULT)");
+    expect([e.line, e.col]).toEqual([10, 24]);
+    expect(() => parseScenario('s.yaml', good.replace('{ finding: any, is: never }', '{ outcome: { CPU0: EFAULT }, is: never }'))).not.toThrow();
+  });
   it('an operation written without `op:` lists the operations', () => {
     const e = err(good.replace('- { op: pin_user_pages_fast, vma: buf, flags: [FOLL_WRITE] }', '- madvise_dontneed'));
     expect(e.what).toMatch(/^cpus\.CPU0\[0\]: expected an operation, a mapping such as \{ op: pin_user_pages_fast, vma: buf \} \(ops: pin_user_pages_fast, .*madvise_dontneed, .*reuse\)$/);
