@@ -5,6 +5,12 @@
 // instead (development: no bundle involved); so does a bundle that cannot be built.
 import { cliBundleUrl } from '../src/build/cli-bundle.mjs';
 
+// Output piped into a reader that stops early (`gupcheck list | head`): stop quietly, as other tools do.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const bundle = process.env.GUPCHECK_TSX ? undefined : await cliBundleUrl();
 let main;
 if (bundle !== undefined) ({ main } = await import(bundle));

@@ -131,8 +131,9 @@ export async function main(argv: string[]): Promise<number> {
   process.exitCode = undefined;
   const word = commandWord(argv);
   const known = word === undefined || word === 'help' || COMMANDS.some((c) => c.name === word);
-  // An unknown command stays one with --help: commander would print the main help and exit 0.
-  const args = known ? argv : argv.filter((a) => !HELP_FLAGS.has(a));
+  // An unknown command stays one with --help, or after `help`: commander would print the main
+  // help and exit 0.
+  const args = known ? argv : argv.filter((a) => !HELP_FLAGS.has(a) && a !== 'help');
   try {
     const program = await buildProgram(stdoutOut(), word !== undefined && known ? [word] : []);
     await program.parseAsync(args, { from: 'user' });

@@ -34,6 +34,7 @@ describe.concurrent('command-line syntax: GUPCHECK_USAGE, with the command and w
   it('an unknown command with --help is still an unknown command (not the main help and exit 0)', async () => {
     await refused(['nosuchcommand', '--help'], 'GUPCHECK_USAGE', /unknown command 'nosuchcommand'/);
     await refused(['-h', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
+    await refused(['help', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
   });
   it('an unknown option names the option and the command', async () => {
     await refused(['check', '--bogus', OK], 'GUPCHECK_USAGE', /^gupcheck check: .*unknown option '--bogus'/);

@@ -63,6 +63,12 @@ describe('start-up from the prebuilt bundle', () => {
     expect(r.stdout).toMatch(/wild-deref/);
   });
 
+  it('output piped into a reader that stops early ends quietly, with no stack trace (gupcheck list | head -1)', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" bin/gupcheck.mjs list | head -1`], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^scenarios /);
+    expect(r.stderr).toBe('');
+  });
+
   it('GUPCHECK_TSX=1 runs the sources through tsx (for development)', () => {
     const dir = copyInstall(['bin', 'src', 'package.json']);
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
