@@ -8,9 +8,9 @@
  * Fresh or stale: the bundle's inputs (the src/ files esbuild read, this file, and
  * node_modules/.package-lock.json, which npm rewrites whenever it changes a package) are listed in
  * dist/gupcheck.inputs.json with their modification times and sizes. A start stats those files
- * (about a hundred stat calls, a few milliseconds) and compares; any difference, or a file gone,
- * rebuilds the bundle (about half a second) before running it. Reading and hashing every source
- * on every start would cost more than the rest of the start-up.
+ * and compares; any difference, or a file gone, rebuilds the bundle (about half a second) before
+ * running it. Measured (105 inputs, file cache warm, machine loaded): 2.4 ms for the stat
+ * check, 10.4 ms to read and hash them all (SHA-1), against 50-70 ms for `node -e 0`.
  *
  * What is bundled: our sources and the small pure-JavaScript packages every command loads
  * (commander, yaml, zod, cli-table3, picocolors). Everything else stays external and is loaded
