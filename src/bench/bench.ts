@@ -15,6 +15,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
+import { measureStartup, type StartupReport } from './startup.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -32,6 +33,8 @@ export interface BenchOptions {
   /** Budget for each Spin configuration and strategy (bench/spin-*.yaml, 6.5/arm64). */
   readonly spinBudgetMs: number;
   readonly workers: number;
+  /** Processes per start-up measure (startup.ts). */
+  readonly startupRuns: number;
   /** Only these example files (default: all bundled). */
   readonly examples?: readonly string[] | undefined;
   readonly log: (line: string) => void;
@@ -139,6 +142,8 @@ export interface BenchReport {
   readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct'; readonly executions: number; readonly complete: boolean; readonly ms: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
   readonly againstSpin: readonly SpinRow[];
   readonly maxRssMB: number;
+  /** `gupcheck --version` and `pin` against `node -e 0` (startup.ts). */
+  readonly startup: StartupReport;
 }
 
 /**
@@ -216,6 +221,8 @@ export function bundledExamples(): string[] {
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  o.log(`bench: start-up (gupcheck --version and pin against node -e 0, ${o.startupRuns} processes each)`);
+  const startup = await measureStartup(o.startupRuns);
   const examples = o.examples ?? bundledExamples();
   const rows: TableRow[] = [];
   for (const file of examples) {
@@ -313,5 +320,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     scaled,
     againstSpin,
     maxRssMB: Math.max(...rows.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...againstSpin.map((s) => s.rssMB), w1.maxRssMB, wN.maxRssMB),
+    startup,
   };
 }

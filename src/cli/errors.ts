@@ -18,7 +18,7 @@
  *        boundary, prints and writes the partial results (marked interrupted), then exits so.
  */
 import { GupcheckError } from '../errors.ts';
-import { RunLimitError } from '../run/pool.ts';
+import { RunLimitError } from '../run/run-limit.ts';
 import { assertNever } from '../sim/op.ts';
 import { LimitError } from '../sim/world.ts';
 export class UserError extends GupcheckError {

@@ -272,13 +272,18 @@ export interface PteWatcher {
 
 /** WARN_ON_ONCE(cond): records a `warn` finding, returns cond (so `if (WARN_ON_ONCE(...))` keeps its shape). */
 export function WARN_ON_ONCE(c: Ctx, cond: boolean, what: string): boolean {
-  if (cond) c.w.report('warn', `WARN_ON_ONCE: ${what}`, false);
+  if (cond) c.w.report('warn', `WARN_ON_ONCE: ${what}`, false, undefined, warner(what));
   return cond;
+}
+
+/** The function a WARN's text names first (`fn(): what`), which is where the macro sits. */
+function warner(what: string): string | undefined {
+  return /^(\w+)\(\)/.exec(what)?.[1];
 }
 
 /** VM_BUG_ON / BUG(): a kernel oops (DEBUG_VM); ends the execution. */
 export function VM_BUG_ON(c: Ctx, cond: boolean, what: string): boolean {
-  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_BUG_ON: ${what}`, true);
+  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_BUG_ON: ${what}`, true, undefined, warner(what));
   return cond;
 }
 
@@ -291,6 +296,6 @@ export function VM_WARN_ON_ONCE(c: Ctx, cond: boolean, what: string): boolean {
 /** lockdep_assert_irqs_disabled() (CONFIG_PROVE_LOCKING): a lockdep splat if IRQs are on. */
 export function lockdep_assert_irqs_disabled(c: Ctx, fn: string): void {
   if (c.k.config.CONFIG_PROVE_LOCKING && c.irqOff === 0) {
-    c.w.report('irqs-enabled-assert', `lockdep_assert_irqs_disabled() in ${fn}() with IRQs enabled`, false);
+    c.w.report('irqs-enabled-assert', `lockdep_assert_irqs_disabled() in ${fn}() with IRQs enabled`, false, undefined, fn);
   }
 }

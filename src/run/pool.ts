@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, GupcheckError } from '../errors.ts';
 import { LimitError } from '../sim/world.ts';
+import { RunLimitError } from './run-limit.ts';
 import { loadScenario } from './load.ts';
 import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
@@ -109,16 +110,7 @@ function deserializeError(s: SerializedError): Error {
   return e;
 }
 
-/** A limit one run hit, with the run (the CLI names it in the error). */
-export class RunLimitError extends LimitError {
-  constructor(
-    e: LimitError,
-    readonly job: Job,
-  ) {
-    super(e.limit, e.value, '', e.detail);
-    this.message = e.message;
-  }
-}
+export { RunLimitError };
 
 function atJob<E>(e: E, job: Job): E | RunLimitError {
   return e instanceof LimitError && !(e instanceof RunLimitError) ? new RunLimitError(e, job) : e;

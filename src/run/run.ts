@@ -23,6 +23,7 @@ import type { Arch, TableFree } from '../kernel/types.ts';
 import { buildProgram, type RunConfig } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import { type ExpectationT, isModulePath, type ScenarioT } from '../scenarios/schema.ts';
+import type { Verdict } from './verdict.ts';
 
 export type { StrategyName };
 
@@ -163,7 +164,7 @@ function describeSelector(e: ExpectationT): string {
  * expectation covers the run (e.g. a revision the scenario does not list, chosen with --kernel):
  * its findings and outcomes are shown, and it fails only with --strict.
  */
-export type Verdict = 'holds' | 'violated' | 'not-judged';
+export type { Verdict };
 
 export interface ExpectationResult {
   readonly text: string;

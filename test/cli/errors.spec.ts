@@ -31,6 +31,11 @@ describe.concurrent('command-line syntax: GUPCHECK_USAGE, with the command and w
   it('an unknown command', async () => {
     await refused(['frob'], 'GUPCHECK_USAGE', /unknown command 'frob'/);
   });
+  it('an unknown command with --help is still an unknown command (not the main help and exit 0)', async () => {
+    await refused(['nosuchcommand', '--help'], 'GUPCHECK_USAGE', /unknown command 'nosuchcommand'/);
+    await refused(['-h', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
+    await refused(['help', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
+  });
   it('an unknown option names the option and the command', async () => {
     await refused(['check', '--bogus', OK], 'GUPCHECK_USAGE', /^gupcheck check: .*unknown option '--bogus'/);
     const r = await spawnCli(['check', '--bogus', OK]);
@@ -112,7 +117,7 @@ describe.concurrent('option values: the option, the valid values', () => {
   it('a mutant that changes none of the scenario\'s kernels is an error, not "0/0 runs hold" and exit 0', async () => {
     // (--kernel alone always runs: it chooses revisions, and a kernel named there that the mutant
     // does not change is GUPCHECK_MUTANT_CHANGES_NOTHING, below; so this is the scenario's own list.)
-    const f = scenario('only-6.1.yaml', readFileSync(OK, 'utf8').replace('kernels: [6.5, 6.15]', 'kernels: [6.1]').replace(/\nmutants:\n(  - .*\n)+/, '\n'));
+    const f = scenario('only-6.1.yaml', readFileSync(OK, 'utf8').replace('kernels: [6.5, 6.15]', 'kernels: [6.1]').replace(/\nmutants:\n( {2}- .*\n)+/, '\n'));
     await refused(['check', f, '--mutant', 'no-read-once'], 'GUPCHECK_NO_RUNS', /nothing to check: no run of .* matches --mutant no-read-once \(no-read-once changes only /, f);
   });
   it('a mutant that changes nothing on a kernel named with --kernel: the mutant, the kernel, and where it does apply', async () => {

@@ -17,7 +17,8 @@
  * is the usual case), and a run in which only one of them reached the handler (the partial
  * results printed, no "again" message) is tried again. That run tested nothing about a second
  * signal; a CLI that ignored second signals would fail every try.
-  */
+ */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -136,4 +137,66 @@ describe('a long check stopped by a signal', () => {
     expect(existsSync(join(dir, 'report.html'))).toBe(false);
     expect(tmpFiles(dir)).toEqual([]);
   }, 120_000);
+});
+
+describe('a long check run through npx (issue 16)', () => {
+  /*
+   * npm runs gupcheck under `sh -c` and forwards a signal to that shell only; the shell dies, npm
+   * exits at once, and gupcheck never saw the signal (src/cli/parent.ts). The check is started as
+   * `npx gupcheck check ...` in text mode; once its progress line shows (its handlers are then
+   * installed), the signal is sent. stdout and stderr are read until gupcheck itself closes them.
+   */
+  function throughNpx(signalGroup: boolean): Promise<{ stdout: string; stderr: string; out: string }> {
+    const out = join(tmp(), 'out');
+    return new Promise((resolve, reject) => {
+      const p = spawn('npx', ['gupcheck', 'check', LONG, '--out', out], { cwd: ROOT, detached: signalGroup, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      p.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (sent || !/gupcheck: scaled-reuse-anon 6\.5\/arm64: /.test(stderr)) return;
+        sent = true;
+        // As `timeout N` does (the whole process group), or as a process manager does (npx alone).
+        if (signalGroup) process.kill(-p.pid!, 'SIGTERM');
+        else p.kill('SIGTERM');
+      });
+      p.on('error', reject);
+      p.on('close', () => resolve({ stdout, stderr, out }));
+    });
+  }
+
+  /** gupcheck processes still running with this --out directory. */
+  function leftRunning(out: string): string[] {
+    const found: string[] = [];
+    for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.includes(out) && cmd.includes('gupcheck')) found.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
+      } catch {
+        // gone
+      }
+    }
+    return found;
+  }
+
+  it('SIGTERM to npx alone: gupcheck notices npm is gone, prints the partial results and the runs not started, and exits', async () => {
+    const r = await throughNpx(false);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).toMatch(/gupcheck: npm, which started gupcheck, exited \(a signal for it did not reach gupcheck\): stopping; the partial results follow/);
+    expect(r.stdout).toMatch(/ scaled-reuse-anon +6\.5 +arm64 .*bounded \(interrupted\)/);
+    expect(r.stdout).toMatch(/^interrupted \(npm, which started gupcheck, exited: it was signalled\): the results above are partial$/m);
+    expect(r.stdout).toMatch(/^not started \(1 run\): scaled-reuse-anon v7\/arm64$/m);
+    expect(leftRunning(r.out)).toEqual([]);
+  }, 180_000);
+
+  it('SIGTERM to the process group (timeout N npx ...): one signal, not "again"; the partial results and the runs not started', async () => {
+    const r = await throughNpx(true);
+    expect(r.stderr).toMatch(/gupcheck: SIGTERM: stopping; the partial results follow/);
+    expect(r.stderr).not.toMatch(/again: quitting|npm, which started gupcheck, exited/);
+    expect(r.stdout).toMatch(/^interrupted \(SIGTERM\): the results above are partial$/m);
+    expect(r.stdout).toMatch(/^not started \(1 run\): scaled-reuse-anon v7\/arm64$/m);
+    expect(leftRunning(r.out)).toEqual([]);
+  }, 180_000);
 });

@@ -1,6 +1,7 @@
 /** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
 import { Command } from '@commander-js/extra-typings';
 import { type BenchOptions, type BenchReport, bundledExamples, type CPatchRow, runBench, runCPatchBench, SPIN_L4_ALL } from '../../bench/bench.ts';
+import { describeStartup } from '../../bench/startup.ts';
 import { defaultWorkers } from '../../run/pool.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
@@ -93,6 +94,7 @@ export function renderBench(out: Out, b: BenchReport): string {
       `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run); this machine runs ${w.n} CPU-bound processes ${b.machine.parallelCapacity.toFixed(2)}x as fast as one`,
       '>= 1.8x with 2',
     ],
+    ['start-up', describeStartup(b.startup), '--version and pin <= 3x node -e 0'],
     ...cPatchLines(b.cPatch),
     ['peak RSS', `${b.maxRssMB} MB (table ${Math.max(...b.rows.map((r) => r.rssMB))} MB, scaled ${Math.max(...b.scaled.map((r) => r.rssMB))} MB, 1 worker ${w.rss1MB} MB, ${w.n} workers ${w.rssNMB} MB)`, '< 300 MB'],
   ];
@@ -146,6 +148,7 @@ Examples:
         workersMaxExecutions: quick ? 5_000 : 20_000,
         spinBudgetMs: quick ? 10_000 : 60_000,
         workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
+        startupRuns: quick ? 7 : 15,
         examples,
         log,
       };

@@ -6,7 +6,7 @@ import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
-import { type KernelChoice, type KernelResolver, neverJudged, plannedRuns, type RunOptions, type RunResult, type UnjudgedExpectation, type Verdict } from '../../run/run.ts';
+import { type KernelChoice, type KernelResolver, neverJudged, plannedRuns, type RunOptions, type RunResult, type UnjudgedExpectation } from '../../run/run.ts';
 import { ensureKernel, moduleSource } from '../../patch/load.ts';
 import { patchedName, type KernelSource } from '../../patch/source.ts';
 import { isModulePath } from '../../scenarios/schema.ts';
@@ -15,16 +15,18 @@ import { resolve as resolvePath } from 'node:path';
 import { isStrategyName, STRATEGIES, STRATEGY_NAMES, strategyInfo, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
-import { buildTrace } from '../../run/trace.ts';
+import { buildTrace, shellWord } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
 import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UserError, unknownValue } from '../errors.ts';
 import { checkWritableDir, safeName, writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
+import { watchParent } from '../parent.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
 import { isBuiltinRevision } from '../../kernel/revisions/index.ts';
 import { writeReport } from '../../report/html.ts';
+import { NO_FINDING, type Verdict, VERDICT_WORDS, verdictSummary } from '../../run/verdict.ts';
 
 export interface CheckFlags {
   kernel?: string | undefined;
@@ -94,7 +96,7 @@ export interface FindingOut {
   message: string;
   expected: boolean;
   replay: string;
-  /** The command that replays it (with the options that load a revision module or C patch). */
+  /** The command that replays it (with --scenario FILE unless the scenario is a bundled example, and the options that load a revision module or C patch). */
   command: string;
   trace: string;
   steps: number;
@@ -133,12 +135,22 @@ export function fingerprintCollision(n: number): number {
   return Math.min(1, (n * n) / 2 ** 65);
 }
 
+/** A planned run an interrupt stopped before it started. */
+export interface NotStarted {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly arch: Arch;
+  readonly mutant: string | null;
+  /** As the progress line and the table name it: "scenario kernel/arch +mutant". */
+  readonly label: string;
+}
+
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
 export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[]; unjudged: UnjudgedOut[] }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[]; unjudged: UnjudgedOut[]; notStarted: NotStarted[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
   const kernels = await chosenKernels(flags.kernel, flags.patch);
@@ -231,7 +243,8 @@ export async function runCheck(
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
-  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes, unjudged };
+  const notStarted = jobs.filter((_, i) => !done.results[i]).map((j) => ({ scenario: j.run.scenario, kernel: j.run.kernel, arch: j.run.arch, mutant: j.run.mutant, label: j.label }));
+  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes, unjudged, notStarted };
 }
 
 /** An expectation no run of its scenario is judged by, for the output. */
@@ -333,9 +346,10 @@ function diffOutcomeTraces(jobs: readonly Job[], results: readonly (RunResult | 
   return out;
 }
 
-/** The verdict column's word (one place, so the wording can change in one place). */
-export function verdictWord(c: ReturnType<typeof colors>, v: Verdict): string {
-  return v === 'holds' ? c.green('holds') : v === 'violated' ? c.red('VIOLATED') : c.yellow('not judged');
+/** The verdict column's word, coloured by its tone (the words are in run/verdict.ts). */
+function verdictCell(c: ReturnType<typeof colors>, v: Verdict): string {
+  const w = VERDICT_WORDS[v];
+  return w.tone === 'bad' ? c.red(w.word) : w.tone === 'open' ? c.yellow(w.word) : c.green(w.word);
 }
 
 /** Did the check pass: nothing violated; with --strict also nothing not judged and no expectation never judged. */
@@ -353,8 +367,8 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       r.kernel,
       r.arch,
       r.mutant ?? '',
-      verdictWord(c, r.verdict),
-      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
+      verdictCell(c, r.verdict),
+      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : NO_FINDING,
       r.executions,
       (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
       `${(r.ms / 1000).toFixed(2)}s`,
@@ -362,7 +376,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   );
   const bad = results.filter((r) => r.verdict === 'violated');
   for (const r of bad) {
-    s += `\n${c.red('violated')}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
+    s += `\n${c.red(VERDICT_WORDS[r.verdict].word)}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
     for (const e of r.expectations.filter((x) => !x.holds)) s += `  expected ${e.expect}, observed ${e.observed}\n`;
   }
   const withFindings = results.filter((r) => r.findings.length);
@@ -376,7 +390,6 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     }
   }
   if (showTraces) for (const t of traces) s += '\n' + narrate(t, { c });
-  const held = results.length - bad.length;
   const stopped = new Map<string, number>();
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
@@ -387,12 +400,35 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails them' : '--strict would fail them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
     for (const r of results.filter((x) => x.verdict === 'not-judged')) {
       const outcomes = Object.entries(r.outcomes).map(([cpu, vs]) => `${cpu} ${Object.entries(vs).map(([v, n]) => `${v} ×${n}`).join(', ')}`);
-      s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${r.findings.length ? r.findings.map((f) => `${f.id} ×${f.executions}`).join(', ') : 'no finding'}; outcomes: ${outcomes.join('; ') || 'none'}\n`;
+      s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${r.findings.length ? r.findings.map((f) => `${f.id} ×${f.executions}`).join(', ') : NO_FINDING}; outcomes: ${outcomes.join('; ') || 'none'}\n`;
     }
   }
   for (const u of unjudged) s += `\n${c.yellow('never judged')}: ${u.where}: expectation ${u.expect}: ${u.why}\n`;
-  s += `\n${held - notJudged}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}${notJudged ? `, ${notJudged} not judged` : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
+  const summary = verdictSummary(results);
+  s += `\n${bad.length ? c.red(summary) : summary}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
+}
+
+interface OptionSource {
+  readonly options: readonly { attributeName(): string; readonly long?: string | undefined; readonly flags: string; readonly negate: boolean }[];
+  getOptionValueSource(key: string): string | undefined;
+  getOptionValue(key: string): unknown;
+}
+
+/**
+ * The command as given, with every option set on the command line (--kernel, --arch, --mutant,
+ * ...): what the report says produced it. Paths first, then the options in their definition order.
+ */
+export function commandLine(cmd: OptionSource, paths: readonly string[]): string {
+  const words = ['gupcheck', 'check', ...paths];
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const v: unknown = cmd.getOptionValue(key);
+    if (v === true || (v === false && opt.negate)) words.push(opt.long ?? opt.flags);
+    else if (typeof v === 'string') words.push(opt.long ?? opt.flags, v);
+  }
+  return words.map(shellWord).join(' ');
 }
 
 export function checkCommand(out: Out) {
@@ -430,7 +466,7 @@ Examples:
   gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
   gupcheck check examples/ --json > results.json`,
     )
-    .action(async (paths, o) => {
+    .action(async (paths, o, cmd) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
       const files = scenarioFiles(paths);
       checkWritableDir(o.out, '--out');
@@ -449,21 +485,30 @@ Examples:
       };
       process.on('SIGINT', onSig);
       process.on('SIGTERM', onSig);
+      // Under npm the signal may end npm and its shell and never reach us (cli/parent.ts).
+      const unwatch = watchParent(() => {
+        if (signal !== undefined) return; // the signal reached us too: that one counts
+        signal = 'SIGTERM';
+        stop = 'interrupted (npm, which started gupcheck, exited: it was signalled): the results above are partial';
+        process.stderr.write('\ngupcheck: npm, which started gupcheck, exited (a signal for it did not reach gupcheck): stopping; the partial results follow\n');
+      });
       const prog = progress(!o.json && o.progress);
       let res: Awaited<ReturnType<typeof runCheck>>;
       try {
         res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms, extra) => prog.update(l, n, ms, extra) });
       } finally {
         prog.done();
+        unwatch();
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
       }
-      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
-      if (o.json) out.write(JSON.stringify({ results: res.results, unjudgedExpectations: res.unjudged, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
+      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: commandLine(cmd, paths), notStarted: res.notStarted.map((r) => r.label) });
+      if (o.json) out.write(JSON.stringify({ results: res.results, unjudgedExpectations: res.unjudged, ...(res.interrupted ? { interrupted: true, notStarted: res.notStarted } : {}) }, null, 2) + '\n');
       else {
         for (const n of res.notes) out.write(`note: ${n}\n`);
         out.write(renderResults(out, res.results, res.traces, o.traces, res.unjudged, o.strict));
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
+        if (res.notStarted.length) out.write(`not started (${res.notStarted.length === 1 ? '1 run' : `${res.notStarted.length} runs`}): ${res.notStarted.map((r) => r.label).join(', ')}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
       }
       process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : checkPassed(res.results, res.unjudged, o.strict) ? EXIT_OK : EXIT_FAIL;
