@@ -178,6 +178,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return issue.input === undefined ? `missing (expected ${TYPE_WORDS[issue.expected] ?? issue.expected})` : `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describeInput(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_format':
+      // A name that is neither a built-in value nor a module path (kernels:): the message lists both.
+      return `${issue.message}${typeof issue.input === 'string' ? ` (got ${JSON.stringify(issue.input)})` : ''}`;
     case 'invalid_union':
       if ('discriminator' in issue && issue.discriminator) return `unknown op (expected one of ${OP_NAMES.join(', ')})`;
       return issue.message;
@@ -192,6 +195,8 @@ function hintFor(issue: z.core.$ZodIssue): string {
       return 'remove it, or check its spelling against docs/scenario-format.md';
     case 'invalid_value':
       return `use one of the listed values`;
+    case 'invalid_format':
+      return issue.message.startsWith('expected one of') ? 'use one of the listed values' : 'see docs/scenario-format.md';
     case 'too_big':
       return 'use a smaller number (the limits keep exploration finite)';
     case 'too_small':

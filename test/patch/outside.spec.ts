@@ -116,7 +116,7 @@ expect:
     const r = gupcheck(['check', f, '--no-progress', '--out', join(dir, 'o3')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/mine\s+v7-read-once\s+arm64\s+holds\s+wild-deref/);
+    expect(r.stdout).toMatch(/mine\s+v7-read-once\s+arm64\s+as expected\s+wild-deref/);
     expect(gupcheck(['list', '--kernel', join(dir, 'my-rev.ts')]).stdout).toMatch(/derived from v7[^\n]*\n\s+replaces: try_grab_folio\(\)/);
   });
 

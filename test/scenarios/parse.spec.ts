@@ -64,7 +64,7 @@ describe('scenario parser', () => {
   it('lists the valid values where a value or a list of them is accepted (expect.kernel, expect.arch, owner), not "Invalid input"', () => {
     const KERNELS = /expected one of "6\.1", "v7", "6\.5", .*"next"/;
     let e = err(good.replace('{ finding: any, is: never }', '{ kernel: v8, finding: any, is: never }'));
-    expect(e.what).toMatch(/^expect\[0\]\.kernel: expected one of "6\.1", "v7", "6\.5", .*"next" \(got "v8"\)$/);
+    expect(e.what).toMatch(/^expect\[0\]\.kernel: expected one of "6\.1", "v7", "6\.5", .*"next", or a revision module \(.*\) \(got "v8"\)$/);
     expect(e.hint).toBe('use one of the listed values');
     e = err(good.replace('{ finding: any, is: never }', '{ kernel: [6.5, v8], finding: any, is: never }'));
     expect(e.what).toMatch(/^expect\[0\]\.kernel\[1\]: /);
