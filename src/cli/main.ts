@@ -11,6 +11,7 @@ import { explainCommand, listCommand, replayCommand } from './commands/misc.ts';
 import { selftestCommand } from './commands/selftest.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { benchCommand } from './commands/bench.ts';
+import { oracleCommand } from './commands/oracle.ts';
 
 export function buildProgram(out = stdoutOut()) {
   const program = new Command('gupcheck')
@@ -23,7 +24,7 @@ export function buildProgram(out = stdoutOut()) {
       writeErr: (s) => void process.stderr.write(s),
       outputError: (s, write) => write(`gupcheck: ${s.replace(/^error: /, 'error[GUPCHECK_USAGE]: ')}`),
     });
-  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out), schemaCommand(out), benchCommand(out)]) {
+  for (const cmd of [checkCommand(out), replayCommand(out), pinCommand(out), probeCommand(out), matrixCommand(out), selftestCommand(out), listCommand(out), explainCommand(out), schemaCommand(out), benchCommand(out), oracleCommand(out)]) {
     cmd.exitOverride().showHelpAfterError(`  fix: run \`gupcheck ${cmd.name()} --help\` for its arguments and options`).configureOutput({
       writeOut: (s) => out.write(s),
       writeErr: (s) => void process.stderr.write(s),
