@@ -1,6 +1,8 @@
 #!/bin/bash
 # Builds a CONFIG_GUP_TEST kernel for `gupcheck oracle --build-kernel` (src/oracle/kernels.ts):
 #   build-kernel.sh SOURCE_TARBALL BUILD_DIR FRAGMENT OUT_BZIMAGE
+# SOURCE_TARBALL is unpacked into BUILD_DIR/linux once (then it may be '-'): a later build with
+# another fragment, or after a failure, goes on in the same tree.
 # tinyconfig plus FRAGMENT, every option of FRAGMENT checked after olddefconfig (a line that
 # did not stick is an error, not a silently different kernel). Output goes to OUT_BZIMAGE
 # only on success.

@@ -177,12 +177,24 @@ export async function boot(kernel: Kernel, cases: readonly GuestCase[], o: BootO
       timedOut = true;
       child.kill('SIGKILL');
     }, o.timeoutSeconds * 1000);
+    // The guest's last line is REBOOT; should the reset not end QEMU, it is ended 10 s later.
+    let doneAt = 0;
+    let stopped = false;
+    const watch = setInterval(() => {
+      if (!doneAt && existsSync(resultsLog) && readFileSync(resultsLog, 'utf8').includes('GUPCHECK-ORACLE REBOOT')) doneAt = Date.now();
+      if (doneAt && Date.now() - doneAt > 10_000) {
+        stopped = true;
+        child.kill('SIGKILL');
+      }
+    }, 500);
     child.on('close', (c) => {
       clearTimeout(timer);
-      resolve({ code: c, timedOut, stderr: err });
+      clearInterval(watch);
+      resolve({ code: stopped && !timedOut ? 0 : c, timedOut, stderr: err });
     });
     child.on('error', (e) => {
       clearTimeout(timer);
+      clearInterval(watch);
       resolve({ code: 127, timedOut: false, stderr: e.message });
     });
   });

@@ -132,7 +132,7 @@ export function mustRun(code: string, what: string, cmd: string, args: readonly 
   const r = run(cmd, args, o);
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.error || r.status !== 0) {
-    if (/No space left on device|ENOSPC/.test(out) || (r.error)?.code === 'ENOSPC') throw diskFull(what);
+    if (/No space left on device|ENOSPC/.test(out) || r.error?.message.includes('ENOSPC')) throw diskFull(what);
     const why = r.error ? r.error.message : `exit ${r.status ?? `signal ${r.signal}`}`;
     throw new OracleError(code, `${what} failed (${cmd} ${args.join(' ')}: ${why})${out.trim() ? `; its last output:\n${tail(out)}` : ''}`, hint);
   }

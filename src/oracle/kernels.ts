@@ -253,20 +253,25 @@ export async function prepareBuilt(name: string, say: Say): Promise<Kernel> {
   const kernel: Kernel = { name, kind: 'built', model: spec.model, pkg: spec.source, version, image, release, modules: [], gupApi: spec.gupApi, note: spec.note };
   if (existsSync(image)) return kernel;
 
-  const deb = download(spec.source, say);
-  const debVersion = debField(deb, 'Version');
-  if (debVersion !== version) {
-    rmSync(deb);
-    return prepareBuilt(name, say);
-  }
-  const srcDir = ensureDir(join(cacheDir(), 'src'));
-  const tarball = join(srcDir, `${spec.source}_${version}.tar.xz`);
-  if (!existsSync(tarball)) {
-    needSpace(srcDir, 200, `unpack ${spec.source}`);
-    say(`unpacking ${spec.source} ${version}`);
-    mustRun('GUPCHECK_ORACLE_PACKAGE_UNAVAILABLE', `unpack ${deb}`, 'bash', ['-c', 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/src/$2.tar.xz" > "$3.tmp" && mv "$3.tmp" "$3"', 'unpack', deb, spec.source, tarball], `delete ${deb} and run again`);
-  }
   const buildDir = ensureDir(join(cacheDir(), 'build', `${spec.source}_${version}`));
+  // A tree unpacked before (a build that failed, or one for another fragment) is built again in place.
+  let tarball = '-';
+  let deb: string | null = null;
+  if (!existsSync(join(buildDir, '.unpacked'))) {
+    deb = download(spec.source, say);
+    const debVersion = debField(deb, 'Version');
+    if (debVersion !== version) {
+      rmSync(deb);
+      throw new OracleError('GUPCHECK_ORACLE_PACKAGE_UNAVAILABLE', `apt-get download ${spec.source} gave version ${debVersion}, apt-cache policy says ${version}`, 'run apt-get update and try again');
+    }
+    const srcDir = ensureDir(join(cacheDir(), 'src'));
+    tarball = join(srcDir, `${spec.source}_${version}.tar.xz`);
+    if (!existsSync(tarball)) {
+      needSpace(srcDir, 200, `unpack ${spec.source}`);
+      say(`unpacking ${spec.source} ${version}`);
+      mustRun('GUPCHECK_ORACLE_PACKAGE_UNAVAILABLE', `unpack ${deb}`, 'bash', ['-c', 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/src/$2.tar.xz" > "$3.tmp" && mv "$3.tmp" "$3"', 'unpack', deb, spec.source, tarball], `delete ${deb} and run again`);
+    }
+  }
   needSpace(buildDir, 2500, `build ${spec.source}`);
   const log = join(buildDir, 'build.log');
   ensureDir(dirname(image));
@@ -295,9 +300,10 @@ export async function prepareBuilt(name: string, say: Say): Promise<Kernel> {
     throw new OracleError('GUPCHECK_ORACLE_BUILD_FAILED', `building the gup_test kernel from ${spec.source} ${version} failed (exit ${status}); the end of ${log}:\n${tail(text, 20)}`, `fix what the log says and run again (the build resumes in ${buildDir})`);
   }
   say(`built ${image} in ${Math.round((Date.now() - t0) / 1000)} s`);
-  // The objects are not needed any more; the image is cached.
-  rmSync(join(buildDir, 'linux'), { recursive: true, force: true });
-  rmSync(join(buildDir, '.unpacked'), { force: true });
+  // The tree stays for incremental rebuilds (a changed fragment rebuilds in minutes, not tens of
+  // minutes); the tarball and the package it came from are not needed again.
+  if (tarball !== '-') rmSync(tarball, { force: true });
+  if (deb) rmSync(deb, { force: true });
   return kernel;
 }
 

@@ -8,7 +8,9 @@
  */
 import { answerPin, type Via } from '../answer/pin.ts';
 import { probe, type ProbeRow } from '../answer/probe.ts';
+import { findRevision } from '../kernel/revisions/index.ts';
 import { BACKING_HELP } from '../kernel/setup.ts';
+import { kernelName } from '../trace/names.ts';
 import { errnoName } from '../kernel/types.ts';
 import { boot, ensureGuestTools, fsImages, probeBinary, type GuestCase } from './guest.ts';
 import type { Say } from './host.ts';
@@ -21,6 +23,8 @@ export interface OracleOptions {
   /** Kernels to build with CONFIG_GUP_TEST (or take from the cache) and boot. */
   readonly built: readonly string[];
   readonly timeoutSeconds: number;
+  /** Compare with this model revision instead of the kernel's own (6.1 with 6.1, 6.12 with 6.12). */
+  readonly model?: string | undefined;
   /** Get everything ready (tools, packages, builds, images, probe) and boot nothing. */
   readonly prepareOnly: boolean;
   readonly say: Say;
@@ -121,7 +125,8 @@ function modelPath(rev: string, r: ProbeRow): string[] {
   if (!m.via) return [];
   try {
     const a = answerPin({ kernel: rev, arch: 'x86', via: m.via, write: m.write, longterm: true, backing: r.backing, shared: r.map === 'shared', prot: r.prot, touch: r.touch });
-    return a.path.map(([fn, msg]) => `${fn}: ${msg}`);
+    const named = findRevision(rev)!;
+    return a.path.map(([fn, msg]) => `${kernelName(named, fn)}: ${msg}`);
   } catch {
     return [];
   }
@@ -141,7 +146,8 @@ export async function runOracle(o: OracleOptions): Promise<{ kernels: readonly K
   const kernels = await prepare(o);
   if (o.prepareOnly) return { kernels, report: null };
   const reports: KernelReport[] = [];
-  for (const k of kernels) {
+  for (const kernel of kernels) {
+    const k = o.model ? { ...kernel, model: o.model } : kernel;
     const model = probe(k.model, 'x86');
     const cases: GuestCase[] = [];
     model.forEach((r, index) => {

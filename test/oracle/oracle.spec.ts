@@ -77,6 +77,20 @@ describe('a boot that does not finish is an error, not a result', () => {
   }, 600_000);
 });
 
+describe('usage errors come before anything is installed or booted', () => {
+  it('an unknown kernel or model revision exits 2 and lists the valid ones', () => {
+    const k = oracle(['--kernel', '5.4']);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toContain("error[GUPCHECK_BAD_ARGUMENT]: unknown stock kernel (--kernel) '5.4' (valid: 6.1, 6.12)");
+    const m = oracle(['--kernel', '6.12', '--model', '6.9']);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain("error[GUPCHECK_UNKNOWN_KERNEL]: unknown kernel revision '6.9'");
+    const b = oracle(['--build-kernel', '6.5', '--timeout', 'soon']);
+    expect(b.code).toBe(2);
+    expect(b.stdout).toBe('');
+  });
+});
+
 describe("the guest's result lines", () => {
   const kernel: Kernel = { name: '6.12', kind: 'stock', model: '6.12', pkg: 'p', version: 'v', image: '', release: '6.12.1', modules: [], gupApi: 'none' };
   const cases = [

@@ -4,14 +4,18 @@ import { BUILDABLE, STOCK } from '../../oracle/kernels.ts';
 import { type OracleReport, runOracle } from '../../oracle/oracle.ts';
 import { EXIT_FAIL, EXIT_OK, UserError, unknownValue } from '../errors.ts';
 import { colors, type Out } from '../output.ts';
+import { parseKernel } from './pin.ts';
 
 function kernelList(v: string | undefined, valid: Readonly<Record<string, unknown>>, flag: string): string[] {
   if (v === undefined) return [];
   const names = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UserError('GUPCHECK_BAD_ARGUMENT', `${flag} needs at least one kernel`, `e.g. ${flag} ${Object.keys(valid).join(',')}`);
-  for (const n of names) if (!(n in valid)) throw unknownValue(`${flag} kernel`, n, Object.keys(valid));
+  for (const n of names) if (!(n in valid)) throw unknownValue(flag === '--kernel' ? 'stock kernel (--kernel)' : 'kernel to build (--build-kernel)', n, Object.keys(valid));
   return [...new Set(names)];
 }
+
+/** An errno name as the kernel returns it (-EFAULT); ok, partial(...) and failed(...) as they are. */
+const errno = (v: string) => (/^E[A-Z0-9]+$/.test(v) ? `-${v}` : v);
 
 function render(out: Out, r: OracleReport): string {
   const col = colors(out);
@@ -30,7 +34,7 @@ function render(out: Out, r: OracleReport): string {
     for (const w of k.kernelWarnings) lines.push(`  ${col.yellow('kernel warning')}: ${w}`);
     for (const d of k.differences) {
       lines.push(`  ${col.red('differs')}: ${d.what}`);
-      lines.push(`    kernel: ${d.kernel === 'ok' ? 'ok' : `-${d.kernel}`}    model (${k.modelRevision}): ${d.model === 'ok' ? 'ok' : `-${d.model}`}`);
+      lines.push(`    kernel: ${errno(d.kernel)}    model (${k.modelRevision}): ${errno(d.model)}`);
       for (const [i, p] of d.modelPath.entries()) lines.push(`    ${i === 0 ? "model's path: " : '              '}${p}`);
     }
   }
@@ -47,6 +51,7 @@ export function oracleCommand(out: Out) {
     .description("boot real kernels under QEMU, run the probe's cases there and compare every row with the model")
     .option('--kernel <names>', `Debian's stock kernels to boot, comma-separated (${Object.keys(STOCK).join(', ')}; io_uring rows only)`)
     .option('--build-kernel <names>', `build a CONFIG_GUP_TEST kernel from Debian's linux-source (${Object.keys(BUILDABLE).join(', ')}), cached, and run every row on it`)
+    .option('--model <rev>', "compare with this model revision instead of each kernel's own (6.1 for 6.1, 6.12 for 6.12)")
     .option('--timeout <s>', 'seconds one boot may take', '600')
     .option('--prepare', 'install, download, build and make everything a boot needs, and boot nothing', false)
     .option('--json', 'print the report as JSON', false)
@@ -70,7 +75,8 @@ Examples:
       const timeout = Number(o.timeout);
       if (!Number.isFinite(timeout) || timeout < 1) throw new UserError('GUPCHECK_BAD_ARGUMENT', `--timeout ${o.timeout} is not a number of seconds (1 or more)`, 'e.g. --timeout 600');
       const say = (l: string) => void process.stderr.write(`gupcheck oracle: ${l}\n`);
-      const { kernels, report } = await runOracle({ stock, built, timeoutSeconds: timeout, prepareOnly: o.prepare, say });
+      const model = o.model === undefined ? undefined : parseKernel(o.model);
+      const { kernels, report } = await runOracle({ stock, built, timeoutSeconds: timeout, model, prepareOnly: o.prepare, say });
       if (!report) {
         for (const k of kernels) out.write(`ready: ${k.pkg} ${k.version} (${k.kind}) ${k.image}\n`);
         process.exitCode = EXIT_OK;

@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # gupcheck oracle: /init of the guest's initramfs (built by src/oracle/initramfs.ts).
 # Mounts what the probe cases need, loads the kernel's modules listed in /modules.order,
-# runs /probe over /cases and powers off. Every step that fails says so on the result port
+# runs /probe over /cases and resets the machine (QEMU runs with -no-reboot, so it exits; a
+# tinyconfig kernel has no ACPI to power off with). Every step that fails says so on the result port
 # (/dev/ttyS1), so the host reports a clear error instead of a result that did not run.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -29,5 +30,5 @@ done
 echo "$(cat /proc/sys/vm/nr_hugepages)" > /tmp/nrhuge; say "HUGEPAGES $(cat /tmp/nrhuge)"
 /probe /cases $out "$(cat /gupapi)" || say "STEP-FAILED probe-exit $?"
 sync
-say POWEROFF
-poweroff -f
+say REBOOT
+reboot -f
