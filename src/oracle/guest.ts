@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, ensureDir, ensureTools, FILES, fsError, mustRun, needSpace, OracleError, run, type Say, TOOLS } from './host.ts';
@@ -148,6 +148,7 @@ export async function boot(kernel: Kernel, cases: readonly GuestCase[], o: BootO
   const images = fsImages(o.say);
   const probe = probeBinary(o.say);
   const runs = ensureDir(join(cacheDir(), 'runs'));
+  pruneRuns(runs);
   needSpace(runs, 100, 'write the initramfs');
   const dir = mkdtempSync(join(runs, `${kernel.kind}-${kernel.name}-`));
   const initrd = join(dir, 'initrd.cpio');
@@ -218,6 +219,14 @@ export async function boot(kernel: Kernel, cases: readonly GuestCase[], o: BootO
   rmSync(dir, { recursive: true, force: true });
   const kernelWarnings = consoleText.split('\n').filter((l) => /WARNING: /.test(l)).map((l) => l.replace(/^\[[\d. ]+\]\s*/, '').trim());
   return { output, seconds, kernelWarnings };
+}
+
+/** The logs of failed boots are kept for reading; only the newest 20. */
+function pruneRuns(runs: string): void {
+  const dirs = readdirSync(runs)
+    .map((d) => ({ d, t: statSync(join(runs, d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of dirs.slice(20)) rmSync(join(runs, d), { recursive: true, force: true });
 }
 
 const FS_MAGIC: Record<string, { fs: string; magic: string }> = {

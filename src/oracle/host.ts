@@ -32,7 +32,7 @@ export interface Tool {
 }
 
 export const TOOLS = {
-  qemu: { cmd: 'qemu-system-x86_64', pkg: 'qemu-system-x86', why: 'boots the kernels (TCG)' },
+  qemu: { cmd: 'qemu-system-x86_64', pkg: 'qemu-system-x86', why: 'boots the kernels under TCG' },
   gcc: { cmd: 'gcc', pkg: 'gcc', why: 'builds the guest probe' },
   xz: { cmd: 'xz', pkg: 'xz-utils', why: 'unpacks .ko.xz modules' },
   mkfsExt4: { cmd: 'mkfs.ext4', pkg: 'e2fsprogs', why: 'makes the ext4 image' },
@@ -41,8 +41,8 @@ export const TOOLS = {
   dpkgDeb: { cmd: 'dpkg-deb', pkg: 'dpkg', why: 'unpacks the kernel packages' },
   tar: { cmd: 'tar', pkg: 'tar', why: 'unpacks the kernel packages' },
   make: { cmd: 'make', pkg: 'make', why: 'builds the gup_test kernel' },
-  flex: { cmd: 'flex', pkg: 'flex', why: 'builds the gup_test kernel (kconfig)' },
-  bison: { cmd: 'bison', pkg: 'bison', why: 'builds the gup_test kernel (kconfig)' },
+  flex: { cmd: 'flex', pkg: 'flex', why: 'builds the gup_test kernel: kconfig' },
+  bison: { cmd: 'bison', pkg: 'bison', why: 'builds the gup_test kernel: kconfig' },
   bc: { cmd: 'bc', pkg: 'bc', why: 'builds the gup_test kernel' },
   perl: { cmd: 'perl', pkg: 'perl', why: 'builds the gup_test kernel' },
 } as const satisfies Record<string, Tool>;
@@ -54,9 +54,9 @@ export interface PackageFile {
   readonly why: string;
 }
 export const FILES = {
-  busybox: { path: '/bin/busybox', pkg: 'busybox-static', why: 'the guest shell and mount/insmod (a static binary)' },
+  busybox: { path: '/bin/busybox', pkg: 'busybox-static', why: 'the guest shell, mount and insmod, a static binary' },
   liburing: { path: '/usr/lib/x86_64-linux-gnu/liburing.a', pkg: 'liburing-dev', why: 'the guest probe links liburing statically' },
-  libelf: { path: '/usr/include/libelf.h', pkg: 'libelf-dev', why: 'builds the gup_test kernel (objtool)' },
+  libelf: { path: '/usr/include/libelf.h', pkg: 'libelf-dev', why: 'builds the gup_test kernel: objtool' },
 } as const satisfies Record<string, PackageFile>;
 
 export function which(cmd: string): string | null {
@@ -207,7 +207,7 @@ export function ensureTools(tools: readonly Tool[], files: readonly PackageFile[
   for (const t of tools) if (!which(t.cmd)) missing.set(t.pkg, [...(missing.get(t.pkg) ?? []), `${t.cmd} (${t.why})`]);
   for (const f of files) {
     const ok = f.pkg === 'busybox-static' ? existsSync(f.path) && dpkgInstalled('busybox-static') : existsSync(f.path);
-    if (!ok) missing.set(f.pkg, [...(missing.get(f.pkg) ?? []), `${f.path} (${f.why})`]);
+    if (!ok) missing.set(f.pkg, [...(missing.get(f.pkg) ?? []), `${f.pkg}'s ${f.path} (${f.why})`]);
   }
   if (missing.size === 0) return;
   const what = [...missing.values()].flat().join(', ');

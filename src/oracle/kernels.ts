@@ -150,9 +150,20 @@ export function prepareStock(name: string, say: Say): Kernel {
   const spec = STOCK[name];
   if (!spec) throw new Error(`no stock kernel ${name}`);
   ensureTools([TOOLS.dpkgDeb, TOOLS.tar, TOOLS.xz], [], say);
-  const pkg = newestPackage(spec, name, say);
-  // Unpacked before: the package is not needed again (its name carries the ABI; a new upload is a new name).
   const kernels = join(cacheDir(), 'kernels');
+  let pkg: string;
+  try {
+    pkg = newestPackage(spec, name, say);
+  } catch (e) {
+    // Offline, or apt's lists are gone: the newest kernel unpacked before will do.
+    const cached = readdirSyncSafe(kernels)
+      .filter((d) => spec.pattern.test(d.split('_')[0]!) && existsSync(join(kernels, d, 'kernel.json')))
+      .sort((a, b) => Number(spec.pattern.exec(b.split('_')[0]!)![1]) - Number(spec.pattern.exec(a.split('_')[0]!)![1]));
+    if (!cached.length) throw e;
+    pkg = cached[0]!.split('_')[0]!;
+    say(`apt knows no ${name} kernel package; using ${pkg} from the cache`);
+  }
+  // Unpacked before: the package is not needed again (its name carries the ABI; a new upload is a new name).
   const done = readdirSyncSafe(kernels).find((d) => d.startsWith(`${pkg}_`) && existsSync(join(kernels, d, 'kernel.json')));
   if (done) {
     const k = JSON.parse(readFileSync(join(kernels, done, 'kernel.json'), 'utf8')) as Kernel;

@@ -64,6 +64,8 @@ export interface KernelReport {
   readonly notRun: { readonly rows: number; readonly why: string } | null;
   readonly differences: readonly OracleDifference[];
   readonly kernelWarnings: readonly string[];
+  /** What the guest noted besides the rows (on 6.1: what PIN_LONGTERM_TEST_START answers there). */
+  readonly guestNotes: readonly string[];
 }
 
 export interface OracleReport {
@@ -120,6 +122,14 @@ export function agrees(a: KernelAnswer, model: string): boolean {
   return answerText(a) === model;
 }
 
+function noteText(n: string): string {
+  const m = /^PIN_LONGTERM_TEST_START (ok|errno) (\d+)$/.exec(n);
+  if (!m) return n;
+  return m[1] === 'ok'
+    ? 'PIN_LONGTERM_TEST_START pins on this kernel'
+    : `PIN_LONGTERM_TEST_START returns -${answerText({ kind: 'errno', errno: Number(m[2]) })} on this kernel (it has only the benchmark ioctls), so the gup_test rows ran through PIN_LONGTERM_BENCHMARK and PIN_FAST_BENCHMARK`;
+}
+
 function modelPath(rev: string, r: ProbeRow): string[] {
   const m = MECHANISM_WORDS[r.mechanism];
   if (!m.via) return [];
@@ -134,11 +144,11 @@ function modelPath(rev: string, r: ProbeRow): string[] {
 
 async function prepare(o: OracleOptions): Promise<Kernel[]> {
   ensureGuestTools(o.say);
-  fsImages(o.say);
-  probeBinary(o.say);
   const kernels: Kernel[] = [];
   for (const k of o.stock) kernels.push(prepareStock(k, o.say));
   for (const k of o.built) kernels.push(await prepareBuilt(k, o.say));
+  fsImages(o.say);
+  probeBinary(o.say);
   return kernels;
 }
 
@@ -178,6 +188,7 @@ export async function runOracle(o: OracleOptions): Promise<{ kernels: readonly K
       notRun: notRun ? { rows: notRun, why: `this kernel has no CONFIG_GUP_TEST (Debian's configuration); \`gupcheck oracle --build-kernel ${k.name}\` runs them` } : null,
       differences,
       kernelWarnings: b.kernelWarnings,
+      guestNotes: b.output.notes.map(noteText),
     });
   }
   return {

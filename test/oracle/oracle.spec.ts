@@ -10,6 +10,9 @@
  * every test run.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../../src/answer/probe.ts';
@@ -88,6 +91,36 @@ describe('usage errors come before anything is installed or booted', () => {
     const b = oracle(['--build-kernel', '6.5', '--timeout', 'soon']);
     expect(b.code).toBe(2);
     expect(b.stdout).toBe('');
+  });
+});
+
+describe('a missing tool is one clear error', () => {
+  it('without QEMU, gcc or busybox-static and no apt-get to install them, exits 4 naming each tool and its package', () => {
+    const r = spawnSync(process.execPath, [BIN, 'oracle', '--prepare', '--kernel', '6.12'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+    expect(r.status).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^gupcheck: error\[GUPCHECK_ORACLE_TOOL_MISSING\]: missing: qemu-system-x86_64 \(boots the kernels under TCG\), gcc \(builds the guest probe\), .*and this system has no apt-get to install qemu-system-x86 gcc busybox-static\n {2}fix: install the Debian packages qemu-system-x86 gcc busybox-static/);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+});
+
+describe('a kernel package apt cannot find is one clear error', () => {
+  it('with no apt sources and nothing cached, exits 4 naming the package and the apt source that has it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gupcheck-oracle-apt-'));
+    try {
+      mkdirSync(join(dir, 'lists', 'partial'), { recursive: true });
+      mkdirSync(join(dir, 'cache', 'archives', 'partial'), { recursive: true });
+      writeFileSync(join(dir, 'apt.conf'), `Dir::Etc::sourcelist "${join(dir, 'sources.list')}";\nDir::Etc::sourceparts "${join(dir, 'parts')}";\nDir::State::Lists "${join(dir, 'lists')}";\nDir::Cache "${join(dir, 'cache')}";\n`);
+      writeFileSync(join(dir, 'sources.list'), '');
+      mkdirSync(join(dir, 'parts'));
+      const r = spawnSync(process.execPath, [BIN, 'oracle', '--prepare', '--kernel', '6.12'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, APT_CONFIG: join(dir, 'apt.conf'), GUPCHECK_CACHE_DIR: join(dir, 'gupcheck') } });
+      expect(r.status).toBe(4);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain("error[GUPCHECK_ORACLE_PACKAGE_UNAVAILABLE]: apt knows no package matching ^linux-image-6\\.12\\.[0-9]+\\+deb[0-9]+-amd64-unsigned$ (Debian's stock 6.12 kernel)");
+      expect(r.stderr).toContain('fix: the 6.12 kernels are in bookworm-security');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -31,6 +31,7 @@ function render(out: Out, r: OracleReport): string {
         (k.notRun ? `; ${k.notRun.rows} rows not run: ${k.notRun.why}` : ''),
     );
     if (k.note) lines.push(`  note: ${k.note}`);
+    for (const n of k.guestNotes) lines.push(`  guest: ${n}`);
     for (const w of k.kernelWarnings) lines.push(`  ${col.yellow('kernel warning')}: ${w}`);
     for (const d of k.differences) {
       lines.push(`  ${col.red('differs')}: ${d.what}`);

@@ -317,6 +317,17 @@ int main(int argc, char **argv)
 			emit("NOTE open-gup_test %d", errno);
 	}
 
+	if (gup_fd >= 0 && !strcmp(argv[3], "legacy")) {
+		/* 6.1 has no PIN_LONGTERM_TEST_START: say once what the kernel answers to it. */
+		char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED) {
+			p[0] = 1;
+			long s = pin_start(p, PAGE, 1, 0);
+			emit("NOTE PIN_LONGTERM_TEST_START %s %ld", s ? "errno" : "ok", -s);
+			munmap(p, PAGE);
+		}
+	}
+
 	char line[256];
 	int rows = 0;
 	while (fgets(line, sizeof line, cases)) {
