@@ -133,8 +133,8 @@ function initramfs(kernel: Kernel, probe: string, cases: readonly GuestCase[], f
 export interface BootResult {
   readonly output: GuestOutput;
   readonly seconds: number;
-  /** WARNING:/BUG: lines the kernel printed (reported, not compared). */
-  readonly kernelWarnings: readonly string[];
+  /** WARNINGs the kernel printed (reported, not compared). */
+  readonly kernelWarnings: readonly KernelWarning[];
 }
 
 export interface BootOptions {
@@ -163,7 +163,7 @@ export async function boot(kernel: Kernel, cases: readonly GuestCase[], o: BootO
   const args = [
     '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', kernel.image, '-initrd', initrd,
-    '-append', 'console=ttyS0 panic=-1 oops=panic hugepages=16 mitigations=off loglevel=6',
+    '-append', 'console=ttyS0 panic=-1 oops=panic hugepages=16 mitigations=off loglevel=6 printk.devkmsg=on',
     '-serial', `file:${consoleLog}`, '-serial', `file:${resultsLog}`,
     ...GUEST_FILESYSTEMS.flatMap((fs) => ['-drive', `file=${images[fs]},format=raw,if=virtio,snapshot=on`]),
   ];
@@ -216,9 +216,41 @@ export async function boot(kernel: Kernel, cases: readonly GuestCase[], o: BootO
   const output = parseResults(resultsText);
   const problems = guestProblems(output, kernel, cases);
   if (problems.length) throw fail(problems.join('; '), 'see the console; a missing module, filesystem or huge page means the guest cannot run these cases');
-  rmSync(dir, { recursive: true, force: true });
-  const kernelWarnings = consoleText.split('\n').filter((l) => /WARNING: /.test(l)).map((l) => l.replace(/^\[[\d. ]+\]\s*/, '').trim());
+  if (process.env.GUPCHECK_ORACLE_KEEP) o.say(`the boot's logs are in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+  const kernelWarnings = warnings(consoleText);
   return { output, seconds, kernelWarnings };
+}
+
+export interface KernelWarning {
+  /** The case that was running (its index in the probe's rows), if the guest had started them. */
+  readonly case: number | null;
+  /** The WARNING line: where in the kernel. */
+  readonly where: string;
+  /** The message WARN() printed before it, if any. */
+  readonly message: string;
+}
+
+/** The kernel's WARNINGs in its log, each with the case the probe was running then. */
+export function warnings(consoleText: string): KernelWarning[] {
+  const lines = consoleText
+    .replaceAll('\r', '')
+    .split('\n')
+    .map((l) => l.replace(/^\[[\d. ]+\]\s*/, '').trim());
+  const out: KernelWarning[] = [];
+  let current: number | null = null;
+  // WARN(cond, fmt...) prints "cut here", its message, then "WARNING: ..."; WARN_ON() no message.
+  let message: string | null = null;
+  for (const l of lines) {
+    const m = /^gupcheck-oracle: case (\d+)$/.exec(l);
+    if (m) current = Number(m[1]);
+    else if (/-\[ cut here \]-/.test(l)) message = '';
+    else if (l.startsWith('WARNING: ')) {
+      out.push({ case: current, where: l.slice('WARNING: '.length), message: message ?? '' });
+      message = null;
+    } else if (message === '' && l) message = l;
+  }
+  return out;
 }
 
 /** The logs of failed boots are kept for reading; only the newest 20. */

@@ -63,7 +63,8 @@ export interface KernelReport {
   readonly rows: readonly OracleRow[];
   readonly notRun: { readonly rows: number; readonly why: string } | null;
   readonly differences: readonly OracleDifference[];
-  readonly kernelWarnings: readonly string[];
+  /** WARNINGs in the kernel's log during the boot, each with the row that was running. */
+  readonly kernelWarnings: readonly { readonly row: string | null; readonly where: string; readonly message: string }[];
   /** What the guest noted besides the rows (on 6.1: what PIN_LONGTERM_TEST_START answers there). */
   readonly guestNotes: readonly string[];
 }
@@ -80,6 +81,7 @@ export const ORACLE_NOT_COVERED = [
   "Stock kernels run Debian's configuration and have no CONFIG_GUP_TEST, so only the io_uring rows run on them; the gup_test rows need a kernel built with --build-kernel (tinyconfig plus src/oracle/gup-test.config, not Debian's configuration).",
   "On 6.1, gup_test has only the benchmark ioctls (PIN_LONGTERM_BENCHMARK, PIN_FAST_BENCHMARK): they report how many pages were pinned, not the errno, so a failure there matches any error of the model's.",
   "Debian's kernels are the newest stable releases of their series (6.1.1xx, 6.12.1xx), with backports the model's revision may not have.",
+  'Only results are compared, not paths: the kernel does not say which check refused a pin, or whether GUP-fast or the slow path took it. The model column has the model\'s own limits (`gupcheck explain limits`).',
 ];
 
 const MECHANISM_WORDS: Record<ProbeRow['mechanism'], { start: string; legacy: string; via: Via | null; write: boolean }> = {
@@ -187,7 +189,7 @@ export async function runOracle(o: OracleOptions): Promise<{ kernels: readonly K
       rows,
       notRun: notRun ? { rows: notRun, why: `this kernel has no CONFIG_GUP_TEST (Debian's configuration); \`gupcheck oracle --build-kernel ${k.name}\` runs them` } : null,
       differences,
-      kernelWarnings: b.kernelWarnings,
+      kernelWarnings: b.kernelWarnings.map((w) => ({ row: w.case === null ? null : describeRow(model[w.case]!, k.gupApi), where: w.where, message: w.message })),
       guestNotes: b.output.notes.map(noteText),
     });
   }

@@ -18,7 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../../src/answer/probe.ts';
 import type { OracleReport } from '../../src/oracle/oracle.ts';
 import { parseResults, type GuestOutput } from '../../src/oracle/protocol.ts';
-import { guestProblems } from '../../src/oracle/guest.ts';
+import { guestProblems, warnings } from '../../src/oracle/guest.ts';
 import type { Kernel } from '../../src/oracle/kernels.ts';
 import { ROOT } from '../cli/helpers.ts';
 
@@ -139,6 +139,23 @@ describe("the guest's result lines", () => {
       [1, { kind: 'errno', errno: 14 }],
     ]);
     expect(guestProblems(o, kernel, cases)).toEqual([]);
+  });
+
+  it("a kernel WARNING is tied to the case whose marker precedes it in the kernel's log", () => {
+    const log = [
+      '[    1.0] virtio_blk virtio0: [vda] 131072 512-byte logical blocks',
+      '------------[ cut here ]------------',
+      'WARNING: CPU: 0 PID: 1 at init/main.c:1 early',
+      'gupcheck-oracle: case 7',
+      '------------[ cut here ]------------',
+      'pages[0] is NOT dma-pinned',
+      'WARNING: CPU: 0 PID: 67 at mm/gup_test.c:50 gup_test_ioctl+0x262/0x466',
+      'gupcheck-oracle: case 8',
+    ].join('\r\n');
+    expect(warnings(log)).toEqual([
+      { case: null, where: 'CPU: 0 PID: 1 at init/main.c:1 early', message: '' },
+      { case: 7, where: 'CPU: 0 PID: 67 at mm/gup_test.c:50 gup_test_ioctl+0x262/0x466', message: 'pages[0] is NOT dma-pinned' },
+    ]);
   });
 
   it('a failed mount, a case that could not be set up, a missing END or another kernel each make the boot unusable', () => {

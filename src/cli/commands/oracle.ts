@@ -32,7 +32,7 @@ function render(out: Out, r: OracleReport): string {
     );
     if (k.note) lines.push(`  note: ${k.note}`);
     for (const n of k.guestNotes) lines.push(`  guest: ${n}`);
-    for (const w of k.kernelWarnings) lines.push(`  ${col.yellow('kernel warning')}: ${w}`);
+    for (const w of k.kernelWarnings) lines.push(`  ${col.yellow('kernel WARNING')} at ${w.where}${w.message ? `: ${w.message}` : ''}${w.row ? `\n    during: ${w.row}` : ''}`);
     for (const d of k.differences) {
       lines.push(`  ${col.red('differs')}: ${d.what}`);
       lines.push(`    kernel: ${errno(d.kernel)}    model (${k.modelRevision}): ${errno(d.model)}`);

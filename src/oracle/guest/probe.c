@@ -17,6 +17,9 @@
  * memory, touched page by page as asked, then one pin of the whole mapping, then unpin,
  * munmap, close and unlink. Files are sized with ftruncate() and not fallocate()d.
  *
+ * Before each case it writes "gupcheck-oracle: case <index>" to the kernel's log (/dev/kmsg), so
+ * the host can say which case a kernel WARNING came from.
+ *
  * Output lines:
  *   GUPCHECK-ORACLE START <release>
  *   GUPCHECK-ORACLE FS <dir> <statfs f_type in hex>       once per mount point used
@@ -82,6 +85,7 @@ struct gupcheck_pin_longterm_test {
 #define HUGE (2UL << 20)
 
 static FILE *out;
+static int kmsg = -1;
 static struct io_uring ring;
 static int ring_ready;
 static int gup_fd = -1;
@@ -328,6 +332,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	kmsg = open("/dev/kmsg", O_WRONLY);
+
 	char line[256];
 	int rows = 0;
 	while (fgets(line, sizeof line, cases)) {
@@ -341,6 +347,13 @@ int main(int argc, char **argv)
 		if (strcmp(mech, "iouring") && gup_fd < 0) {
 			emit("SETUP %s no-gup-test 0", idx);
 			continue;
+		}
+		/* A marker in the kernel's log, so a WARNING there can be tied to its case. */
+		if (kmsg >= 0) {
+			char mark[64];
+			int n = snprintf(mark, sizeof mark, "<5>gupcheck-oracle: case %s\n", idx);
+			if (write(kmsg, mark, n) != n)
+				emit("NOTE kmsg-write %d", errno);
 		}
 		run_case(idx, mech, backing, map, prot, touch, argv[3]);
 		rows++;
