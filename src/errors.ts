@@ -8,10 +8,12 @@
  *   limit     a configured limit was hit (check/ and sim/ name the limit; the CLI  exit 2
  *             says which flag raises it)
  *   internal  a bug in gupcheck: the model did what it must not                   exit 3
+ *   environment  `gupcheck oracle` could not run: a tool or package missing and     exit 4
+ *             not installable, a full disk, a kernel that would not build or boot
  *
  * Findings are not errors: they are values (check/results.ts).
  */
-export type ErrorKind = 'input' | 'limit' | 'internal';
+export type ErrorKind = 'input' | 'limit' | 'internal' | 'environment';
 
 export class GupcheckError extends Error {
   constructor(

@@ -13,6 +13,9 @@
  *        --max-steps, usually a livelock; GUPCHECK_LIMIT_THREADS: more than the model's 16
  *        threads); nothing is reported as checked.
  *   3    internal error (a bug in gupcheck).
+ *   4    `oracle` could not run (GUPCHECK_ORACLE_*): a missing tool or package it could not
+ *        install, a full disk, a kernel that did not build, a guest that panicked or timed out.
+ *        Nothing is reported as a result.
  *   130  interrupted by SIGINT (Ctrl-C), 143 terminated by SIGTERM: 128 + the signal number,
  *        as a shell reports a process the signal killed. `check` stops at the next execution
  *        boundary, prints and writes the partial results (marked interrupted), then exits so.
@@ -31,6 +34,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
+export const EXIT_ENVIRONMENT = 4;
 export const EXIT_INTERRUPTED = 130;
 export const EXIT_TERMINATED = 143;
 
@@ -42,6 +46,8 @@ export function exitCodeOf(e: GupcheckError): number {
       return EXIT_USAGE;
     case 'internal':
       return EXIT_INTERNAL;
+    case 'environment':
+      return EXIT_ENVIRONMENT;
     default:
       return assertNever(e.kind);
   }

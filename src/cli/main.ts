@@ -84,6 +84,12 @@ export const COMMANDS: readonly LazyCommand[] = [
     description: 'measure speed and memory on the bundled examples and the scaled benchmark (a benchmark, not a test)',
     load: async (out) => as((await import('./commands/bench.ts')).benchCommand(out)),
   },
+  {
+    name: 'oracle',
+    term: 'oracle [options]',
+    description: "boot real kernels under QEMU, run the probe's cases there and compare every row with the model",
+    load: async (out) => as((await import('./commands/oracle.ts')).oracleCommand(out)),
+  },
 ];
 
 const HELP_FLAGS = new Set(['-h', '--help']);

@@ -40,6 +40,10 @@ const SKIPPED: readonly { readonly match: (argv: readonly string[]) => boolean; 
   { match: (a) => a[0] === 'selftest', why: 'every mutant against every example: test/check/selftest.spec.ts covers it' },
   { match: (a) => a[0] === 'bench', why: 'benchmarks take minutes by design' },
   {
+    match: (a) => a[0] === 'oracle',
+    why: 'boots real kernels under QEMU (a minute for the stock ones, tens of minutes to build a gup_test kernel): test/oracle/oracle.spec.ts runs the stock 6.1 and 6.12 kernels',
+  },
+  {
     match: (a) => a.includes('my-patch') || a.includes('my-null-mapping.yaml'),
     why: "docs/revisions.md's walk-through needs the revision the reader adds",
   },
