@@ -10,7 +10,7 @@
 import { Cell } from '../sim/cell.ts';
 import { RwSem, SpinLock } from '../sim/sync.ts';
 import { SimThread, type World } from '../sim/world.ts';
-import { AddressSpace, AnonVma, type AOps, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
+import { AddressSpace, AnonVma, type AOps, type File, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
 import { PageTable, PGD_LEVEL } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import type { Arch, TableFree } from './types.ts';
@@ -78,6 +78,8 @@ export class Kernel {
   private readonly freeListObjs = new Map<string, Cell<number>>();
   /** Every address_space ever created, for rmap walks and the refcount audit. */
   readonly mappings: AddressSpace[] = [];
+  /** Every struct file ever opened (setup.ts createFile()), for the model's invariants. */
+  readonly files: File[] = [];
   /** The swap cache's address_space (swapper_spaces[]). */
   readonly swapSpace: AddressSpace;
   /** swap offset -> pfn of the swap-cache folio (swap_address_space(entry)'s i_pages). */

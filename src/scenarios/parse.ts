@@ -20,7 +20,7 @@ import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit
 import type { z } from 'zod';
 import { GupcheckError } from '../errors.ts';
 import { MUTANTS } from '../kernel/mutants.ts';
-import { OP_NAMES, opDef } from './ops.ts';
+import { OP_NAMES, opDef, producesOutcome } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
@@ -325,7 +325,24 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
       fail(file, doc, lc, ['expect', i, 'outcome'], 'an outcome expectation names no CPU', 'write it as outcome: { CPU0: <value> }');
     }
     for (const k of Object.keys(e.outcome ?? {})) {
-      if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
+      // The keys outcomes are recorded under (scenarios/build.ts outcomeKeys()): the CPU's name
+      // when it has one outcome-producing operation, `CPU0.<index>` for each when it has more.
+      const cpu = k.replace(/\.\d+$/, '');
+      if (!cpus.has(cpu)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${cpu}'`, `use one of: ${[...cpus].join(', ')}`);
+      const producers = s.cpus[cpu]!.map((op, j) => [op.op, j] as const).filter(([op]) => producesOutcome(op));
+      const keys = producers.length === 1 ? [cpu] : producers.map(([, j]) => `${cpu}.${j}`);
+      if (!keys.includes(k)) {
+        fail(
+          file,
+          doc,
+          lc,
+          ['expect', i, 'outcome', k],
+          producers.length === 0
+            ? `${cpu} records no outcome: none of its operations does`
+            : `${cpu} records ${producers.length === 1 ? 'its outcome' : `${producers.length} outcomes (${producers.map(([op, j]) => `${op} as ${cpu}.${j}`).join(', ')})`} under ${keys.join(', ')}, not '${k}'`,
+          producers.length === 0 ? 'expect an outcome of a CPU with an operation that records one (docs/scenario-format.md, Outcomes)' : `write it as outcome: { ${keys[0]}: <value> }`,
+        );
+      }
     }
   });
 }
