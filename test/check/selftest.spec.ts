@@ -20,5 +20,6 @@ describe('gupcheck selftest', () => {
     expect(by('no-read-once')).toContain('fast-pin-vs-truncate');
     expect(by('no-write-protect-seq')).toContain('fast-pin-vs-fork');
     expect(by('table-free-no-sync')).toContain('fast-pin-vs-munmap');
+    expect(by('no-irq-disable')).toContain('fast-pin-vs-close');
   }, 600_000);
 });
