@@ -27,8 +27,9 @@ export function* dup_mmap(c: Ctx, oldmm: MmStruct): Step<MmStruct> {
   const mm = c.k.newMm();
   for (const v of oldmm.vmas) {
     const tmp = new Vma(mm, v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot_write, v.vm_ops, v.vm_file, v.vm_pgoff, `${v.label} (child)`);
+    // The child's VMA holds the file too: get_file() before the VMA goes into the child's tree (kernel/fork.c:748 in 6.12).
+    if (v.vm_file) yield* get_file(c, v.vm_file);
     mm.vmas.push(tmp);
-    if (v.vm_file) yield* get_file(c, v.vm_file); // the child's VMA holds the file too (kernel/fork.c:748 in 6.12)
     // vma_needs_copy(): anonymous private memory cannot be faulted back in from anywhere.
     if (v.vm_ops === null && !(v.vm_flags & VM_SHARED)) yield* copy_page_range(c, mm, tmp, v);
   }

@@ -38,6 +38,8 @@ export class Ctx extends SimThread {
   memallocPin = false;
   /** Set when GUP-fast hands the rest of a range to the slow path (for the `fell-back` outcome). */
   gupSlowUsed = false;
+  /** The index of the scenario operation this CPU runs (-1: none yet), to name it in model errors. */
+  opIndex = -1;
 
   constructor(
     readonly k: Kernel,

@@ -227,6 +227,29 @@ export class Page {
     return (this.c_data ??= this.mk('data', 0));
   }
 
+  /**
+   * A field's value without creating its cell (0 if it was never set): for the model's
+   * invariants, which must not change the state they check (a new cell is a new object).
+   */
+  peek(f: '_refcount' | '_pincount' | 'compound_head' | 'mapping' | 'index'): number {
+    switch (f) {
+      case '_refcount':
+        return this.c__refcount?.v ?? 0;
+      case '_pincount':
+        return this.c__pincount?.v ?? 0;
+      case 'compound_head':
+        return this.c_compound_head?.v ?? 0;
+      case 'mapping':
+        return this.c_mapping?.v ?? 0;
+      case 'index':
+        return this.c_index?.v ?? 0;
+    }
+  }
+  /** PG_head without creating its cell (false if never set). */
+  peekHead(): boolean {
+    return this.c_PG_head?.v ?? false;
+  }
+
   /** Whether a field has ever been touched (state dumps skip untouched tail pages). */
   has(f: PageCellName): boolean {
     return (this as unknown as Record<string, unknown>)[`c_${f}`] !== undefined;

@@ -5,6 +5,7 @@
  * runs the end-of-run checks. How the state reads in traces is in scenarios/present.ts.
  */
 import { auditPinnedExclusive, auditRefcounts } from '../kernel/audit.ts';
+import { checkModelInvariants } from '../kernel/invariants.ts';
 import { FS } from '../kernel/fs.ts';
 import { type Ctx, ctxMaker, type Kernel } from '../kernel/kernel.ts';
 import type { File, Vma } from '../kernel/mm_types.ts';
@@ -14,7 +15,7 @@ import { findRevision } from '../kernel/revisions/index.ts';
 import { boot, createFile, Process } from '../kernel/setup.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
 import { constant } from '../sim/frames.ts';
-import type { Step } from '../sim/op.ts';
+import type { Site, Step } from '../sim/op.ts';
 import type { World } from '../sim/world.ts';
 import type { Program } from '../check/execution.ts';
 import type { Presentable } from '../check/record.ts';
@@ -95,6 +96,20 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
     stateKey(w: World): string {
       return stateKey(k!, w);
     },
+    checkModel(w: World, tid: number, site: Site | null): string | undefined {
+      // The refcount-based invariants hold while the kernel counts references right: on an
+      // unmutated revision, until the first finding (kernel/invariants.ts).
+      const v = checkModelInvariants(k!, rev.mutant === undefined && w.findings.length === 0);
+      if (!v) return undefined;
+      const t = tid >= 0 ? (w.threads[tid] as Ctx) : undefined;
+      let where = 'after the setup';
+      if (t) {
+        const ops = s.cpus[t.name];
+        const op = ops && t.opIndex >= 0 ? ` (its operation ${t.opIndex}, ${ops[t.opIndex]!.op})` : '';
+        where = site ? `after ${t.name} ran ${kernelName(rev, site.fn)}: ${site.action}${op}` : `after ${t.name} started${op}`;
+      }
+      return `model invariant '${v.invariant}' broken ${where}: ${v.message}`;
+    },
     formatValue(name: string, v: unknown): string {
       return formatValue(k!, name, v);
     },
@@ -115,6 +130,7 @@ function* cpuProgram(c: Ctx, cpu: string, ops: readonly OpSpecT[], env: Env, key
   const st: CpuState = { pins: [], release: 'yes', get: false };
   for (let i = 0; i < ops.length; i++) {
     const key = keys.get(`${cpu}:${i}`);
+    c.opIndex = i;
     const r: CpuRun = { c, env, st, record: (v) => void (key && c.w.outcomes.set(key, v)) };
     yield* runOp(r, ops[i]!);
   }

@@ -9,6 +9,7 @@ import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/poo
 import { plannedRuns, type RunOptions, type RunResult } from '../../run/run.ts';
 import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
+import { enableCheckModel } from '../../check/execution.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
@@ -38,6 +39,8 @@ export interface CheckFlags {
   report?: string | undefined;
   progress: boolean;
   workers?: string | undefined;
+  /** --check-model: check the model's own invariants after every step. */
+  checkModel?: boolean | undefined;
 }
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -129,6 +132,7 @@ export async function runCheck(
 ): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
+  if (flags.checkModel) enableCheckModel();
   const kernels = list(flags.kernel, parseKernel);
   const arches = list(flags.arch, parseArch);
   if (flags.mutant !== undefined && !findMutant(flags.mutant)) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
@@ -281,6 +285,7 @@ export function checkCommand(out: Out) {
     .option('--json', 'print {"results": [...]} as JSON on stdout', false)
     .option('--workers <n>', "explore runs on n worker threads ('auto': one per CPU); results do not depend on n", '1')
     .option('--no-progress', 'no progress line on stderr')
+    .option('--check-model', "check the model's own invariants after every step (slower; a broken one is a bug in gupcheck: exit 3)", false)
     .addHelpText(
       'after',
       `

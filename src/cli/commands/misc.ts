@@ -1,4 +1,5 @@
 /** `gupcheck replay`, `gupcheck list`, `gupcheck explain`. */
+import { enableCheckModel } from '../../check/execution.ts';
 import { Command } from '@commander-js/extra-typings';
 import { findMutant, MUTANTS, mutantApplies } from '../../kernel/mutants.ts';
 import { findRevision, REVISION_NAMES, REVISIONS } from '../../kernel/revisions/index.ts';
@@ -21,8 +22,10 @@ export function replayCommand(out: Out) {
     .option('--scenario <file>', 'the scenario file (default: the bundled example of that name)')
     .option('--json', 'print the trace as JSON (the trace file schema)', false)
     .option('--save <file>', 'also write the JSON trace to a file')
+    .option('--check-model', "check the model's own invariants after every step (a broken one is a bug in gupcheck: exit 3)", false)
     .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:14513936:3abbee')
     .action((tok, o) => {
+      if (o.checkModel) enableCheckModel();
       const d = decodeToken(tok);
       checkTokenNames(d);
       const file = o.scenario ?? findBundled(d.scenario);
