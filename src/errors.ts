@@ -33,3 +33,13 @@ export class InternalError extends GupcheckError {
     super('GUPCHECK_INTERNAL', message.startsWith('[gupcheck internal bug]') ? message : `[gupcheck internal bug] ${message}`, 'this is a bug in gupcheck; please report it with the command line', 'internal');
   }
 }
+
+/**
+ * The model reached a state no kernel can be in (kernel/invariants.ts, checked with
+ * `--check-model`): a bug in gupcheck's model, never a finding about the kernel. Exit 3.
+ */
+export class ModelInvariantError extends GupcheckError {
+  constructor(message: string) {
+    super('GUPCHECK_MODEL_INVARIANT', `[gupcheck internal bug] ${message}`, 'this is a bug in gupcheck\'s model; please report it with the command line (the replay token of the run shows the steps before it)', 'internal');
+  }
+}

@@ -156,6 +156,12 @@ export async function main(argv: string[]): Promise<number> {
       return exitCodeOf(u);
     }
     const err = e instanceof Error ? e : new Error(String(e));
+    if (u && u.code !== 'GUPCHECK_INTERNAL') {
+      // A distinct internal error (GUPCHECK_MODEL_INVARIANT: the model reached a state no kernel can be in).
+      process.stderr.write(`gupcheck: internal error[${u.code}]: ${u.message}\n${u.hint ? `  ${u.hint}\n` : ''}`);
+      if (process.env.GUPCHECK_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+      return EXIT_INTERNAL;
+    }
     process.stderr.write(`gupcheck: internal error: ${err.message}\n  This is a bug in gupcheck; please report it with the command line.\n`);
     if (process.env.GUPCHECK_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
     return EXIT_INTERNAL;

@@ -7,7 +7,8 @@
  *   6.10+: follow_huge_pmd()/follow_huge_pud() (mm/gup.c, modelled here beside the hugetlb
  *     code they reach): the unshare (-EMLINK) and can_follow_write_pmd() tests as for other
  *     pages, try_grab_folio() on the subpage, the rest of the huge page in one more grab.
- *   hugetlb_fault() -> hugetlb_no_page() (page-cache lookup or pool allocation; shared
+ *   hugetlb_fault() -> hugetlb_no_page() (page-cache lookup or pool allocation, SIGBUS past
+ *     i_size; shared
  *     mappings map writable, private ones read-only until a write fault) and hugetlb_wp()
  *     (reuse an exclusive anon huge page, else copy).
  *   unmap_hugepage_range().
@@ -16,8 +17,10 @@
  *
  * Left out: reservations and subpool accounting (the pool either has a free page or the fault
  * fails with VM_FAULT_OOM), PMD sharing, hugetlb migration entries, vmemmap optimisation,
- * surplus pages, FOLL_DUMP.
+ * surplus pages, FOLL_DUMP, the hugetlb fault mutex and the folio lock that order a fault
+ * with truncation (remove_inode_hugepages()).
  */
+import { READ_ONCE } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
 import { type Ctx, WARN_ON_ONCE } from './kernel.ts';
@@ -241,11 +244,20 @@ export function* hugetlb_fault(c: Ctx, vma: Vma, addr: number, flags: number): S
   return 0;
 }
 
+const S_hsize = site('hugetlb_no_page', 'size = i_size_read(mapping->host) >> huge_page_shift(h)');
+
 function* hugetlb_no_page(c: Ctx, vma: Vma, table: PageTable, haddr: number, flags: number): Step<number> {
   const as = vma.vm_file!.f_mapping;
   const idx = (haddr - vma.vm_start) / hugeSize(vma) + vma.vm_pgoff / (hugeSize(vma) / PAGE_SIZE);
   let folio: Folio | null = yield* filemap_get_folio(c, as, idx);
   if (!folio) {
+    // Not in the page cache: past i_size is VM_FAULT_SIGBUS (6.12 mm/hugetlb.c:6179,
+    // 6.1 :5868: size = i_size_read(mapping->host) >> huge_page_shift(h); if (idx >= size)).
+    const size = yield* READ_ONCE(c, vma.vm_file!.f_inode.i_size, S_hsize);
+    if (idx >= Math.floor(size / hugeSize(vma))) {
+      c.why?.('hugetlb_no_page', `index ${idx} is at or past i_size of ${as.desc}: VM_FAULT_SIGBUS`);
+      return VM_FAULT_SIGBUS;
+    }
     folio = yield* alloc_hugetlb_folio(c, hugeOrder(vma), `hugetlb page of ${as.desc}`);
     if (!folio) {
       c.why?.('hugetlb_no_page', 'the hugetlb pool has no free huge page: VM_FAULT_OOM');

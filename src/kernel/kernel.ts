@@ -10,7 +10,7 @@
 import { Cell } from '../sim/cell.ts';
 import { RwSem, SpinLock } from '../sim/sync.ts';
 import { SimThread, type World } from '../sim/world.ts';
-import { AddressSpace, AnonVma, type AOps, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
+import { AddressSpace, AnonVma, type AOps, type File, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
 import { PageTable, PGD_LEVEL } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import type { Arch, TableFree } from './types.ts';
@@ -38,6 +38,8 @@ export class Ctx extends SimThread {
   memallocPin = false;
   /** Set when GUP-fast hands the rest of a range to the slow path (for the `fell-back` outcome). */
   gupSlowUsed = false;
+  /** The index of the scenario operation this CPU runs (-1: none yet), to name it in model errors. */
+  opIndex = -1;
 
   constructor(
     readonly k: Kernel,
@@ -78,6 +80,8 @@ export class Kernel {
   private readonly freeListObjs = new Map<string, Cell<number>>();
   /** Every address_space ever created, for rmap walks and the refcount audit. */
   readonly mappings: AddressSpace[] = [];
+  /** Every struct file ever opened (setup.ts createFile()), for the model's invariants. */
+  readonly files: File[] = [];
   /** The swap cache's address_space (swapper_spaces[]). */
   readonly swapSpace: AddressSpace;
   /** swap offset -> pfn of the swap-cache folio (swap_address_space(entry)'s i_pages). */

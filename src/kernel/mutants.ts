@@ -29,6 +29,7 @@ import { REVISIONS } from './revisions/index.ts';
 import { anon_flags_allowed, folio_fast_pin_allowed, shmem_allowed } from './revisions/linux-6.5.ts';
 import { gupFastFolioAllowedVariant, makeGupFastFolioAllowed } from './revisions/linux-6.10.ts';
 import { free_table_now } from './mmu_gather.ts';
+import { folio_lock } from './page-writeback.ts';
 import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, PAGE_MAPPING_FLAGS } from './types.ts';
 import { gup_put_folio } from './internal.ts';
 
@@ -220,7 +221,10 @@ export const MUTANTS: readonly Mutant[] = [
     change: 'a write fault on a shared file mapping does not call ->page_mkwrite',
     expect: 'dirty-without-mkwrite: the folio is dirtied without the filesystem preparing it',
     replace: () => ({
-      *do_page_mkwrite() {
+      // do_shared_fault() keeps the folio locked when it does not call ->page_mkwrite: the
+      // model's do_page_mkwrite() returns it locked (memory.ts).
+      *do_page_mkwrite(c, _vma, folio) {
+        yield* folio_lock(c, folio);
         return 0;
       },
     }),

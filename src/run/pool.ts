@@ -99,7 +99,7 @@ export function serializeError(e: unknown): SerializedError {
   return { name: err.name, message: err.message };
 }
 
-function deserializeError(s: SerializedError): Error {
+export function deserializeError(s: SerializedError): Error {
   if (s.name === 'LimitError') {
     const e = new LimitError(s.limit ?? 'unknown', s.value ?? 0, '', s.detail);
     e.message = s.message;

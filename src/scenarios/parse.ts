@@ -391,13 +391,30 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
       fail(file, doc, lc, ['expect', i, 'outcome'], 'an outcome expectation names no CPU', 'write it as outcome: { CPU0: <value> }');
     }
     for (const [k, v] of Object.entries(e.outcome ?? {})) {
-      if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
+      // The keys outcomes are recorded under (scenarios/build.ts outcomeKeys()): the CPU's name
+      // when it has one outcome-producing operation, `CPU0.<index>` for each when it has more.
+      const cpu = k.replace(/\.\d+$/, '');
+      if (!cpus.has(cpu)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${cpu}'`, `use one of: ${[...cpus].join(', ')}`);
+      const producers = s.cpus[cpu]!.map((op, j) => [op.op, j] as const).filter(([op]) => producesOutcome(op));
+      const keys = producers.length === 1 ? [cpu] : producers.map(([, j]) => `${cpu}.${j}`);
+      if (!keys.includes(k)) {
+        fail(
+          file,
+          doc,
+          lc,
+          ['expect', i, 'outcome', k],
+          producers.length === 0
+            ? `${cpu} records no outcome: none of its operations does`
+            : `${cpu} records ${producers.length === 1 ? 'its outcome' : `${producers.length} outcomes (${producers.map(([op, j]) => `${op} as ${cpu}.${j}`).join(', ')})`} under ${keys.join(', ')}, not '${k}'`,
+          producers.length === 0 ? 'expect an outcome of a CPU with an operation that records one (docs/scenario-format.md, Outcomes)' : `write it as outcome: { ${keys[0]}: <value> }`,
+        );
+        continue;
+      }
       // A value no operation of that CPU records would make `never` hold for nothing.
-      const recorders = s.cpus[k]!.filter((op) => producesOutcome(op.op));
-      if (recorders.length !== 1) continue;
-      const valid = outcomeValues(recorders[0]!.op);
+      const op = producers.length === 1 ? producers[0]![0] : producers.find(([, j]) => `${cpu}.${j}` === k)![0];
+      const valid = outcomeValues(op);
       if (valid && !valid.values.includes(v) && !(valid.errno && /^E[A-Z0-9]+$/.test(v))) {
-        fail(file, doc, lc, ['expect', i, 'outcome', k], `${recorders[0]!.op} never records '${v}' (it records ${valid.values.join(', ')}${valid.errno ? ', or an errno name such as EFAULT' : ''})`, 'use one of the values it records (docs/scenario-format.md, Outcomes)');
+        fail(file, doc, lc, ['expect', i, 'outcome', k], `${op} never records '${v}' (it records ${valid.values.join(', ')}${valid.errno ? ', or an errno name such as EFAULT' : ''})`, 'use one of the values it records (docs/scenario-format.md, Outcomes)');
       }
     }
   });

@@ -29,5 +29,6 @@ describe('gupcheck selftest', () => {
     expect(ranOn('check-before-recheck')).not.toContain('v7');
     // On 6.12 no-read-once now mutates gup_fast_folio_allowed() (it used not to run there at all).
     expect(r.pairs.find((x) => x.mutant === 'no-read-once' && x.kernel === '6.12')).toMatchObject({ changes: ['folio_fast_pin_allowed'], observed: true });
-  }, 600_000);
+    expect(by('no-irq-disable')).toContain('fast-pin-vs-close');
+  }, 1_200_000); // every mutant on every example, with the model's invariants checked after every step (vitest.config.ts)
 });

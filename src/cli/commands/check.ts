@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { isStrategyName, STRATEGIES, STRATEGY_NAMES, strategyInfo, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
+import { enableCheckModel } from '../../check/execution.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace, shellWord } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
@@ -50,6 +51,8 @@ export interface CheckFlags {
   patch?: string[] | undefined;
   /** Runs no expectation covers, and expectations no run is judged by, fail. */
   strict?: boolean | undefined;
+  /** --check-model: check the model's own invariants after every step. */
+  checkModel?: boolean | undefined;
 }
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -153,6 +156,7 @@ export async function runCheck(
 ): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[]; unjudged: UnjudgedOut[]; notStarted: NotStarted[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
+  if (flags.checkModel) enableCheckModel();
   const kernels = await chosenKernels(flags.kernel, flags.patch);
   const arches = list(flags.arch, parseArch);
   const mutant = flags.mutant === undefined ? undefined : findMutant(flags.mutant);
@@ -454,6 +458,7 @@ export function checkCommand(out: Out) {
     .option('--workers <n>', "explore runs on n worker threads ('auto': one per CPU); results do not depend on n", '1')
     .option('--no-progress', 'no progress line on stderr')
     .option('--strict', 'fail runs that no expectation covers (not judged), and expectations that no run is judged by', false)
+    .option('--check-model', "check the model's own invariants after every step (slower; a broken one is a bug in gupcheck: exit 3)", false)
     .addHelpText(
       'after',
       `

@@ -1,4 +1,5 @@
 /** `gupcheck replay`, `gupcheck list`, `gupcheck explain`. */
+import { enableCheckModel } from '../../check/execution.ts';
 import { Command } from '@commander-js/extra-typings';
 import { findMutant, MUTANTS, mutantApplies } from '../../kernel/mutants.ts';
 import { findRevision, REVISION_NAMES, REVISIONS } from '../../kernel/revisions/index.ts';
@@ -25,8 +26,10 @@ export function replayCommand(out: Out) {
     .option('--patch <file.c>', 'a C patch the token\'s run was on (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--json', 'print the trace as JSON (the trace file schema)', false)
     .option('--save <file>', 'also write the JSON trace to a file')
+    .option('--check-model', "check the model's own invariants after every step (a broken one is a bug in gupcheck: exit 3)", false)
     .addHelpText('after', '\nExample:\n  gupcheck replay gc1:fast-pin-vs-unmap-reuse:v7:arm64:-::0x9,1x16,2v1,2x3,0x7:14513936:3abbee')
     .action(async (tok, o) => {
+      if (o.checkModel) enableCheckModel();
       const d = decodeToken(tok);
       const loaded = await chosenKernels(o.kernel, o.patch);
       const custom = loaded?.find((k) => k.name === d.kernel);
