@@ -13,7 +13,8 @@
  *             ENOSPC/EOPNOTSUPP/EFAULT -> PASS iff !should_work; other error -> SKIP;
  *             success -> PASS iff should_work.
  * (The selftest reads errno after io_uring_register_buffers(); whether liburing sets it is
- * version-dependent — here the errno is the model's return value.)
+ * version-dependent — here the errno is the model's return value.) On 6.1, whose gup_test has no
+ * PIN_LONGTERM_TEST_START, every GUP cell the selftest reaches is EINVAL -> SKIP, as on a real 6.1.
  */
 import { PIN_LONGTERM_TEST_FLAG_USE_FAST, PIN_LONGTERM_TEST_FLAG_USE_WRITE, pin_longterm_test_start, pin_longterm_test_stop } from '../kernel/gup_test.ts';
 import { unpin_user_pages } from '../kernel/gup.ts';

@@ -10,7 +10,7 @@ import type { Ctx } from '../kernel/kernel.ts';
 import { findRevision, REVISION_NAMES } from '../kernel/revisions/index.ts';
 import { BACKINGS, type Backing, backingPageSize, boot, mapBacking, Process, runSequential, touch } from '../kernel/setup.ts';
 import { down_read, up_read } from '../sim/sync.ts';
-import { site } from '../sim/op.ts';
+import { site, type Step } from '../sim/op.ts';
 import { type Arch, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, SIGSEGV, errnoName, follNames } from '../kernel/types.ts';
 import type { Zone } from '../kernel/mm_types.ts';
 import { notCovered } from './limits.ts';
@@ -45,6 +45,8 @@ export interface PinAnswer {
   /** The decisions, in order, in kernel words: [function, what happened]. */
   readonly path: readonly (readonly [string, string])[];
   readonly findings: readonly { id: string; message: string }[];
+  /** The call failed after taking pins it then dropped: the `path` lines (1-based) they were held over. */
+  readonly pinnedThenReleased?: readonly [number, number];
   readonly notCovered: readonly string[];
 }
 
@@ -80,14 +82,18 @@ export function answerPin(q: PinQuery): PinAnswer {
     if (r) throw new SetupImpossible(`touching the mapping failed (${r === -SIGSEGV ? 'SIGSEGV' : 'SIGBUS'})`);
   }
   const path: [string, string][] = [];
-  c.why = (fn, msg) => path.push([fn, msg]);
+  const held = new PinsHeld(k, path);
+  c.why = (fn, msg) => {
+    held.sample();
+    path.push([fn, msg]);
+  };
   const nr = len / PAGE_SIZE;
   const pages: number[] = [];
   let ret: number;
   let flags: number;
   if (q.via === 'io_uring') {
     flags = FOLL_WRITE | FOLL_LONGTERM;
-    const r = runSequential(c, rev.fns.io_pin_pages(c, vma.vm_start, nr));
+    const r = runSequential(c, held.watch(rev.fns.io_pin_pages(c, vma.vm_start, nr)));
     if (typeof r === 'number') ret = r;
     else {
       ret = r.length;
@@ -98,8 +104,11 @@ export function answerPin(q: PinQuery): PinAnswer {
     ret = q.via === 'pin_user_pages' ? runSequential(c, pinLocked(c, vma.vm_start, nr, flags, pages)) : runSequential(c, pin_user_pages_fast(c, vma.vm_start, nr, flags, pages));
   }
   c.why = undefined;
-  if (ret > 0) runSequential(c, unpin_user_pages(c, pages.slice(0, ret)));
   const result = ret < 0 ? errnoName(ret) : ret === nr ? 'ok' : `partial(${ret}/${nr})`;
+  // A registration that pinned and then refused (io_uring before 6.5 checks the VMAs only after
+  // pinning): say so, where it happened, so a finding about that pin is not read as a success.
+  if (ret < 0) held.explain('io_pin_pages', nr, result);
+  if (ret > 0) runSequential(c, unpin_user_pages(c, pages.slice(0, ret)));
   return {
     query: q,
     result,
@@ -108,8 +117,65 @@ export function answerPin(q: PinQuery): PinAnswer {
     flags: follNames(flags | FOLL_PIN) + (q.via === 'io_uring' ? ' (io_uring always pins FOLL_WRITE|FOLL_LONGTERM)' : ''),
     path,
     findings: [...k.w.findings, ...auditRefcounts(k)].map((f) => ({ id: f.id, message: f.message })),
+    ...(ret < 0 && held.heldLines() ? { pinnedThenReleased: held.heldLines()! } : {}),
     notCovered: notCovered('sequential'),
   };
+}
+
+/**
+ * Watches the pins GUP callers hold (the pages' ghost pin counts) while a call runs, to tell when
+ * it took pins and when it dropped them again, relative to the explanation lines logged so far.
+ */
+class PinsHeld {
+  private peak = 0;
+  private takenAt = -1;
+  private droppedAt = -1;
+  private before = -1;
+
+  constructor(
+    private readonly k: ReturnType<typeof boot>,
+    private readonly path: [string, string][],
+  ) {}
+
+  private count(): number {
+    let n = 0;
+    for (const p of this.k.pages.values()) n += p.ghost.pins;
+    return n;
+  }
+
+  /** Called after every step of the call and before every explanation line it logs. */
+  sample(): void {
+    if (this.before < 0) return;
+    const n = this.count() - this.before;
+    if (n > this.peak) {
+      if (this.peak === 0) this.takenAt = this.path.length;
+      this.peak = n;
+    }
+    if (this.peak > 0 && n === 0 && this.droppedAt < 0) this.droppedAt = this.path.length;
+  }
+
+  *watch<T>(gen: Step<T>): Step<T> {
+    this.before = this.count();
+    for (;;) {
+      const r = gen.next();
+      this.sample();
+      if (r.done) return r.value;
+      yield r.value;
+    }
+  }
+
+  /** For a call that failed: the pins it took and dropped before returning, as explanation lines. */
+  explain(fn: string, nr: number, result: string): void {
+    if (this.peak === 0 || this.droppedAt < 0) return;
+    const pages = `${this.peak} page${this.peak === 1 ? '' : 's'}`;
+    this.path.splice(this.droppedAt, 0, [fn, `unpin_user_pages(): the ${pages} pinned above ${this.peak === 1 ? 'is' : 'are'} released again; the call returns ${result}`]);
+    this.path.splice(this.takenAt, 0, [fn, `pinned ${this.peak} of ${nr} page${nr === 1 ? '' : 's'} first (FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE); the checks below run while the pin is held`]);
+  }
+
+  /** The explanation lines during which the pin was held (1-based, inclusive), or undefined. */
+  heldLines(): readonly [number, number] | undefined {
+    return this.peak > 0 && this.droppedAt >= 0 ? [this.takenAt + 1, this.droppedAt + 2] : undefined;
+  }
 }
 
 function* pinLocked(c: Ctx, start: number, nr: number, flags: number, pages: number[]) {

@@ -7,6 +7,10 @@
  *   gup_ro       ... without USE_WRITE
  *   gup_ro_fast  ... with USE_FAST
  * Combinations a process cannot set up (a write touch on a PROT_READ mapping) are left out.
+ * io_uring pins with pin_user_pages() under mmap_read_lock() before 6.10 and with
+ * pin_user_pages_fast() from 6.10 (kernel/io_uring.ts). 6.1 has no PIN_LONGTERM_TEST_START, so
+ * its gup_* rows are EINVAL, as that ioctl is on a real 6.1 (the legacy PIN_LONGTERM_BENCHMARK
+ * ioctl, which reports no errno, is not modelled).
  */
 import { PIN_LONGTERM_TEST_FLAG_USE_FAST, PIN_LONGTERM_TEST_FLAG_USE_WRITE, pin_longterm_test_start, pin_longterm_test_stop } from '../kernel/gup_test.ts';
 import { findRevision } from '../kernel/revisions/index.ts';

@@ -20,8 +20,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
 import { ensureSpin, runSpin, SPIN_CONFIGS, type SpinMeasure } from './spin.ts';
+import { measureStartup, type StartupReport } from './startup.ts';
 
-export const SECTIONS = ['examples', 'strategies', 'scaled', 'spin', 'workers'] as const;
+export const SECTIONS = ['startup', 'examples', 'strategies', 'scaled', 'spin', 'c-patch', 'workers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,6 +47,8 @@ export interface BenchOptions {
   /** The sections to run (default: all). */
   readonly sections?: readonly Section[] | undefined;
   readonly workers: number;
+  /** Processes per start-up measure (startup.ts). */
+  readonly startupRuns: number;
   /** Only these example files (default: all bundled). */
   readonly examples?: readonly string[] | undefined;
   readonly log: (line: string) => void;
@@ -60,7 +63,88 @@ export interface TableRow extends RunMeasure {
   readonly agree: boolean | null;
 }
 
+/**
+ * One function in C against its TypeScript counterpart: every example (but 10, whose arm64 runs
+ * are long) on 6.5, once with the built-in function and once with the C patch, each with the
+ * function timed (src/bench/child.ts FnTime), twice each, alternating; each side's least time is
+ * kept. The same executions, so the same calls at the same points of the same schedules: the
+ * function ratio is the interpreted function's own cost over the TypeScript one's; the run ratio is
+ * what a whole check pays (with the timing wrapper on in both).
+ */
+export interface CPatchRow {
+  /** The revision-table function ('folio_fast_pin_allowed', 'gup_pte_range'). */
+  readonly fn: string;
+  readonly patch: string;
+  readonly runs: number;
+  /** Each side ran this many times (alternating); the times are the least of them. */
+  readonly rounds: number;
+  readonly sameExecutions: boolean;
+  /** Resumes left out of the function's time, over all rounds (over 0.5 ms: descheduled, or a GC). */
+  readonly outliers: number;
+  /** Calls of the function, TypeScript and C (equal when the schedules are the same). */
+  readonly nativeCalls: number;
+  readonly patchedCalls: number;
+  readonly nativeFnMs: number;
+  readonly patchedFnMs: number;
+  /** The function's cost, C over TypeScript. */
+  readonly fnRatio: number;
+  /** Whole runs (timing wrappers on in both). */
+  readonly nativeMs: number;
+  readonly patchedMs: number;
+  readonly ratio: number;
+  /** The timer's cost per step, measured and subtracted (ns; native, patched). */
+  readonly timerNs: readonly [number, number];
+}
+
+/** The functions the C patch ratio is measured on, with the patch that restates each. */
+export const C_PATCH_FNS = [
+  { fn: 'folio_fast_pin_allowed', patch: 'examples/patches/fast-pin-allowed-6.5.c' },
+  { fn: 'gup_pte_range', patch: 'examples/patches/gup-pte-range-6.5.c' },
+] as const;
+const C_PATCH_ROUNDS = 2;
+
+/** The C patch measurement alone (`gupcheck bench --only c-patch`, and part of the full run). */
+export async function runCPatchBench(examples: readonly string[], log: (line: string) => void): Promise<CPatchRow[]> {
+  const files = examples.filter((f) => !f.includes('10-fast-pin-vs-thp-split'));
+  const rows: CPatchRow[] = [];
+  const sum = (c: ChildReport, f: (r: RunMeasure) => number) => c.runs.reduce((n, r) => n + f(r), 0);
+  for (const { fn, patch } of C_PATCH_FNS) {
+    // Two rounds, alternating, and the least time of each side: the machine's noise only adds time.
+    const nats: ChildReport[] = [];
+    const pats: ChildReport[] = [];
+    for (let round = 1; round <= C_PATCH_ROUNDS; round++) {
+      log(`bench: C patch: ${fn}(): ${files.length} examples on 6.5, TypeScript then ${patch} (round ${round} of ${C_PATCH_ROUNDS})`);
+      nats.push(await child({ files, kernels: ['6.5'], strategy: 'dpor', timeFns: [fn] }));
+      pats.push(await child({ files, kernels: ['6.5'], strategy: 'dpor', timeFns: [fn], patches: [join(ROOT, patch)] }));
+    }
+    const fnMs = (cs: ChildReport[]) => Math.min(...cs.map((c) => c.fnTimes![fn]!.ms));
+    const runMs = (cs: ChildReport[]) => Math.min(...cs.map((c) => sum(c, (r) => r.ms)));
+    const nf = nats[0]!.fnTimes![fn]!;
+    const pf = pats[0]!.fnTimes![fn]!;
+    rows.push({
+      fn,
+      patch,
+      runs: pats[0]!.runs.length,
+      rounds: C_PATCH_ROUNDS,
+      sameExecutions: [...nats, ...pats].every((c) => sum(c, (r) => r.executions) === sum(nats[0]!, (r) => r.executions)),
+      nativeCalls: nf.calls,
+      patchedCalls: pf.calls,
+      nativeFnMs: fnMs(nats),
+      patchedFnMs: fnMs(pats),
+      fnRatio: fnMs(pats) / Math.max(1e-9, fnMs(nats)),
+      outliers: [...nats, ...pats].reduce((n, c) => n + c.fnTimes![fn]!.outliers, 0),
+      nativeMs: runMs(nats),
+      patchedMs: runMs(pats),
+      ratio: runMs(pats) / Math.max(1, runMs(nats)),
+      timerNs: [Math.min(...nats.map((c) => c.fnTimes![fn]!.timerNsPerResume)), Math.min(...pats.map((c) => c.fnTimes![fn]!.timerNsPerResume))],
+    });
+  }
+  return rows;
+}
+
 export interface BenchReport {
+  /** C patches against the TypeScript functions they restate (runCPatchBench; empty if not run). */
+  readonly cPatch: readonly CPatchRow[];
   readonly machine: { readonly node: string; readonly cpus: number; readonly date: string; readonly parallelCapacity: number | null };
   readonly sections: readonly Section[];
   readonly rows: readonly TableRow[];
@@ -74,6 +158,8 @@ export interface BenchReport {
   readonly strategies: readonly StrategyRow[];
   readonly spin: SpinSection | null;
   readonly maxRssMB: number;
+  /** `gupcheck --version` and `pin` against `node -e 0` (startup.ts; null if not run). */
+  readonly startup: StartupReport | null;
 }
 
 /** One bundled example file under DPOR and under the stateful search (all its runs, one child each). */
@@ -179,6 +265,11 @@ export function bundledExamples(): string[] {
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const sections = o.sections ?? SECTIONS;
   const on = (x: Section) => sections.includes(x);
+  let startup: StartupReport | null = null;
+  if (on('startup')) {
+    o.log(`bench: start-up (gupcheck --version and pin against node -e 0, ${o.startupRuns} processes each)`);
+    startup = await measureStartup(o.startupRuns);
+  }
   const examples = o.examples ?? bundledExamples();
   const rows: TableRow[] = [];
   if (on('examples')) {
@@ -259,6 +350,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   const spin = on('spin') ? await spinSection(o) : null;
 
+  const cPatch = on('c-patch') ? await runCPatchBench(examples, o.log) : [];
+
   let capacity: number | null = null;
   let workers: BenchReport['ratios']['workers'] = null;
   let wRss: number[] = [];
@@ -297,12 +390,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         : null,
       workers,
     },
+    cPatch,
     bestTransitionsPerSec: best ? { value: best.transitionsPerSec, run: key(best) } : null,
     v7FirstFindingMs: v7?.firstFindingMs ?? null,
     scaled,
     strategies,
     spin,
     maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...strategies.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...wRss),
+    startup,
   };
 }
 

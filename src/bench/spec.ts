@@ -12,6 +12,28 @@ export interface ChildSpec {
   readonly workers?: number | undefined;
   /** For random/pct. */
   readonly seed?: number | undefined;
+  /** C patches (absolute paths) applied to each of `kernels` (`--kernel K --patch ...`). */
+  readonly patches?: readonly string[] | undefined;
+  /** Time these revision-table functions of each kernel (their own cost: see FnTime). */
+  readonly timeFns?: readonly string[] | undefined;
+}
+
+/**
+ * What a timed revision-table function cost over a child's runs: the time spent running it, from
+ * its call to its return, callees included (the model's functions it calls are the same whether it
+ * is TypeScript or compiled C) but not the time other CPUs run while it waits at a scheduling
+ * point. The timer's own cost per step, measured in the child, is taken off; resumes that read
+ * over 0.5 ms of wall time (descheduled, or a GC) are left out and counted.
+ */
+export interface FnTime {
+  readonly calls: number;
+  /** Times it was resumed (its steps: calls + scheduling points), outliers left out. */
+  readonly resumes: number;
+  /** Resumes that read over 0.5 ms (the process was descheduled, or the GC ran), left out of ms. */
+  readonly outliers: number;
+  readonly ms: number;
+  /** The timer's measured cost per resume, already subtracted from ms (ns). */
+  readonly timerNsPerResume: number;
 }
 
 export interface RunMeasure {
@@ -41,4 +63,6 @@ export interface ChildReport {
   readonly wallMs: number;
   readonly maxRssMB: number;
   readonly runs: readonly RunMeasure[];
+  /** For `timeFns`: each function's cost, by revision-table name. */
+  readonly fnTimes?: Readonly<Record<string, FnTime>>;
 }

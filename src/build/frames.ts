@@ -19,10 +19,13 @@
  * Loops with a `yield` inside iterate arrays by index (a live array iterator cannot be copied);
  * a for-of over a Map or Set with a yield inside is refused.
  */
-import { type NodePath, type PluginObj, transformSync, type types as T } from '@babel/core';
+import type * as Babel from '@babel/core';
+import type { NodePath, PluginObj, types as T } from '@babel/core';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+/** Babel, loaded on first use: it takes longer to load than the rest of gupcheck to start (bin/gupcheck.mjs). */
+const babel = () => require('@babel/core') as typeof Babel;
 const RT = '$rt';
 
 export class FrameCompileError extends Error {}
@@ -529,6 +532,7 @@ const babelOpts = (file: string) => ({ filename: file, babelrc: false, configFil
  * specifier the output imports the runtime from (sim/frames.ts).
  */
 export function compileFrames(file: string, source: string, runtime: string): string {
+  const { transformSync } = babel();
   const p1 = transformSync(source, {
     ...babelOpts(file),
     plugins: [[require.resolve('@babel/plugin-transform-typescript'), { onlyRemoveTypeImports: true, allowDeclareFields: true }], (api: { types: typeof T }) => barrierPlugin(file, api)],

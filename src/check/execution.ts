@@ -9,7 +9,8 @@
  */
 import { fingerprint, Frame, hashSums, set, setHashSums, mark as trailMark, restore as restoreStack, snapshot as snapshotStack, type StackSnap, undo as undoTrail } from '../sim/frames.ts';
 import type { Coarsening } from './coarsen.ts';
-import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, siteById } from '../sim/op.ts';
+import { COUNTER_ADD, type CounterKind, GROUP_CPU, type Op, READ, type Site, siteById } from '../sim/op.ts';
+import { ModelInvariantError } from '../errors.ts';
 import { opEnabled } from '../sim/sync.ts';
 import type { SimThread, World } from '../sim/world.ts';
 import { LimitError } from '../sim/world.ts';
@@ -23,6 +24,12 @@ export interface Program {
   finish(w: World): void;
   /** A canonical description of the final state (for DPOR-vs-naive equality tests). */
   stateKey?(w: World): string;
+  /**
+   * The model's own invariants (kernel/invariants.ts), after thread `tid` ran an op at `site`
+   * (tid -1: after the setup; site null: a new thread's code up to its first access): what is
+   * broken and where, or undefined.
+   */
+  checkModel?(w: World, tid: number, site: Site | null): string | undefined;
 }
 
 export interface Ev {
@@ -79,6 +86,20 @@ export interface Checkpoint {
 }
 
 const CHECK_RESTORE = !!process.env.GUPCHECK_CHECK_RESTORE;
+/**
+ * Whether executions check the model's invariants after every step (kernel/invariants.ts):
+ * GUPCHECK_CHECK_MODEL set (not to 0), as the test suite sets it and `--check-model` does. Read
+ * when an execution starts, so worker threads, which get a copy of the environment, follow too.
+ */
+export function checkModelEnabled(): boolean {
+  const v = process.env.GUPCHECK_CHECK_MODEL;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/** `--check-model`: every execution from now on, in this thread and in workers started later, checks the model's invariants. */
+export function enableCheckModel(): void {
+  process.env.GUPCHECK_CHECK_MODEL = '1';
+}
 const dumps = new WeakMap<Checkpoint, string>();
 function firstDiff(a: string, b: string): string {
   const x = a.split('\n');
@@ -120,17 +141,30 @@ export class Execution {
   violation = 0;
   /** Ops that need no scheduling point (null: every op is one). */
   coarse: Coarsening | null = null;
+  /** The model's invariants, checked after every step (null: not asked for, or the program has none). */
+  private readonly invariants: Program['checkModel'] | null;
 
   constructor(
     readonly program: Program,
     /** Record events and vector clocks (DPOR); false for naive/random runs. */
     readonly track: boolean,
     readonly maxSteps = DEFAULT_MAX_STEPS,
+    /** Check the model's invariants after every step (--check-model). */
+    checkModel = checkModelEnabled(),
   ) {
+    this.invariants = checkModel && program.checkModel ? program.checkModel.bind(program) : null;
     this.w = program.start();
     this.w.live = true;
     this.width = this.w.maxThreads;
+    this.verify(-1, null);
     this.primeNew(-1);
+  }
+
+  /** Throw ModelInvariantError if the model's invariants do not hold after thread tid ran an op at `site`. */
+  private verify(tid: number, site: Site | null): void {
+    if (this.invariants === null || this.invariants === undefined) return;
+    const broken = this.invariants(this.w, tid, site);
+    if (broken !== undefined) throw new ModelInvariantError(`${this.steps === 0 ? 'before the first step' : `at step ${this.steps - 1}`}: ${broken}`);
   }
 
   /** Run newly added threads to their first announcement; give them their spawn clock. */
@@ -144,6 +178,8 @@ export class Execution {
       this.clocks.push(base);
       this.advance(t, undefined);
       this.primed++;
+      // A new thread ran its local code up to its first access: check what that did.
+      if (this.invariants) this.verify(t.id, null);
     }
   }
 
@@ -275,7 +311,9 @@ export class Execution {
     this.steps++;
     this.decisions++;
     const before = this.w.threads.length;
+    const site = this.invariants ? op.site : null;
     this.advance(t, op.choices ? value : undefined);
+    if (site !== null) this.verify(tid, site);
     if (this.w.threads.length > before) this.primeNew(tid);
     if (this.coarse) this.runMerged(t, enabled);
   }
@@ -297,7 +335,9 @@ export class Execution {
       this.merged++;
       if (this.track && t.op.release) this.releaseMerged(t.op.obj);
       const before = this.w.threads.length;
+      const site = this.invariants ? t.op.site : null;
       this.advance(t, undefined);
+      if (site !== null) this.verify(t.id, site);
       if (this.w.threads.length > before) this.primeNew(t.id);
     }
   }

@@ -113,17 +113,20 @@ export function record(program: Program & Presentable, schedule: readonly number
       const d = cap.done ?? { site: t.op.site, obj: t.op.obj, before: t.op.before, after: t.op.after, acc: p.acc };
       const objName = p.obj ? w.objectName(p.obj) : '';
       const f = w.findings.slice(p.nFindings)[0];
+      const fn = kname(p.site.fn);
+      // Raised by code that ran after this step's access without a scheduling point of its own.
+      const raisedIn = f?.fn !== undefined && kname(f.fn) !== fn ? kname(f.fn) : undefined;
       steps.push({
         i: steps.length,
         cpu: t.name,
-        fn: kname(p.site.fn),
+        fn,
         action: p.site.action,
         object: objName,
         access: p.acc,
         ...(d.after !== undefined && p.acc !== 'wait' ? { value: fmt(objName, d.after)! } : {}),
         ...(d.before !== undefined && (p.acc === 'write' || p.acc === 'rmw') ? { before: fmt(objName, d.before)! } : {}),
         notes: [...notes],
-        ...(f ? { finding: { id: f.id, message: f.message } } : {}),
+        ...(f ? { finding: { id: f.id, message: f.message, ...(raisedIn ? { fn: raisedIn } : {}) } } : {}),
         preempted: prev >= 0 && prev !== tid && (p.en & (1 << prev)) !== 0,
       });
       if (program.snapshot) states.push(program.snapshot(w));

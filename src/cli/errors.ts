@@ -13,12 +13,15 @@
  *        --max-steps, usually a livelock; GUPCHECK_LIMIT_THREADS: more than the model's 16
  *        threads); nothing is reported as checked.
  *   3    internal error (a bug in gupcheck).
+ *   4    `oracle` could not run (GUPCHECK_ORACLE_*): a missing tool or package it could not
+ *        install, a full disk, a kernel that did not build, a guest that panicked or timed out.
+ *        Nothing is reported as a result.
  *   130  interrupted by SIGINT (Ctrl-C), 143 terminated by SIGTERM: 128 + the signal number,
  *        as a shell reports a process the signal killed. `check` stops at the next execution
  *        boundary, prints and writes the partial results (marked interrupted), then exits so.
  */
 import { GupcheckError } from '../errors.ts';
-import { RunLimitError } from '../run/pool.ts';
+import { RunLimitError } from '../run/run-limit.ts';
 import { assertNever } from '../sim/op.ts';
 import { LimitError } from '../sim/world.ts';
 export class UserError extends GupcheckError {
@@ -31,6 +34,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
+export const EXIT_ENVIRONMENT = 4;
 export const EXIT_INTERRUPTED = 130;
 export const EXIT_TERMINATED = 143;
 
@@ -42,6 +46,8 @@ export function exitCodeOf(e: GupcheckError): number {
       return EXIT_USAGE;
     case 'internal':
       return EXIT_INTERNAL;
+    case 'environment':
+      return EXIT_ENVIRONMENT;
     default:
       return assertNever(e.kind);
   }
@@ -80,7 +86,7 @@ export function limitError(e: { readonly limit: string; readonly value: number; 
     return new UserError(
       'GUPCHECK_LIMIT_THREADS',
       `${where}more than ${e.value} threads in one execution (CPUs plus the RCU-callback tasks the model spawns); ${e.value} is the model's limit`,
-      'use fewer CPUs, or fewer operations that spawn an RCU callback (munmap on arm64 and x86 6.15+, which frees page tables through RCU; truncate, which frees the inode)',
+      'use fewer CPUs, or fewer operations that spawn an RCU callback (munmap on arm64 and x86 6.15+, which free page tables through RCU; truncate, which frees the inode)',
     );
   }
   return new UserError(`GUPCHECK_LIMIT_${e.limit.toUpperCase()}`, `${where}${e.message}`, 'make the scenario smaller');

@@ -68,13 +68,14 @@ export function* pin_folio_refs(c: Ctx, folio: Folio, refs: number): Step<void> 
 /**
  * try_grab_folio() (6.5 shape, §2.3; try_grab_folio_fast() on GUP-fast's side from 6.11). Replaced
  * by v7.ts and jg-proposal.ts, which put their check inside it. FOLL_GET -> try_get_folio; FOLL_PIN -> zero page
- * untouched, else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
+ * untouched (6.5; 6.1 pins it), else try_get_folio, refuse non-longterm-pinnable folios for FOLL_LONGTERM
  * (checked after the get in 6.5, before it in 6.1), then add the pin bias / _pincount.
  */
 export function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
   if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
   if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
-  if (is_zero_page(c, page)) return yield* page_folio(c, page);
+  // "Don't take a pin on the zero page" (6.5); 6.1 pins it like any page (c.rev.pinsZeroPage).
+  if (is_zero_page(c, page) && !c.rev.pinsZeroPage) return yield* page_folio(c, page);
   if (!c.rev.longtermCheckAfterGet && flags & FOLL_LONGTERM && !folio_is_longterm_pinnable(c, page)) {
     c.why?.('try_grab_folio', `is_longterm_pinnable_page(): ${page.name} is in ZONE_${page.ghost.zone.toUpperCase()} (must be migrated first)`);
     return null;
@@ -108,16 +109,17 @@ function folioRun(c: Ctx, pfns: readonly number[], i: number, folio: Folio): num
 }
 
 // ===== ghost bookkeeping for the checker =====
+// (Exported for a PTE walk patched in C, src/patch/c/runtime.ts, which keeps the same books.)
 
 /** Start watching whether the entry in `cell` maps `pfn` while a reference is held (pin-on-reused-page). */
-function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
+export function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
   const cell = table.entry(addr);
   const v = cell.v;
   const w: PteWatcher = { cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn };
   c.k.pteWatchers.push(w);
   return w;
 }
-function unwatch(c: Ctx, w: PteWatcher): void {
+export function unwatch(c: Ctx, w: PteWatcher): void {
   const ws = c.k.pteWatchers;
   const i = ws.indexOf(w);
   if (i >= 0) ws.splice(i, 1);
@@ -127,7 +129,7 @@ function unwatch(c: Ctx, w: PteWatcher): void {
  * GUP-fast records `page` while holding a reference on `held`: the reference must be on the
  * page's folio, and the entry must have mapped the page at some moment while it was held.
  */
-function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
+export function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
   unwatch(c, w);
   const head = page.compound_head.v;
   const now = head === 0 ? page : c.k.page(head - 1);
@@ -244,7 +246,7 @@ export function* gup_pte_range(
     const page = c.k.page(pte_pfn(pte));
     const folio = yield* fns.try_grab_folio_fast(c, page, 1, flags);
     if (!folio) {
-      c.why?.('gup_pte_range', `try_grab_folio() failed for ${page.name}`);
+      c.why?.('gup_pte_range', `${c.rev.gupFastNames ? 'try_grab_folio_fast' : 'try_grab_folio'}() failed for ${page.name}`);
       return false;
     }
     const w = watch(c, ptable, addr, page.pfn);
@@ -453,7 +455,10 @@ const FAST_OK_FLAGS =
 /**
  * internal_get_user_pages_fast() (gup_fast_fallback() in 6.10), §1.3/§4.1: the fast walk,
  * then the slow path for the remaining pages (with FOLL_TOUCH|FOLL_UNLOCKABLE); a slow-path
- * error after a partial fast pin returns the partial count.
+ * error after a partial fast pin returns the partial count. 6.1 (c.rev.isValidGupArgs false;
+ * 6.1.20 mm/gup.c:3035, :2941): an overflowing range returns 0, and the slow path is
+ * __gup_longterm_unlocked(): a long-term pin under mmap_read_lock() with the caller's flags, any
+ * other through get_user_pages_unlocked() (FOLL_TOUCH).
  */
 export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
   if (WARN_ON_ONCE(c, (flags & ~FAST_OK_FLAGS) !== 0, `internal_get_user_pages_fast(): unsupported flags ${follNames(flags & ~FAST_OK_FLAGS)}`)) {
@@ -463,14 +468,18 @@ export function* internal_get_user_pages_fast(c: Ctx, start: number, nr_pages: n
   if (flags & FOLL_PIN) yield* mm_set_has_pinned_flag(c, mm);
   const len = nr_pages * PAGE_SIZE;
   const end = start + len;
-  if (!Number.isSafeInteger(end)) return -EOVERFLOW;
+  if (!Number.isSafeInteger(end)) return c.rev.isValidGupArgs ? -EOVERFLOW : 0;
   if (end > TASK_SIZE) return -EFAULT;
   const nr_pinned = nr_pages === 0 ? 0 : yield* c.rev.fns.lockless_pages_from_mm(c, start, end, flags, pages);
   if (nr_pinned === nr_pages || flags & FOLL_FAST_ONLY) return nr_pinned;
-  c.why?.('internal_get_user_pages_fast', `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest`);
+  const slowFlags = c.rev.isValidGupArgs ? flags | FOLL_TOUCH | FOLL_UNLOCKABLE : flags & FOLL_LONGTERM ? flags : flags | FOLL_TOUCH;
+  c.why?.(
+    'internal_get_user_pages_fast',
+    `GUP-fast pinned ${nr_pinned} of ${nr_pages} page(s); the slow path takes the rest${slowFlags & FOLL_TOUCH ? '' : ' (__gup_longterm_unlocked(): a long-term pin keeps the caller\'s flags, no FOLL_TOUCH)'}`,
+  );
   c.gupSlowUsed = true;
   const slowStart = start + nr_pinned * PAGE_SIZE;
-  const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
+  const ret = yield* __gup_longterm_locked(c, mm, slowStart, nr_pages - nr_pinned, pages, false, slowFlags);
   if (ret < 0) return nr_pinned ? nr_pinned : ret;
   return ret + nr_pinned;
 }
@@ -499,10 +508,22 @@ export function writable_file_mapping_allowed(c: Ctx | null, vma: Vma, gup_flags
 }
 
 /**
- * check_vma_flags() (6.5, §1.4 table), in the kernel's order. `fileCheck` is the series'
- * check (absent in 6.1).
+ * check_vma_flags() (6.5, §1.4 table; 6.1.192 and 6.12.118 mm/gup.c the same order), in the
+ * kernel's order. The series' file check (writable_file_mapping_allowed()) is absent in 6.1.
+ * 6.1-6.12 refuse FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA ("hugetlb does not support
+ * FOLL_FORCE|FOLL_WRITE"); the hugetlb FOLL_FORCE support (Guillaume Morin, after 6.12, in
+ * 6.14.0, 6.19 and 7.1.5) removed that: check_vma_flags_614().
  */
 export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<number> {
+  return yield* check_vma_flags_body(c, vma, gup_flags, true);
+}
+
+/** check_vma_flags() from the hugetlb FOLL_FORCE support (6.14.0): no hugetlb refusal. */
+export function* check_vma_flags_614(c: Ctx, vma: Vma, gup_flags: number): Step<number> {
+  return yield* check_vma_flags_body(c, vma, gup_flags, false);
+}
+
+function* check_vma_flags_body(c: Ctx, vma: Vma, gup_flags: number, hugetlbNoForce: boolean): Step<number> {
   const vm_flags = vma.vm_flags;
   const write = (gup_flags & FOLL_WRITE) !== 0;
   const vma_anon = vma_is_anonymous(vma);
@@ -531,8 +552,8 @@ export function* check_vma_flags(c: Ctx, vma: Vma, gup_flags: number): Step<numb
         why('FOLL_WRITE on a VMA without VM_WRITE (PROT_READ) and no FOLL_FORCE: -EFAULT');
         return -EFAULT;
       }
-      if (is_vm_hugetlb_page(vma)) {
-        why('FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA: -EFAULT');
+      if (hugetlbNoForce && is_vm_hugetlb_page(vma)) {
+        why('FOLL_FORCE|FOLL_WRITE on a read-only hugetlb VMA ("hugetlb does not support FOLL_FORCE|FOLL_WRITE"): -EFAULT');
         return -EFAULT;
       }
       if (!is_cow_mapping(vm_flags)) {
@@ -610,7 +631,7 @@ function* follow_page_pte_locked(c: Ctx, vma: Vma, addr: number, ptable: PageTab
     else return { err: flags & FOLL_GET ? -EFAULT : -EEXIST };
   }
   if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, page))) {
-    c.why?.('follow_page_pte', 'gup_must_unshare(): R/O long-term pin of a shared page in a COW mapping: unshare fault');
+    c.why?.('follow_page_pte', 'gup_must_unshare(): R/O pin of a page not exclusive to this COW mapping (page cache, or anon shared with a fork): unshare fault');
     return { err: -EMLINK };
   }
   const ret = yield* try_grab_page(c, page, flags);
@@ -751,14 +772,18 @@ export function* __gup_longterm_locked(c: Ctx, mm: MmStruct, start: number, nr_p
   return r;
 }
 
-/** __gup_longterm_locked()'s loop under memalloc_pin_save(): pin, migrate what may not stay pinned, pin again. */
+/**
+ * __gup_longterm_locked()'s loop under memalloc_pin_save() (6.12.118 mm/gup.c:2560): pin,
+ * migrate what may not stay pinned, pin again, `while (rc == -EAGAIN)` with no bound (a run
+ * that loops too long is caught by --max-steps).
+ */
 function* __gup_longterm_migrate(c: Ctx, mm: MmStruct, start: number, nr_pages: number, pages: number[], locked: boolean, flags: number): Step<number> {
-  for (let round = 0; ; round++) {
+  for (;;) {
     const first = pages.length;
     const nr = yield* __get_user_pages_locked(c, mm, start, nr_pages, pages, locked, flags);
     if (nr <= 0) return nr;
     const rc = yield* check_and_migrate_movable_pages(c, pages.slice(first, first + nr), flags);
-    if (rc === -EAGAIN && round < 8) {
+    if (rc === -EAGAIN) {
       pages.length = first;
       continue;
     }
@@ -799,6 +824,20 @@ export function is_valid_gup_args(c: Ctx, pages: boolean, locked: boolean, gup_f
     return null;
   }
   return f;
+}
+
+/**
+ * 6.1's own checks in pin_user_pages_fast() (mm/gup.c 6.1.20:3159; 6.1.192:3187), pin_user_pages()
+ * (:3270; :3304) and pin_user_pages_unlocked() (:3329): `WARN_ON_ONCE(gup_flags & FOLL_GET)` and
+ * `WARN_ON_ONCE(!pages)` give -EINVAL; nothing else is refused (a caller's FOLL_PIN or
+ * FOLL_FAST_ONLY is taken). The model's callers always pass a pages array. The flags, or null.
+ */
+function pin_args_61(c: Ctx, gup_flags: number): number | null {
+  if (WARN_ON_ONCE(c, (gup_flags & FOLL_GET) !== 0, 'pin_user_pages*(): FOLL_GET and FOLL_PIN are mutually exclusive')) {
+    c.why?.('pin_user_pages', 'FOLL_GET passed to a pin_user_pages*() call (6.1 checks it itself, no is_valid_gup_args()): -EINVAL');
+    return null;
+  }
+  return gup_flags | FOLL_PIN;
 }
 
 /** Run an API call's GUP and account for the pages it returns (which the caller now holds). */
@@ -846,24 +885,37 @@ export function needsDirtyTracking(c: Ctx, folio: Folio): boolean {
   return fs.vm_ops.page_mkwrite || fs.can_writeback;
 }
 
-/** pin_user_pages() (6.5): caller holds mmap_lock; bad arguments return 0. */
+/** pin_user_pages() (6.5): caller holds mmap_lock; bad arguments return 0 (6.1: -EINVAL, pin_args_61()). */
 export function* pin_user_pages(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
-  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
-  if (f === null) return 0;
+  const f = c.rev.isValidGupArgs ? is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN) : pin_args_61(c, gup_flags);
+  if (f === null) return c.rev.isValidGupArgs ? 0 : -EINVAL;
   return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, true, f));
 }
 
-/** pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. */
+/**
+ * pin_user_pages_unlocked(): GUP takes mmap_lock itself; FOLL_TOUCH set. 6.1 goes through
+ * get_user_pages_unlocked() (6.1.20:3292), which refuses FOLL_LONGTERM with a WARN and -EINVAL
+ * ("FOLL_LONGTERM behavior is incompatible with FAULT_FLAG_ALLOW_RETRY").
+ */
 export function* pin_user_pages_unlocked(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
+  if (!c.rev.isValidGupArgs) {
+    const f = pin_args_61(c, gup_flags);
+    if (f === null) return -EINVAL;
+    if (WARN_ON_ONCE(c, (f & FOLL_LONGTERM) !== 0, 'get_user_pages_unlocked(): FOLL_LONGTERM')) {
+      c.why?.('get_user_pages_unlocked', 'FOLL_LONGTERM is refused by get_user_pages_unlocked() on 6.1: -EINVAL');
+      return -EINVAL;
+    }
+    return yield* hand_out(c, pages, f | FOLL_TOUCH, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f | FOLL_TOUCH));
+  }
   const f = is_valid_gup_args(c, true, true, gup_flags, FOLL_PIN | FOLL_TOUCH);
   if (f === null) return 0;
   return yield* hand_out(c, pages, f, __gup_longterm_locked(c, c.mm!, start, nr_pages, pages, false, f));
 }
 
-/** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 before 6.5). */
+/** pin_user_pages_fast() (6.5): -EINVAL on bad arguments (0 in 6.3/6.4, v7's base; 6.1: -EINVAL, pin_args_61()). */
 export function* pin_user_pages_fast(c: Ctx, start: number, nr_pages: number, gup_flags: number, pages: number[]): Step<number> {
-  const f = is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN);
-  if (f === null) return c.rev.pinFastEinval ? -EINVAL : 0;
+  const f = c.rev.isValidGupArgs ? is_valid_gup_args(c, true, false, gup_flags, FOLL_PIN) : pin_args_61(c, gup_flags);
+  if (f === null) return c.rev.pinFastEinval || !c.rev.isValidGupArgs ? -EINVAL : 0;
   return yield* hand_out(c, pages, f, internal_get_user_pages_fast(c, start, nr_pages, f, pages));
 }
 
@@ -925,6 +977,8 @@ function* unpin_groups(c: Ctx, pfns: readonly number[], make_dirty: boolean): St
     if (!is_zero_page(c, folio)) {
       folio.ghost.pins = Math.max(0, folio.ghost.pins - nr);
       yield* c.rev.fns.unpin_folio(c, folio, nr);
+    } else if (c.rev.pinsZeroPage) {
+      yield* c.rev.fns.unpin_folio(c, folio, nr); // 6.1: the zero page's pins are dropped like any others
     }
     i += nr;
   }

@@ -8,7 +8,11 @@
  *     user space.
  *   STOP: unpin_user_pages().
  *
- * Left out: PIN_LONGTERM_TEST_READ, the benchmark ioctls, -EINTR from a killable lock. A return
+ * Before 6.5 (6.1) there is no PIN_LONGTERM_TEST_START: gup_test_ioctl() returns -EINVAL for it
+ * (c.rev.gupTestPinLongterm false), which tools/testing/selftests/mm/gup_longterm.c reports as SKIP.
+ *
+ * Left out: PIN_LONGTERM_TEST_READ, the benchmark ioctls (6.1's PIN_LONGTERM_BENCHMARK among
+ * them), -EINTR from a killable lock. A return
  * of 0 pages (the kernel would loop forever: only possible with invalid arguments) is reported
  * as -EINVAL here.
  */
@@ -29,6 +33,11 @@ export interface PinLongtermTest {
 
 /** PIN_LONGTERM_TEST_START: 0 or -errno; on success the test holds the pins. */
 export function* pin_longterm_test_start(c: Ctx, t: PinLongtermTest, addr: number, size: number, flags: number): Step<number> {
+  if (!c.rev.gupTestPinLongterm) {
+    // 6.1's gup_test_ioctl() (mm/gup_test.c 6.1.192:206-221) knows only the BENCHMARK/BASIC/DUMP commands.
+    c.why?.('gup_test_ioctl', 'no PIN_LONGTERM_TEST_START on this kernel (6.1 has only the benchmark, basic and dump commands): -EINVAL');
+    return -EINVAL;
+  }
   if (t.pages) return -EINVAL;
   if (flags & ~(PIN_LONGTERM_TEST_FLAG_USE_WRITE | PIN_LONGTERM_TEST_FLAG_USE_FAST)) return -EINVAL;
   if (addr % PAGE_SIZE || size % PAGE_SIZE) return -EINVAL;

@@ -4,8 +4,11 @@
  *     path for hugetlb VMAs. Under the huge PTE lock, with IRQs on, it grabs the subpages with
  *     try_grab_folio() — which in v7 contained the GUP-fast check and its
  *     lockdep_assert_irqs_disabled() (docs/reference/kernel-gup-reference.md §4.7; [v7-r-LS]).
- *   hugetlb_follow_page_mask() shape (6.6+): the same, but grabbing with try_grab_page().
- *   hugetlb_fault() -> hugetlb_no_page() (page-cache lookup or pool allocation; shared
+ *   6.10+: follow_huge_pmd()/follow_huge_pud() (mm/gup.c, modelled here beside the hugetlb
+ *     code they reach): the unshare (-EMLINK) and can_follow_write_pmd() tests as for other
+ *     pages, try_grab_folio() on the subpage, the rest of the huge page in one more grab.
+ *   hugetlb_fault() -> hugetlb_no_page() (page-cache lookup or pool allocation, SIGBUS past
+ *     i_size; shared
  *     mappings map writable, private ones read-only until a write fault) and hugetlb_wp()
  *     (reuse an exclusive anon huge page, else copy).
  *   unmap_hugepage_range().
@@ -14,8 +17,10 @@
  *
  * Left out: reservations and subpool accounting (the pool either has a free page or the fault
  * fails with VM_FAULT_OOM), PMD sharing, hugetlb migration entries, vmemmap optimisation,
- * surplus pages, FOLL_DUMP.
+ * surplus pages, FOLL_DUMP, the hugetlb fault mutex and the folio lock that order a fault
+ * with truncation (remove_inode_hugepages()).
  */
+import { READ_ONCE } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
 import { type Ctx, WARN_ON_ONCE } from './kernel.ts';
@@ -29,11 +34,9 @@ import { anon_vma_prepare, folio_add_new_anon_rmap } from './rmap.ts';
 import { filemap_add_folio, filemap_get_folio } from './filemap.ts';
 
 
-import { ENOMEM, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, VM_MAYSHARE, VM_SHARED, VM_WRITE } from './types.ts';
-import { gup_must_unshare, try_grab_page, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, vm_fault_to_errno } from './internal.ts';
+import { EFAULT, ENOMEM, FOLL_FORCE, FOLL_NOFAULT, FOLL_PIN, FOLL_WRITE, PAGE_SIZE, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_WRITE } from './types.ts';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, gup_must_unshare, try_grab_page, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_SIGBUS, vm_fault_to_errno } from './internal.ts';
 
-const FAULT_FLAG_WRITE = 0x1;
-const FAULT_FLAG_UNSHARE = 0x400;
 
 export function hugeSize(vma: Vma): number {
   return 2 ** (12 + vma.vm_file!.f_inode.fs.hugeOrder);
@@ -114,33 +117,85 @@ export function* follow_hugetlb_page(c: Ctx, vma: Vma, start: number, nr_pages: 
   return i ? i : err;
 }
 
+const S_follow_huge_pmd = site('follow_huge_pmd', 'pmd_lock(); pmdval = *pmd');
+const S_follow_huge_pud = site('follow_huge_pud', 'pud_lock(); pud = *pudp');
+
 /**
- * 6.6+: hugetlb_follow_page_mask() finds the page under the huge PTE lock and grabs it with
- * try_grab_page(); __get_user_pages() then takes the rest of the huge page's subpages in one
- * go (page_increm - 1 more references: "mm/gup: accelerate thp gup even for pages != NULL").
- * IRQs are on, but these grabs carry no IRQ assertion.
+ * can_follow_write_common() (the name 6.14's hugetlb FOLL_FORCE support gave the tail that
+ * can_follow_write_pte() and can_follow_write_pmd() share): FOLL_FORCE writes to a read-only
+ * private mapping once COW gave it an exclusive anon page. Left out: soft-dirty and userfaultfd-wp
+ * (not modelled).
  */
-export function* hugetlb_follow_page_mask(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
+function* can_follow_write_common(c: Ctx, head: Folio, vma: Vma, flags: number): Step<boolean> {
+  if (!(flags & FOLL_FORCE)) return false;
+  if (vma.vm_flags & (VM_MAYSHARE | VM_SHARED)) return false;
+  if (!(vma.vm_flags & VM_MAYWRITE)) return false;
+  if (vma.vm_flags & VM_WRITE) return false;
+  if (!(yield* folio_test_anon(c, head))) return false;
+  return yield* PageAnonExclusive(c, head);
+}
+
+/**
+ * The slow path for hugetlb VMAs from 6.10, where hugetlb goes through the generic
+ * follow_page_mask() ("mm/gup: handle hugetlb in the generic follow_page_mask code", Peter Xu;
+ * hugetlb_follow_page_mask() is gone): follow_pmd_mask()/follow_pud_mask() find the leaf, and
+ * under its lock follow_huge_pmd() (mm/gup.c 6.10:818; Debian 6.12.118:718) or
+ * follow_huge_pud() (6.10:744; 6.12.118:625) decides:
+ *   - FOLL_WRITE and the leaf may not be written: NULL, a write fault. For a PMD that is
+ *     !can_follow_write_pmd() (pmd_write, or FOLL_FORCE on an exclusive anon page of a R/O
+ *     private mapping); for a PUD !pud_write() in 6.10-6.12, !can_follow_write_pud() from the
+ *     hugetlb FOLL_FORCE support (after 6.12, in 6.14.0: `canFollowWritePud`);
+ *   - a read-only leaf and gup_must_unshare(vma, flags, page): -EMLINK, an unshare fault
+ *     (FAULT_FLAG_UNSHARE), as for any page (R/O pins of a hugetlb page shared with a fork
+ *     child; R/O long-term pins of MAP_PRIVATE hugetlbfs page cache);
+ *   - else try_grab_folio(folio, 1, flags) on the subpage, and ctx->page_mask.
+ * __get_user_pages() then takes the rest of the huge page's subpages in range with one
+ * try_grab_folio(folio, page_increm - 1, flags) ("mm/gup: accelerate thp gup even for pages !=
+ * NULL"). Faults go through faultin_page() -> handle_mm_fault() -> hugetlb_fault().
+ * Left out: the FOLL_PIN && PageAnon && !PageAnonExclusive VM_BUG_ON_PAGE, FOLL_DUMP, NUMA
+ * hinting (hugetlb is never PROT_NONE-hinted here), devmap PUDs.
+ */
+function* follow_huge_leaves(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[], canFollowWritePud: boolean): Step<number> {
   let i = 0;
   let vaddr = start;
   const size = hugeSize(vma);
+  const pud = hugeOrder(vma) >= 18;
+  const fn = pud ? 'follow_huge_pud' : 'follow_huge_pmd';
+  const s = pud ? S_follow_huge_pud : S_follow_huge_pmd;
   while (i < nr_pages && vaddr < vma.vm_end) {
     const table = yield* huge_pte_table(c, vma, vaddr, false);
-    if (table) yield* spin_lock(c, table.ptl, S_hwalk);
-    const pte = table ? yield* ptep_get(c, table, vaddr, S_hwalk) : 0;
-    if (!pte || !pte_present(pte) || (flags & FOLL_WRITE && !pte_write(pte))) {
-      if (table) yield* spin_unlock(c, table.ptl, S_hwalk);
-      const ret = yield* hugetlb_fault(c, vma, vaddr, flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0);
-      if (ret & VM_FAULT_ERROR) return i ? i : vm_fault_to_errno(ret, flags);
+    if (table) yield* spin_lock(c, table.ptl, s);
+    const pte = (table ? yield* ptep_get(c, table, vaddr, s) : 0) ?? 0;
+    let fault: 'write' | 'read' | 'unshare' | null = null;
+    if (!pte || !pte_present(pte)) fault = flags & FOLL_WRITE ? 'write' : 'read';
+    else {
+      const head = c.k.page(pte_pfn(pte));
+      if (flags & FOLL_WRITE && !pte_write(pte) && !((!pud || canFollowWritePud) && (yield* can_follow_write_common(c, head, vma, flags)))) {
+        fault = 'write';
+        c.why?.(fn, `${pud ? 'pud' : 'pmd'} not writable${flags & FOLL_FORCE ? ' and FOLL_FORCE cannot write through it here' : ''}: take a write fault first`);
+      } else if (!pte_write(pte) && (yield* gup_must_unshare(c, vma, flags, head))) {
+        fault = 'unshare';
+        c.why?.(fn, 'gup_must_unshare(): R/O pin of a hugetlb page not exclusive to this COW mapping: -EMLINK, unshare fault');
+      }
+    }
+    if (fault) {
+      if (table) yield* spin_unlock(c, table.ptl, s);
+      if (flags & FOLL_NOFAULT) return i ? i : -EFAULT;
+      const ff = fault === 'write' ? FAULT_FLAG_WRITE : fault === 'unshare' ? FAULT_FLAG_UNSHARE : 0;
+      const ret = yield* hugetlb_fault(c, vma, vaddr, ff);
+      if (ret & VM_FAULT_ERROR) {
+        c.why?.('faultin_page', 'hugetlb_fault() failed (huge page pool empty?)');
+        return i ? i : vm_fault_to_errno(ret, flags);
+      }
       continue;
     }
     const base = Math.floor(vaddr / size) * size;
     const off = (vaddr - base) / PAGE_SIZE;
     const page = c.k.page(pte_pfn(pte) + off);
     const r = yield* try_grab_page(c, page, flags);
-    yield* spin_unlock(c, table!.ptl, S_hwalk);
+    yield* spin_unlock(c, table!.ptl, s);
     if (r) return i ? i : r;
-    const increm = Math.min(size / PAGE_SIZE - off, nr_pages - i);
+    const increm = Math.min(size / PAGE_SIZE - off, nr_pages - i, (vma.vm_end - vaddr) / PAGE_SIZE);
     if (increm > 1) yield* grab_more(c, c.k.page(pte_pfn(pte)), increm - 1, flags);
     for (let j = 0; j < increm; j++) pages.push(page.pfn + j);
     i += increm;
@@ -149,7 +204,17 @@ export function* hugetlb_follow_page_mask(c: Ctx, vma: Vma, start: number, nr_pa
   return i;
 }
 
-/** try_grab_folio(folio, refs, flags) (6.10 slow-path form): more references on a folio we already hold. */
+/** 6.10-6.12: follow_huge_pmd()/follow_huge_pud(); a FOLL_WRITE through a read-only PUD always faults. */
+export function* follow_huge_leaf(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
+  return yield* follow_huge_leaves(c, vma, start, nr_pages, flags, pages, false);
+}
+
+/** From the hugetlb FOLL_FORCE support (after 6.12, in 6.14.0): follow_huge_pud() asks can_follow_write_pud() too. */
+export function* follow_huge_leaf_force(c: Ctx, vma: Vma, start: number, nr_pages: number, flags: number, pages: number[]): Step<number> {
+  return yield* follow_huge_leaves(c, vma, start, nr_pages, flags, pages, true);
+}
+
+/** try_grab_folio(folio, refs, flags) (6.10 slow-path form, 6.12.118 mm/gup.c:1553): more references on a folio we already hold. */
 function* grab_more(c: Ctx, folio: Folio, refs: number, flags: number): Step<void> {
   yield* folio_ref_add(c, folio, refs);
   if (flags & FOLL_PIN) yield* atomic_add_pincount(c, folio, refs);
@@ -179,11 +244,20 @@ export function* hugetlb_fault(c: Ctx, vma: Vma, addr: number, flags: number): S
   return 0;
 }
 
+const S_hsize = site('hugetlb_no_page', 'size = i_size_read(mapping->host) >> huge_page_shift(h)');
+
 function* hugetlb_no_page(c: Ctx, vma: Vma, table: PageTable, haddr: number, flags: number): Step<number> {
   const as = vma.vm_file!.f_mapping;
   const idx = (haddr - vma.vm_start) / hugeSize(vma) + vma.vm_pgoff / (hugeSize(vma) / PAGE_SIZE);
   let folio: Folio | null = yield* filemap_get_folio(c, as, idx);
   if (!folio) {
+    // Not in the page cache: past i_size is VM_FAULT_SIGBUS (6.12 mm/hugetlb.c:6179,
+    // 6.1 :5868: size = i_size_read(mapping->host) >> huge_page_shift(h); if (idx >= size)).
+    const size = yield* READ_ONCE(c, vma.vm_file!.f_inode.i_size, S_hsize);
+    if (idx >= Math.floor(size / hugeSize(vma))) {
+      c.why?.('hugetlb_no_page', `index ${idx} is at or past i_size of ${as.desc}: VM_FAULT_SIGBUS`);
+      return VM_FAULT_SIGBUS;
+    }
     folio = yield* alloc_hugetlb_folio(c, hugeOrder(vma), `hugetlb page of ${as.desc}`);
     if (!folio) {
       c.why?.('hugetlb_no_page', 'the hugetlb pool has no free huge page: VM_FAULT_OOM');

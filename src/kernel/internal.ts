@@ -67,14 +67,14 @@ export function folio_is_longterm_pinnable(c: Ctx, folio: Folio): boolean {
   return folio.ghost.zone === 'normal';
 }
 
-/** try_grab_page() (6.5, slow path under the PTL): 0 or -errno. */
+/** try_grab_page() (6.5, slow path under the PTL): 0 or -errno. 6.1 (6.1.20 mm/gup.c:209) pins the zero page too (c.rev.pinsZeroPage). */
 export function* try_grab_page(c: Ctx, page: Page, flags: number): Step<number> {
   const folio = yield* page_folio(c, page);
   if (WARN_ON_ONCE(c, (yield* folio_ref_count(c, folio)) <= 0, `try_grab_page(): ${folio.name} _refcount <= 0`)) return -ENOMEM;
   if (flags & FOLL_GET) {
     yield* folio_ref_add(c, folio, 1);
   } else if (flags & FOLL_PIN) {
-    if (is_zero_page(c, page)) return 0;
+    if (is_zero_page(c, page) && !c.rev.pinsZeroPage) return 0;
     if (yield* folio_test_large(c, folio)) {
       yield* folio_ref_add(c, folio, 1);
       yield* atomic_add_pincount(c, folio, 1);
@@ -89,7 +89,7 @@ export function* try_grab_page(c: Ctx, page: Page, flags: number): Step<number> 
 export function* gup_put_folio(c: Ctx, folio: Folio, refs: number, flags: number): Step<void> {
   let n = refs;
   if (flags & FOLL_PIN) {
-    if (is_zero_page(c, folio)) return;
+    if (is_zero_page(c, folio) && !c.rev.pinsZeroPage) return;
     if (yield* folio_test_large(c, folio)) yield* atomic_add_pincount(c, folio, -refs);
     else n = refs * GUP_PIN_COUNTING_BIAS;
   }
@@ -97,14 +97,17 @@ export function* gup_put_folio(c: Ctx, folio: Folio, refs: number, flags: number
 }
 
 /**
- * gup_must_unshare() (include/linux/mm.h / mm/internal.h, §3.3): only R/O FOLL_PIN. Non-anon:
+ * gup_must_unshare() (mm/internal.h 6.5:969; 6.12.118 :1373, §3.3): only R/O FOLL_PIN. Non-anon:
  * only FOLL_LONGTERM, and with no VMA (GUP-fast) "must unshare" (= slow path); with a VMA,
- * only in COW mappings. Anon: unshare unless PageAnonExclusive.
+ * only in COW mappings. Anon: unshare unless PageAnonExclusive. 6.1's (include/linux/mm.h
+ * 6.1.20:3073, 6.1.192:3189; c.rev.gupMustUnshareNonAnon false) returns false for any non-anon
+ * page.
  */
 export function* gup_must_unshare(c: Ctx, vma: Vma | null, flags: number, page: Page): Step<boolean> {
   if ((flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
   const folio = yield* page_folio(c, page);
   if (!(yield* folio_test_anon(c, folio))) {
+    if (!c.rev.gupMustUnshareNonAnon) return false;
     if (!(flags & FOLL_LONGTERM)) return false;
     if (!vma) return true;
     return is_cow_mapping(vma.vm_flags);

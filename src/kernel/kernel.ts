@@ -10,7 +10,7 @@
 import { Cell } from '../sim/cell.ts';
 import { RwSem, SpinLock } from '../sim/sync.ts';
 import { SimThread, type World } from '../sim/world.ts';
-import { AddressSpace, AnonVma, type AOps, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
+import { AddressSpace, AnonVma, type AOps, type File, type FsType, type KObjKind, type KObject, MmStruct, Page, PlainKObject, type Zone } from './mm_types.ts';
 import { PageTable, PGD_LEVEL } from './pgtable.ts';
 import type { Revision } from './revision.ts';
 import type { Arch, TableFree } from './types.ts';
@@ -19,7 +19,7 @@ export interface KernelConfig {
   readonly arch: Arch;
   /** How page tables are freed: after an IPI flush (x86 before 6.15) or via RCU. */
   readonly tableFree: TableFree;
-  /** TLB shootdown waits for other CPUs (IPI) or is broadcast by hardware (TLBI, INVLPGB). */
+  /** TLB shootdown waits for other CPUs (IPI: x86, also 6.15+) or is broadcast by hardware (arm64 TLBI; x86 INVLPGB only with --tlb-flush broadcast). */
   readonly tlbFlush: 'ipi' | 'broadcast';
   readonly CONFIG_SECRETMEM: boolean;
   readonly CONFIG_PROVE_LOCKING: boolean;
@@ -38,6 +38,8 @@ export class Ctx extends SimThread {
   memallocPin = false;
   /** Set when GUP-fast hands the rest of a range to the slow path (for the `fell-back` outcome). */
   gupSlowUsed = false;
+  /** The index of the scenario operation this CPU runs (-1: none yet), to name it in model errors. */
+  opIndex = -1;
 
   constructor(
     readonly k: Kernel,
@@ -78,6 +80,8 @@ export class Kernel {
   private readonly freeListObjs = new Map<string, Cell<number>>();
   /** Every address_space ever created, for rmap walks and the refcount audit. */
   readonly mappings: AddressSpace[] = [];
+  /** Every struct file ever opened (setup.ts createFile()), for the model's invariants. */
+  readonly files: File[] = [];
   /** The swap cache's address_space (swapper_spaces[]). */
   readonly swapSpace: AddressSpace;
   /** swap offset -> pfn of the swap-cache folio (swap_address_space(entry)'s i_pages). */
@@ -272,19 +276,30 @@ export interface PteWatcher {
 
 /** WARN_ON_ONCE(cond): records a `warn` finding, returns cond (so `if (WARN_ON_ONCE(...))` keeps its shape). */
 export function WARN_ON_ONCE(c: Ctx, cond: boolean, what: string): boolean {
-  if (cond) c.w.report('warn', `WARN_ON_ONCE: ${what}`, false);
+  if (cond) c.w.report('warn', `WARN_ON_ONCE: ${what}`, false, undefined, warner(what));
   return cond;
+}
+
+/** The function a WARN's text names first (`fn(): what`), which is where the macro sits. */
+function warner(what: string): string | undefined {
+  return /^(\w+)\(\)/.exec(what)?.[1];
 }
 
 /** VM_BUG_ON / BUG(): a kernel oops (DEBUG_VM); ends the execution. */
 export function VM_BUG_ON(c: Ctx, cond: boolean, what: string): boolean {
-  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_BUG_ON: ${what}`, true);
+  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_BUG_ON: ${what}`, true, undefined, warner(what));
+  return cond;
+}
+
+/** VM_WARN_ON_ONCE(cond) (CONFIG_DEBUG_VM): a `warn` finding that does not end the execution; returns cond. */
+export function VM_WARN_ON_ONCE(c: Ctx, cond: boolean, what: string): boolean {
+  if (cond && c.k.config.CONFIG_DEBUG_VM) c.w.report('warn', `VM_WARN_ON_ONCE: ${what}`, false);
   return cond;
 }
 
 /** lockdep_assert_irqs_disabled() (CONFIG_PROVE_LOCKING): a lockdep splat if IRQs are on. */
 export function lockdep_assert_irqs_disabled(c: Ctx, fn: string): void {
   if (c.k.config.CONFIG_PROVE_LOCKING && c.irqOff === 0) {
-    c.w.report('irqs-enabled-assert', `lockdep_assert_irqs_disabled() in ${fn}() with IRQs enabled`, false);
+    c.w.report('irqs-enabled-assert', `lockdep_assert_irqs_disabled() in ${fn}() with IRQs enabled`, false, undefined, fn);
   }
 }

@@ -26,7 +26,7 @@ import type { Folio, MmStruct, Page, Vma } from './mm_types.ts';
 import { flush_tlb, type MmuGather, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.ts';
 import { alloc_pages } from './page_alloc.ts';
 import { ClearPageAnonExclusive, folio_get, folio_put, folio_ref_count, folio_test_anon, folio_test_swapcache, PageAnonExclusive, SetPageAnonExclusive, page_folio } from './page_ref.ts';
-import { fault_dirty_shared_page, set_page_dirty } from './page-writeback.ts';
+import { fault_dirty_shared_page, folio_lock, folio_unlock, set_page_dirty } from './page-writeback.ts';
 import { PTE_LEVEL, ptep_get, ptep_get_and_clear, ptep_get_lockless, set_pte_at, table_of, update_entry, walk_alloc } from './pgtable-generic.ts';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, type PageTable, type pte_t, is_migration_entry, is_swap_pte, mk_pte, pte_dirty, pte_huge, pte_mkclean, pte_mkdirty, pte_mkwrite, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_special, pte_write, pte_wrprotect, swp_offset } from './pgtable.ts';
 import { anon_vma_prepare, folio_add_lru, folio_add_new_anon_rmap, page_add_file_rmap, page_remove_rmap } from './rmap.ts';
@@ -67,7 +67,8 @@ const S_wp_copy_ptl = site('wp_page_copy', 'pte_offset_map_lock()');
 const S_wp_copy_clear = site('wp_page_copy', 'ptep_clear_flush()');
 const S_wp_copy_set = site('wp_page_copy', 'set_pte_at_notify(new page)');
 const S_numa = site('do_numa_page', 'restore the PTE protections');
-const S_mkwrite = site('do_page_mkwrite', 'vma->vm_ops->page_mkwrite()');
+const S_mkwrite = site('do_page_mkwrite', 'vma->vm_ops->page_mkwrite(): folio->mapping != inode->i_mapping: truncated?');
+const S_mkwrite_size = site('do_page_mkwrite', '->page_mkwrite(): size = i_size_read(inode)');
 const S_mkwrite_prep = site('do_page_mkwrite', '->page_mkwrite(): attach and reserve the folio\'s blocks (folio->private)');
 
 /**
@@ -195,10 +196,12 @@ function* finish_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number, folio: Fol
   return true;
 }
 
+/** do_read_fault(): map the page-cache folio read-only (or as vm_page_prot says); the fault returns it locked. */
 function* do_read_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number): Step<number> {
   const r = yield* __do_fault(c, vma, addr);
   if (typeof r === 'number') return r;
   const mapped = yield* finish_fault(c, vma, pt, addr, r, false, false);
+  yield* folio_unlock(c, r);
   if (!mapped) yield* folio_put(c, r);
   return 0;
 }
@@ -216,39 +219,57 @@ function* do_cow_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number): Step<numb
   yield* WRITE_ONCE(c, cow.PG_uptodate, true, S_uptodate);
   const mapped = yield* finish_fault(c, vma, pt, addr, cow, true, true);
   if (!mapped) yield* folio_put(c, cow);
+  yield* folio_unlock(c, r);
   yield* folio_put(c, r); // the page-cache page's fault reference
   return 0;
 }
 
-/** do_page_mkwrite(): tell the filesystem the folio is about to be written (replaced by the skip-page-mkwrite mutant). */
+/**
+ * do_page_mkwrite(): tell the filesystem the folio is about to be written (replaced by the
+ * skip-page-mkwrite mutant). Called with the folio unlocked; 0 returns it locked (the kernel's
+ * VM_FAULT_LOCKED), VM_FAULT_NOPAGE unlocked. The filesystems modelled use
+ * block_page_mkwrite() (fs/buffer.c:2636 in 6.12): folio_lock(); a folio truncated meanwhile
+ * (folio->mapping changed, or at or past i_size) is -EFAULT, "We overload EFAULT to mean page
+ * got truncated", which ext4 turns into VM_FAULT_NOPAGE: the fault is retried (and is SIGBUS
+ * past i_size).
+ */
 export function* do_page_mkwrite(c: Ctx, vma: Vma, folio: Folio): Step<number> {
+  yield* folio_lock(c, folio);
   if (!vma.vm_ops?.page_mkwrite) return 0;
+  const inode = vma.vm_file!.f_inode;
+  const size = yield* READ_ONCE(c, inode.i_size, S_mkwrite_size);
   const op = announce(c, folio.mapping.id, READ, S_mkwrite);
   yield op;
-  // A truncated folio (mapping changed) makes ->page_mkwrite return VM_FAULT_NOPAGE.
-  const as = vma.vm_file!.f_mapping;
-  if (folio.mapping.v !== as.ptr) return VM_FAULT_NOPAGE;
+  if (folio.mapping.v !== inode.i_mapping.ptr || folio.index.v * PAGE_SIZE >= size) {
+    yield* folio_unlock(c, folio);
+    return VM_FAULT_NOPAGE;
+  }
   yield* WRITE_ONCE(c, folio.fs_private, true, S_mkwrite_prep);
   c.note?.(`${vma.vm_ops.name}.page_mkwrite(): the filesystem prepares ${folio.name} for writing`);
   yield* set_page_dirty(c, folio);
   return 0;
 }
 
-/** do_shared_fault(): ->page_mkwrite, map writable, dirty the page. */
+/** do_shared_fault(): ->page_mkwrite, map writable, dirty the page (fault_dirty_shared_page() unlocks it). */
 function* do_shared_fault(c: Ctx, vma: Vma, pt: PageTable, addr: number): Step<number> {
   const r = yield* __do_fault(c, vma, addr);
   if (typeof r === 'number') return r;
-  const mk = yield* c.rev.fns.do_page_mkwrite(c, vma, r);
-  if (mk) {
-    yield* folio_put(c, r);
-    return mk & VM_FAULT_NOPAGE ? 0 : mk;
+  if (vma.vm_ops?.page_mkwrite) {
+    yield* folio_unlock(c, r);
+    const mk = yield* c.rev.fns.do_page_mkwrite(c, vma, r);
+    if (mk) {
+      yield* folio_put(c, r);
+      return mk & VM_FAULT_NOPAGE ? 0 : mk;
+    }
   }
   const mapped = yield* finish_fault(c, vma, pt, addr, r, true, false);
   if (!mapped) {
+    yield* folio_unlock(c, r);
     yield* folio_put(c, r);
     return 0;
   }
   yield* fault_dirty_shared_page(c, vma, r);
+  yield* folio_unlock(c, r);
   return 0;
 }
 
@@ -288,7 +309,7 @@ function* wp_can_reuse_anon_folio(c: Ctx, folio: Folio): Step<boolean> {
   return ref <= 1 + swap;
 }
 
-/** wp_page_shared(): ->page_mkwrite, then make the PTE writable and dirty the folio. */
+/** wp_page_shared(): ->page_mkwrite (which returns the folio locked), then make the PTE writable and dirty the folio. */
 function* wp_page_shared(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pte_t, folio: Folio): Step<number> {
   yield* folio_get(c, folio);
   yield* spin_unlock(c, pt.ptl, S_fault_unlock);
@@ -305,6 +326,7 @@ function* wp_page_shared(c: Ctx, vma: Vma, pt: PageTable, addr: number, orig: pt
   if (cur === orig) {
     yield* fault_dirty_shared_page(c, vma, folio);
   }
+  yield* folio_unlock(c, folio);
   yield* folio_put(c, folio);
   return 0;
 }

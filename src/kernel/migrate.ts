@@ -1,24 +1,35 @@
 /*
  * Models FOLL_LONGTERM migration (mm/gup.c check_and_migrate_movable_pages() and
  * migrate_longterm_unpinnable_pages(), mm/migrate.c migrate_pages() for order-0 folios; 6.5,
- * docs/reference/kernel-gup-reference.md §3.4):
+ * docs/reference/kernel-gup-reference.md §3.4, §11 row 9; Debian 6.12.118 mm/gup.c:2354-2531,
+ * mm/migrate.c:1597-2110):
  *   collect the folios that are not longterm-pinnable (CMA or ZONE_MOVABLE), isolating each
  *   (a reference; off the LRU); if none, keep the pins. Otherwise unpin *all* pages, migrate
  *   the collected folios (allocating the copy outside CMA/ZONE_MOVABLE: memalloc_pin), and
- *   return -EAGAIN so __gup_longterm_locked() pins again.
+ *   return -EAGAIN so __gup_longterm_locked() pins again (it loops while -EAGAIN, with no bound).
+ *   migrate_pages() tries each folio up to NR_MAX_MIGRATE_PAGES_RETRY = 10 times (6.5
+ *   mm/migrate.c:1484; 6.12.118 :1597: three MIGRATE_ASYNC passes, then seven MIGRATE_SYNC ones
+ *   in migrate_pages_sync()): a folio someone else holds a reference on fails the refcount
+ *   freeze (-EAGAIN), its PTEs are put back, and the next pass tries again; one that fails all
+ *   ten is a failure, and GUP returns -ENOMEM.
  *
  * migrate_folio() here: lock; try_to_migrate() (each PTE -> migration entry, the mapping's
  * reference dropped); freeze the refcount at the expected value (isolation + page cache);
  * move the page-cache slot and the data; remove_migration_ptes() (each migration entry -> a
  * PTE of the new folio, with a reference); free the old folio.
  *
- * Left out: hugetlb and large-folio migration (hugetlb pools here are never in CMA), device
- * coherent pages, migration of folios under writeback, the retry passes of migrate_pages(),
- * NUMA node choice.
+ * Left out: hugetlb and large-folio migration. collect_longterm_unpinnable_folios() (6.12.118
+ * mm/gup.c:2354) collects large folios too, and migrate_pages() moves them or splits them; no
+ * large folio of the model is ever in CMA or ZONE_MOVABLE (THPs are set up in ZONE_NORMAL, the
+ * hugetlb pools are not CMA), so that branch cannot be reached, and reaching it is an internal
+ * error rather than a pin kept on an unpinnable folio. Also left out: device coherent pages,
+ * migration of folios under writeback, the difference between the ASYNC passes (folio_trylock())
+ * and the SYNC ones (folio_lock(): every pass here waits for the lock), NUMA node choice.
  */
 import { WRITE_ONCE, init } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { spin_lock, spin_unlock } from '../sim/sync.ts';
+import { InternalError } from '../errors.ts';
 import type { Ctx } from './kernel.ts';
 import type { AddressSpace, Folio } from './mm_types.ts';
 import { flush_tlb } from './mmu_gather.ts';
@@ -46,7 +57,11 @@ export function* check_and_migrate_movable_pages(c: Ctx, pfns: readonly number[]
     if (folio === prev) continue;
     prev = folio;
     if (folio_is_longterm_pinnable(c, folio)) continue;
-    if (folio.PG_head.v) continue; // large-folio migration not modelled: keep (see header)
+    if (folio.PG_head.v) {
+      throw new InternalError(
+        `[gupcheck internal bug] ${folio.name} is a large folio in ZONE_${folio.ghost.zone.toUpperCase()}: large-folio migration for long-term pins is not modelled (src/kernel/migrate.ts header)`,
+      );
+    }
     yield* folio_get(c, folio);
     yield* WRITE_ONCE(c, folio.PG_lru, false, S_isolate);
     collected.push(folio);
@@ -61,19 +76,33 @@ export function* check_and_migrate_movable_pages(c: Ctx, pfns: readonly number[]
     const folio = yield* page_folio_pfn(c, pfn);
     yield* gup_put_folio(c, folio, 1, flags & FOLL_PIN ? FOLL_PIN : flags);
   }
-  for (const folio of collected) {
-    const ok = yield* migrate_folio(c, folio);
-    if (!ok) {
-      c.why?.('migrate_pages', `${folio.name} could not be migrated: -ENOMEM`);
+  // migrate_pages(): up to NR_MAX_MIGRATE_PAGES_RETRY passes over the folios not yet moved.
+  let left = collected;
+  for (let pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && left.length; pass++) {
+    const retry: Folio[] = [];
+    for (const folio of left) if (!(yield* migrate_folio(c, folio))) retry.push(folio);
+    left = retry;
+  }
+  if (left.length) {
+    // putback_movable_pages(), and migrate_longterm_unpinnable_pages() returns -ENOMEM.
+    c.why?.('migrate_pages', `${left.map((f) => f.name).join(', ')} could not be migrated in ${NR_MAX_MIGRATE_PAGES_RETRY} passes (another reference held): -ENOMEM`);
+    for (const folio of left) {
       yield* WRITE_ONCE(c, folio.PG_lru, true, S_isolate);
       yield* folio_put(c, folio);
-      return -ENOMEM;
     }
+    return -ENOMEM;
   }
   return -EAGAIN;
 }
 
-/** Migrate one isolated order-0 folio; our isolation reference is consumed. */
+/** mm/migrate.c: the passes migrate_pages() makes over a folio that keeps failing with -EAGAIN. */
+export const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+
+/**
+ * One pass of migrating one isolated order-0 folio (migrate_folio_unmap() + migrate_folio_move()).
+ * Success consumes our isolation reference; on failure (the refcount freeze found another
+ * reference: -EAGAIN) the PTEs are put back and the folio stays isolated for the next pass.
+ */
 function* migrate_folio(c: Ctx, folio: Folio): Step<boolean> {
   const k = c.k;
   yield* folio_lock(c, folio);

@@ -11,7 +11,8 @@
  * Ghost fields (not kernel memory; invariants and traces only) are grouped in `ghost`.
  *
  * Left out: memcg, _last_cpupid, page->private use other than the swap entry, struct slab
- * fields other than slab_cache (which overlays page->mapping in 6.1–6.6 SLUB), the
+ * fields other than the one that overlays page->mapping (slab_cache up to 6.4, slab_list.prev
+ * from 6.5: kernel/reuse.ts), the
  * folio's deferred-split list, mlock counts.
  */
 import { Cell } from '../sim/cell.ts';
@@ -155,7 +156,7 @@ export class Page {
   get _mapcount(): Cell<number> {
     return (this.c__mapcount ??= this.mk('_mapcount', 0));
   }
-  /** The mapping word: address_space *, anon_vma | PAGE_MAPPING_ANON, KSM node | 3, movable ops | 2, or slab_cache. */
+  /** The mapping word: address_space *, anon_vma | PAGE_MAPPING_ANON, KSM node | 3, movable ops | 2, or a slab's slab_cache (up to 6.4) / slab_list.prev (6.5+). */
   get mapping(): Cell<number> {
     return (this.c_mapping ??= this.mk('mapping', 0));
   }
@@ -227,6 +228,29 @@ export class Page {
     return (this.c_data ??= this.mk('data', 0));
   }
 
+  /**
+   * A field's value without creating its cell (0 if it was never set): for the model's
+   * invariants, which must not change the state they check (a new cell is a new object).
+   */
+  peek(f: '_refcount' | '_pincount' | 'compound_head' | 'mapping' | 'index'): number {
+    switch (f) {
+      case '_refcount':
+        return this.c__refcount?.v ?? 0;
+      case '_pincount':
+        return this.c__pincount?.v ?? 0;
+      case 'compound_head':
+        return this.c_compound_head?.v ?? 0;
+      case 'mapping':
+        return this.c_mapping?.v ?? 0;
+      case 'index':
+        return this.c_index?.v ?? 0;
+    }
+  }
+  /** PG_head without creating its cell (false if never set). */
+  peekHead(): boolean {
+    return this.c_PG_head?.v ?? false;
+  }
+
   /** Whether a field has ever been touched (state dumps skip untouched tail pages). */
   has(f: PageCellName): boolean {
     return (this as unknown as Record<string, unknown>)[`c_${f}`] !== undefined;
@@ -283,7 +307,7 @@ export interface FsType {
 
 // ----- kernel objects reachable through pointers (for deref checks) -----
 
-export type KObjKind = 'address_space' | 'anon_vma' | 'ksm_stable_node' | 'movable_ops' | 'kmem_cache' | 'swap_space';
+export type KObjKind = 'address_space' | 'anon_vma' | 'ksm_stable_node' | 'movable_ops' | 'kmem_cache' | 'kmem_cache_node' | 'swap_space';
 
 /** Something a kernel pointer can point at. `live` is false once it has been freed. */
 export interface KObject {
@@ -299,6 +323,8 @@ export class AddressSpace implements KObject {
   readonly disk = new Map<number, number>();
   /** i_pages: index -> folio pfn. Protected by the i_pages lock; GUP-fast never reads it. */
   readonly i_pages = new Map<number, number>();
+  /** mapping->host: the inode this address_space is embedded in (null for the swap cache's). */
+  host: Inode | null = null;
   /** nrpages counter etc. are left out. */
   constructor(
     readonly ptr: number,
@@ -329,19 +355,60 @@ export class PlainKObject implements KObject {
   ) {}
 }
 
-export interface Inode {
-  readonly i_mapping: AddressSpace;
-  readonly fs: FsType;
-  readonly path: string;
-  i_size: number;
+/**
+ * struct inode, as far as the modelled lifetimes need it (include/linux/fs.h; fs/inode.c).
+ * The address_space is embedded in it (inode->i_data), so it lives exactly as long: until the
+ * RCU callback destroy_inode() queues (i_callback) after the last reference went.
+ *
+ * References, as the kernel keeps them (docs: src/kernel/inode.ts has the sources):
+ *   i_count  held by the dentry while the file has a name or an open struct file (the
+ *            dentry cache keeps a linked file's dentry even unused), and taken for a moment by
+ *            anyone who looks the inode up. iput() of the last one evicts the inode if it is
+ *            unlinked (generic_drop_inode(): i_nlink == 0); a linked inode stays in the cache.
+ *   d_count  the dentry's references: one per struct file not yet released by __fput() (each
+ *            holds f_path). A nameless or unlinked dentry dies with its last one (dput()).
+ * Both are changed under i_lock here (the kernel uses d_lock, i_lock and
+ * atomic_dec_and_lock(&inode->i_count, &inode->i_lock)): one decision, one evict.
+ */
+export class Inode {
+  /** i_count: see the class comment. Changed under i_lock. */
+  i_count = 1;
+  /** The dentry's references (open struct files not yet released). Changed under i_lock. */
+  d_count = 0;
+  /** Ghost: I_FREEING was set (iput_final() -> evict() has begun); no new reference can be taken. */
+  freeing = false;
+  constructor(
+    readonly i_mapping: AddressSpace,
+    readonly fs: FsType,
+    readonly path: string,
+    /** i_size (i_size_read() / i_size_write()): a fault at or past it is SIGBUS. */
+    readonly i_size: Cell<number>,
+    /** i_nlink: 0 once unlinked; a memfd, the shmem file of MAP_SHARED|MAP_ANONYMOUS and secretmem never have a name. Changed under i_lock. */
+    public i_nlink: number,
+    /** inode->i_lock (and the dentry's d_lock, folded into it). */
+    readonly i_lock: SpinLock,
+  ) {}
 }
 
-export interface File {
-  readonly f_inode: Inode;
-  readonly f_mapping: AddressSpace;
-  readonly secretmem: boolean;
-  readonly hugetlb: boolean;
-  readonly shmem: boolean;
+/**
+ * struct file (include/linux/fs.h): f_count counts the descriptor's reference and one per VMA
+ * mapping it (mmap_region(): vma->vm_file = get_file(file); remove_vma() puts it). The last
+ * fput() releases it (__fput(): dput() of its dentry).
+ */
+export class File {
+  /** Ghost: __fput() ran (the struct file is gone). */
+  released = false;
+  constructor(
+    readonly f_inode: Inode,
+    readonly f_mapping: AddressSpace,
+    /** f_count (atomic_long_t). */
+    readonly f_count: Cell<number>,
+    /** The process's descriptor for this file (its fd table slot): true while open. */
+    readonly fd: Cell<boolean>,
+    readonly secretmem: boolean,
+    readonly hugetlb: boolean,
+    readonly shmem: boolean,
+  ) {}
 }
 
 export class Vma {

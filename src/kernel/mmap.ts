@@ -7,7 +7,7 @@
  *     tracking logic") form (docs/reference/kernel-gup-reference.md §3.2). v7's vma_needs_dirty_tracking()
  *     is in revisions/v7.ts;
  *   munmap (do_vmi_munmap() -> unmap_region(): zap, free_pgtables(), tlb_finish_mmu()) under
- *     mmap_lock held for write;
+ *     mmap_lock held for write, then remove_vma() drops the VMA's file reference (inode.ts);
  *   madvise(MADV_DONTNEED) (zap_page_range_single() under mmap_lock held for read);
  *   mprotect(): vm_flags and write-protecting PTEs when write permission goes.
  *
@@ -15,11 +15,13 @@
  * downgrade in munmap, stack guard gaps, mlock, RLIMITs, soft-dirty and userfaultfd-wp
  * write-notify (they affect vma_wants_writenotify only).
  */
+import { init } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
 import { down_read, down_write, spin_lock, spin_unlock, up_read, up_write } from '../sim/sync.ts';
 import type { Ctx } from './kernel.ts';
 import { type File, type MmStruct, Vma } from './mm_types.ts';
 import { type MmuGather, flush_tlb, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.ts';
+import { fput } from './inode.ts';
 import { unmap_page_range, zap_page_range_single } from './memory.ts';
 import { unmap_hugepage_range } from './hugetlb.ts';
 import { update_entry, write_entry } from './pgtable-generic.ts';
@@ -78,6 +80,7 @@ export function do_mmap(c: Ctx, mm: MmStruct, addr: number, len: number, prot: n
   const fs = file?.f_inode.fs;
   if (fs) vm_flags |= fs.mmapFlags;
   const vma = new Vma(mm, addr, addr + len, vm_flags, false, fs ? fs.vm_ops : null, file, pgoff, label);
+  if (file) init(file.f_count, file.f_count.v + 1); // mmap_region(): vma->vm_file = get_file(file)
   vma_set_page_prot(vma);
   mm.vmas.push(vma);
   mm.vmas.sort((a, b) => a.vm_start - b.vm_start);
@@ -104,6 +107,12 @@ export function* munmap(c: Ctx, mm: MmStruct, start: number, len: number): Step<
   for (const v of victims) yield* free_pgtables(c, mm, v, tlb);
   yield* tlb_finish_mmu(c, tlb);
   yield* up_write(c, mm.mmap_lock, S_munmap_lock);
+  // remove_vma(): fput(vma->vm_file) (6.12 mm/vma.c:334, 6.1 mm/mmap.c:142), after the unmap
+  // and its TLB flush; the release it may start runs as task_work on the way back to user space.
+  for (let i = 0; i < victims.length; i++) {
+    const f = victims[i]!.vm_file;
+    if (f) yield* fput(c, f);
+  }
   return 0;
 }
 

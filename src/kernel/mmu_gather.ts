@@ -5,13 +5,15 @@
  * tlb_table_flush() before tlb_batch_pages_flush()).
  *
  * The flush is where the architectures differ (docs/reference/kernel-gup-reference.md §5.1):
- *  - IPI shootdown (x86 bare metal before 6.15): flush_tlb_mm_range() IPIs the other CPUs and
- *    waits, which cannot complete while a CPU runs GUP-fast with IRQs off. Page tables are
- *    freed like pages, after that flush.
- *  - broadcast invalidation (arm64 TLBI, x86 INVLPGB): no wait. Page tables are freed via
- *    call_rcu() (CONFIG_MMU_GATHER_RCU_TABLE_FREE); an IRQs-off CPU holds the grace period off.
- * x86 6.15+ frees tables via RCU (a37259732a7d) but still flushes by IPI here (no INVLPGB
- * modelled); `--table-free` overrides the table scheme.
+ *  - IPI shootdown (x86): flush_tlb_mm_range() IPIs the other CPUs and waits, which cannot
+ *    complete while a CPU runs GUP-fast with IRQs off. Before 6.15 page tables are freed like
+ *    pages, after that flush; from 6.15 (a37259732a7d) via RCU, and the flush still IPIs
+ *    unless the mm has a global ASID (6.19 arch/x86/mm/tlb.c:1468-1473: INVLPGB only if
+ *    mm_global_asid(mm), AMD only, an mm that ran on more than 3 CPUs).
+ *  - broadcast invalidation (arm64 TLBI; x86 INVLPGB with a global ASID, `--tlb-flush
+ *    broadcast`): no wait. Page tables are freed via call_rcu() (CONFIG_MMU_GATHER_RCU_TABLE_FREE);
+ *    an IRQs-off CPU holds the grace period off.
+ * `--table-free` and `--tlb-flush` override the schemes (kernel/setup.ts archSchemes()).
  *
  * Data pages are never RCU-deferred: after the flush they are freed at once, which is why a
  * GUP-fast CPU that read the PTE earlier may find the page freed and reused (§5.2).

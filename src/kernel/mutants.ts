@@ -5,8 +5,17 @@
  *
  * This is the one place mutants are applied: each replaces some of the revision's functions
  * (kernel/revision.ts RevisionFns), with a mutated copy written out here or a small wrapper. The
- * kernel model itself has no mutant switches. A mutant that would change nothing on a revision
- * (no function there it replaces) does not apply to it.
+ * kernel model itself has no mutant switches.
+ *
+ * Whether a mutant changes a revision is decided by comparing the function tables, not by a
+ * list of revisions: a mutant's replace() builds its functions from the revision's (a wrapper
+ * around the revision's try_grab_folio_fast, a variant of its gup_fast_folio_allowed, ...), and
+ * where the revision has nothing to mutate it replaces nothing. mutantChanges() then lists the
+ * entries whose structure differs (revision.ts fnStructure(): the source text, or for a built
+ * function the builder's source and its arguments' structures). A mutant with none changes
+ * nothing there and is refused (`check --mutant`, scenario files, replay tokens); `gupcheck
+ * selftest` checks every (mutant, revision) it runs this way, and reports which of them also
+ * explored something else than the unmutated run on some example.
  */
 import { READ_ONCE, load } from '../sim/cell.ts';
 import { type Step, site } from '../sim/op.ts';
@@ -15,10 +24,12 @@ import { gup_pgd_range, sanity_check_pinned_pages, unpin_user_pages_lockless } f
 import { type Ctx, lockdep_assert_irqs_disabled, WARN_ON_ONCE } from './kernel.ts';
 import type { Folio, Page } from './mm_types.ts';
 import { folio_put_refs, folio_ref_add, folio_ref_try_add_rcu, folio_test_hugetlb, folio_test_slab, page_folio } from './page_ref.ts';
-import type { Revision, RevisionFns } from './revision.ts';
+import { builtFrom, fnStructure, type Revision, type RevisionFns } from './revision.ts';
+import { REVISIONS } from './revisions/index.ts';
 import { anon_flags_allowed, folio_fast_pin_allowed, shmem_allowed } from './revisions/linux-6.5.ts';
 import { gupFastFolioAllowedVariant, makeGupFastFolioAllowed } from './revisions/linux-6.10.ts';
 import { free_table_now } from './mmu_gather.ts';
+import { folio_lock } from './page-writeback.ts';
 import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, PAGE_MAPPING_FLAGS } from './types.ts';
 import { gup_put_folio } from './internal.ts';
 
@@ -28,14 +39,22 @@ export interface Mutant {
   readonly change: string;
   /** What should catch it. */
   readonly expect: string;
-  /** The functions it replaces in `rev`, or null if it would change nothing there. */
-  readonly replace: (rev: Revision) => Partial<RevisionFns> | null;
+  /**
+   * Its functions for `rev`'s table, built from `rev`'s (an entry equal to `rev`'s own function
+   * changes nothing: see mutantChanges()).
+   */
+  readonly replace: (rev: Revision) => Partial<RevisionFns>;
+}
+
+/** A builder whose functions record what they were built from (revision.ts builtFrom()). */
+function builder<A extends readonly unknown[], R extends object>(build: (...a: A) => R): (...a: A) => R {
+  return (...a: A): R => builtFrom(build(...a), build, a);
 }
 
 // ===== the mutated functions =====
 
 /** check-before-recheck: the file-backed check runs right after the grab, before the re-check (v7's placement). */
-function grabThenCheck(grab: RevisionFns['try_grab_folio_fast'], check: NonNullable<RevisionFns['folio_fast_pin_allowed']>): RevisionFns['try_grab_folio_fast'] {
+const grabThenCheck = builder((grab: RevisionFns['try_grab_folio_fast'], check: NonNullable<RevisionFns['folio_fast_pin_allowed']>): RevisionFns['try_grab_folio_fast'] => {
   return function* try_grab_folio_fast(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
     const folio = yield* grab(c, page, refs, flags);
     if (!folio || (yield* check(c, folio, flags))) return folio;
@@ -43,7 +62,7 @@ function grabThenCheck(grab: RevisionFns['try_grab_folio_fast'], check: NonNulla
     yield* gup_put_folio(c, folio, refs, flags);
     return null;
   };
-}
+});
 
 const S_tgf_count = site('try_get_folio', 'WARN_ON_ONCE(folio_ref_count(folio) < 0)');
 
@@ -69,7 +88,7 @@ const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
  * 6.5's folio_fast_pin_allowed() with `mapping` a plain load (no-read-once: the compiler may
  * load it again at each use) or without the NULL test (no-null-check).
  */
-function folioFastPinAllowedMutated(plainLoads: boolean, nullCheck: boolean): NonNullable<RevisionFns['folio_fast_pin_allowed']> {
+const folioFastPinAllowedMutated = builder((plainLoads: boolean, nullCheck: boolean): NonNullable<RevisionFns['folio_fast_pin_allowed']> => {
   return function* folio_fast_pin_allowed(c: Ctx, folio: Folio, flags: number): Step<boolean> {
     if ((flags & PIN_LONGTERM_WRITE) !== PIN_LONGTERM_WRITE) return true;
     if (WARN_ON_ONCE(c, yield* folio_test_slab(c, folio), `folio_fast_pin_allowed(): ${folio.name} is a slab page`)) return false;
@@ -84,10 +103,10 @@ function folioFastPinAllowedMutated(plainLoads: boolean, nullCheck: boolean): No
     if (mapping_flags) return anon_flags_allowed(c, folio, mapping_flags);
     return yield* shmem_allowed(c, folio, yield* use());
   };
-}
+});
 
 /** no-irq-disable / no-write-protect-seq: lockless_pages_from_mm() without one of its protections. */
-function locklessPagesFromMmMutated(irqs: boolean, seqcount: boolean): RevisionFns['lockless_pages_from_mm'] {
+const locklessPagesFromMmMutated = builder((irqs: boolean, seqcount: boolean): RevisionFns['lockless_pages_from_mm'] => {
   const S_read = site('lockless_pages_from_mm', 'raw_read_seqcount(&mm->write_protect_seq)');
   const S_retry = site('lockless_pages_from_mm', 'read_seqcount_retry(&mm->write_protect_seq)');
   const S_off = site('lockless_pages_from_mm', 'local_irq_save()');
@@ -108,7 +127,7 @@ function locklessPagesFromMmMutated(irqs: boolean, seqcount: boolean): RevisionF
     if (pin) yield* sanity_check_pinned_pages(c, pages.slice(first));
     return pages.length - first;
   };
-}
+});
 
 // ===== the mutants =====
 
@@ -117,9 +136,11 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'check-before-recheck',
     change: 'GUP-fast runs the file-backed check before the PMD/PTE re-check, as v7 did',
     expect: 'wild-deref when the page is freed and reused in between (RCU table-free architectures)',
+    // Without a check after the re-check (6.1, v7, jg-proposal) there is nothing to move: the
+    // grab is wrapped with no check, and the check stays absent.
     replace: (r) => {
       const check = r.fns.folio_fast_pin_allowed;
-      return check ? { try_grab_folio_fast: grabThenCheck(r.fns.try_grab_folio_fast, check), folio_fast_pin_allowed: undefined } : null;
+      return check ? { try_grab_folio_fast: grabThenCheck(r.fns.try_grab_folio_fast, check), folio_fast_pin_allowed: undefined } : { folio_fast_pin_allowed: undefined };
     },
   },
   {
@@ -151,8 +172,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'no-read-once',
     change: "the file-backed check reads folio->mapping with plain loads (the compiler may reload it at each use)",
     expect: 'null-deref when truncate clears ->mapping between the NULL test and the dereference',
-    // 6.10's gup_fast_folio_allowed() keeps one READ_ONCE; only 6.5's check is mutated.
-    replace: (r) => (r.fns.folio_fast_pin_allowed === folio_fast_pin_allowed ? { folio_fast_pin_allowed: folioFastPinAllowedMutated(true, true) } : null),
+    // 6.5's folio_fast_pin_allowed() or 6.10's gup_fast_folio_allowed(), each with its one
+    // READ_ONCE() made a plain load at every use. v7's folio_mapping() already uses plain loads;
+    // another check (jg-proposal-after-recheck's) has no mutated copy here: it is left as it is.
+    replace: (r) => {
+      const f = r.fns.folio_fast_pin_allowed;
+      if (f === folio_fast_pin_allowed) return { folio_fast_pin_allowed: folioFastPinAllowedMutated(true, true) };
+      const v = gupFastFolioAllowedVariant(f);
+      return v ? { folio_fast_pin_allowed: makeGupFastFolioAllowed({ ...v, readOnce: false }) } : {};
+    },
   },
   {
     name: 'no-null-check',
@@ -162,7 +190,7 @@ export const MUTANTS: readonly Mutant[] = [
       const f = r.fns.folio_fast_pin_allowed;
       if (f === folio_fast_pin_allowed) return { folio_fast_pin_allowed: folioFastPinAllowedMutated(false, false) };
       const v = gupFastFolioAllowedVariant(f);
-      return v ? { folio_fast_pin_allowed: makeGupFastFolioAllowed({ ...v, nullCheck: false }) } : null;
+      return v ? { folio_fast_pin_allowed: makeGupFastFolioAllowed({ ...v, nullCheck: false }) } : {};
     },
   },
   {
@@ -193,7 +221,10 @@ export const MUTANTS: readonly Mutant[] = [
     change: 'a write fault on a shared file mapping does not call ->page_mkwrite',
     expect: 'dirty-without-mkwrite: the folio is dirtied without the filesystem preparing it',
     replace: () => ({
-      *do_page_mkwrite() {
+      // do_shared_fault() keeps the folio locked when it does not call ->page_mkwrite: the
+      // model's do_page_mkwrite() returns it locked (memory.ts).
+      *do_page_mkwrite(c, _vma, folio) {
+        yield* folio_lock(c, folio);
         return 0;
       },
     }),
@@ -224,14 +255,42 @@ export function findMutant(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);
 }
 
+/**
+ * The entries of the revision's function table the mutant changes: those whose replacement has
+ * another structure than the revision's function (another source text, or another builder or
+ * arguments). Empty: the mutant changes nothing on this revision.
+ */
+export function mutantChanges(m: Mutant, rev: Revision): (keyof RevisionFns)[] {
+  const fns = m.replace(rev);
+  return (Object.keys(fns) as (keyof RevisionFns)[]).filter((k) => fns[k] !== rev.fns[k] && fnStructure(fns[k]) !== fnStructure(rev.fns[k]));
+}
+
 /** Does the mutant change anything on this revision? */
 export function mutantApplies(m: Mutant, rev: Revision): boolean {
-  return m.replace(rev) !== null;
+  return mutantChanges(m, rev).length > 0;
+}
+
+/** The revisions (of `revs`) the mutant changes, by name. */
+export function revisionsChangedBy(m: Mutant, revs: readonly Revision[]): string[] {
+  return revs.filter((r) => mutantApplies(m, r)).map((r) => r.name);
+}
+
+/** The revisions gupcheck models that the mutant changes, by name. */
+export function revisionsChangedByMutant(m: Mutant): string[] {
+  return revisionsChangedBy(m, REVISIONS);
+}
+
+/** Why a mutant is refused on these kernels, in words (for the CLI's and the parser's errors). */
+export function mutantChangesNothing(m: Mutant, kernels: readonly string[]): { what: string; hint: string } {
+  const where = revisionsChangedByMutant(m);
+  return {
+    what: `mutant '${m.name}' changes nothing on ${kernels.length === 1 ? 'kernel' : 'kernels'} ${kernels.join(', ')} (its change, "${m.change}", has nothing to act on there): the run would check the unmutated kernel`,
+    hint: where.length ? `run it on a kernel it changes: ${where.join(', ')}` : 'it changes no kernel gupcheck models',
+  };
 }
 
 /** The revision with the mutant applied. */
 export function applyMutant(rev: Revision, m: Mutant): Revision {
-  const fns = m.replace(rev);
-  if (!fns) throw new Error(`[gupcheck internal bug] mutant ${m.name} changes nothing on ${rev.name}`);
-  return { ...rev, fns: { ...rev.fns, ...fns }, mutant: m.name };
+  if (!mutantApplies(m, rev)) throw new Error(`[gupcheck internal bug] mutant ${m.name} changes nothing on ${rev.name}`);
+  return { ...rev, fns: { ...rev.fns, ...m.replace(rev) }, mutant: m.name };
 }

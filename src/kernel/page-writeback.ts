@@ -88,6 +88,14 @@ export function* folio_lock(c: Ctx, folio: Folio): Step<void> {
   yield* spin_lock(c, folioLock(c, folio), S_lock);
   folio.PG_locked.v = true;
 }
+/**
+ * __folio_set_locked(): lock a new folio nobody else can reach yet (non-atomic, before it enters
+ * the page cache), so no scheduling point.
+ */
+export function __folio_set_locked(c: Ctx, folio: Folio): void {
+  folioLock(c, folio).owner = c.id;
+  folio.PG_locked.v = true;
+}
 export function* folio_unlock(c: Ctx, folio: Folio): Step<void> {
   folio.PG_locked.v = false;
   yield* spin_unlock(c, folioLock(c, folio), S_unlock);

@@ -182,6 +182,24 @@ export class PageTable {
     return c;
   }
 
+  /** How many entries exist (the model's invariants walk them after every step, without allocating). */
+  entryCount(): number {
+    return this.used.length;
+  }
+  /** The value of the i-th existing entry (in creation order). */
+  entryValueAt(i: number): pte_t {
+    return this.entries[this.used[i]!]!.v;
+  }
+  /** The table index of the i-th existing entry. */
+  entryIndexAt(i: number): number {
+    return this.used[i]!;
+  }
+
+  /** The virtual address of entry `index`. */
+  addressOf(index: number): number {
+    return this.base + index * this.shift;
+  }
+
   /** Entries that exist, with their virtual address (for rmap walks, state dumps and the leak check). */
   existing(): [number, Cell<pte_t>][] {
     const out: [number, Cell<pte_t>][] = [];

@@ -18,7 +18,7 @@ import type { PageTable, pte_t } from './pgtable.ts';
 export interface RevisionFns {
   /** try_grab_folio(): the folio with refs taken (FOLL_GET) or pinned (FOLL_PIN), or null. GUP-fast and follow_hugetlb_page() call it. */
   try_grab_folio: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
-  /** What GUP-fast grabs with: try_grab_folio() before 6.11, try_grab_folio_fast() from 6.11 (the same code for the paths modelled). */
+  /** What GUP-fast grabs with: try_grab_folio() before 6.10, try_grab_folio_fast() from 6.10 (which adds VM_WARN_ON_ONCE(!irqs_disabled())). */
   try_grab_folio_fast: (c: Ctx, page: Page, refs: number, flags: number) => Step<Folio | null>;
   /** try_get_folio(): add-unless-zero on page_folio(page), then re-check the page still belongs to it. */
   try_get_folio: (c: Ctx, page: Page, refs: number) => Step<Folio | null>;
@@ -38,6 +38,8 @@ export interface RevisionFns {
   tlb_table_flush: (c: Ctx, tables: PageTable[]) => Step<void>;
   /** The GUP-fast file-backed check after the re-check (6.5 folio_fast_pin_allowed, 6.10 gup_fast_folio_allowed); absent before 6.5. */
   folio_fast_pin_allowed: ((c: Ctx, folio: Folio, flags: number) => Step<boolean>) | undefined;
+  /** folio_mapping() (mm/util.c): the mapping word of the folio's address_space (the swap cache's for swap-cache folios), or 0. v7's GUP-fast check calls it through the table, so a patch may replace it. */
+  folio_mapping: (c: Ctx, folio: Folio) => Step<number>;
   /** The secretmem test GUP-fast makes before the re-check (6.1–6.6); absent from 6.10 (folded into the check). */
   page_is_secretmem: ((c: Ctx, page: Page) => Step<boolean>) | undefined;
   /** check_vma_flags(): 0 or -errno. */
@@ -62,7 +64,7 @@ export interface Revision {
   readonly summary: string;
   /** Sort key: 601 for 6.1, 604 for v7 (6.4-rc based), 605 for 6.5, ..., 9999 for next. */
   readonly order: number;
-  /** x86 frees page tables via RCU (6.15, a37259732a7d) rather than after an IPI. */
+  /** x86 frees page tables via RCU (6.15, a37259732a7d) rather than after the IPI flush (which it still does: kernel/setup.ts archSchemes()). */
   readonly x86RcuTableFree: boolean;
   /** Traces use the 6.10 "gup_fast_*" names. */
   readonly gupFastNames: boolean;
@@ -72,6 +74,35 @@ export interface Revision {
   readonly pinFastEinval: boolean;
   /** try_grab_folio() checks folio_is_longterm_pinnable() after taking the reference (6.5) rather than before (6.1). */
   readonly longtermCheckAfterGet: boolean;
+  /**
+   * The pin APIs check their arguments with is_valid_gup_args() (6.3+, so v7 and 6.5), and
+   * GUP-fast falls back with FOLL_TOUCH|FOLL_UNLOCKABLE. false: 6.1's entry points, each with
+   * its own checks (FOLL_GET -> -EINVAL; caller FOLL_PIN/FOLL_FAST_ONLY accepted; an
+   * overflowing range -> 0), a long-term GUP-fast fallback with the caller's flags (no
+   * FOLL_TOUCH), and pin_user_pages_unlocked() refusing FOLL_LONGTERM (kernel-gup-reference.md
+   * §11 rows 3 and 5).
+   */
+  readonly isValidGupArgs: boolean;
+  /**
+   * gup_must_unshare() asks R/O long-term pins of non-anon pages in COW mappings to unshare
+   * (6.5 mm/internal.h:969; v7 too). false: 6.1's (include/linux/mm.h:3073), false for any
+   * non-anon page (§11 row 4).
+   */
+  readonly gupMustUnshareNonAnon: boolean;
+  /**
+   * try_grab_folio()/try_grab_page() take a pin on the zero page like on any page, and unpin
+   * drops it (6.1, v7). false: the zero page is never pinned (6.5, c8070b787519 "mm: Don't pin
+   * ZERO_PAGE in pin_user_pages()"; §11 row 12).
+   */
+  readonly pinsZeroPage: boolean;
+  /** mm/gup_test.c has PIN_LONGTERM_TEST_START/STOP (6.5+). false: 6.1, whose ioctl returns -EINVAL for it (§11 row 6). */
+  readonly gupTestPinLongterm: boolean;
+  /**
+   * struct slab puts slab_cache where page->mapping is (up to 6.4: 6.1 mm/slab.h SLUB layout).
+   * false (6.5+, SLAB_MATCH(compound_head, slab_cache), mm/slab.h:107): slab_cache overlays
+   * compound_head and the mapping word holds slab_list.prev (kernel/reuse.ts; §11 row 13).
+   */
+  readonly slabCacheInMappingWord: boolean;
   readonly fns: RevisionFns;
   /** Set on a revision derived by a mutant. */
   readonly mutant?: string;
@@ -83,4 +114,33 @@ export function derive(
   over: Partial<Omit<Revision, 'fns'>> & { fns?: Partial<RevisionFns> },
 ): Revision {
   return { ...base, ...over, fns: { ...base.fns, ...(over.fns ?? {}) } };
+}
+
+// ===== comparing functions by structure (for mutants: kernel/mutants.ts mutantChanges()) =====
+
+const builtFromArgs = new WeakMap<object, string>();
+
+/**
+ * Record that `fn` was made by `builder` from `args` (a variant, a wrapper around other
+ * functions). Closures made by one builder share their source text; what tells them apart is
+ * the arguments, so their structure is the builder's code plus the arguments' structures.
+ */
+export function builtFrom<F extends object>(fn: F, builder: (...a: never[]) => unknown, args: readonly unknown[]): F {
+  builtFromArgs.set(fn, `${builder.toString()}(${args.map(argStructure).join(', ')})`);
+  return fn;
+}
+
+function argStructure(a: unknown): string {
+  return typeof a === 'function' ? fnStructure(a) : JSON.stringify(a) ?? 'undefined';
+}
+
+/**
+ * A function's structure: its source text, or for one made by a builder (builtFrom()), the
+ * builder's source and the structures of its arguments. Two table entries with the same
+ * structure run the same code with the same parameters.
+ */
+export function fnStructure(fn: unknown): string {
+  if (fn === undefined) return 'undefined';
+  if (typeof fn !== 'function') return JSON.stringify(fn);
+  return builtFromArgs.get(fn) ?? (fn as () => unknown).toString();
 }

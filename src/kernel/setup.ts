@@ -11,9 +11,9 @@
  * Left out: the syscall layer's argument checking (callers pass valid lengths), file
  * descriptors, mmap address selection (every VMA gets its own 1 GB-aligned slot).
  */
-import { announce, type Cell, WRITE_ONCE, init } from '../sim/cell.ts';
+import { announce, Cell, WRITE_ONCE, init } from '../sim/cell.ts';
 import { READ, RMW, type Step, site } from '../sim/op.ts';
-import { down_read, opEnabled, up_read } from '../sim/sync.ts';
+import { down_read, opEnabled, SpinLock, up_read } from '../sim/sync.ts';
 import { World } from '../sim/world.ts';
 import { InternalError } from '../errors.ts';
 import { constant } from '../sim/frames.ts';
@@ -21,7 +21,7 @@ import { FS, type FsName } from './fs.ts';
 import { Ctx, Kernel, type KernelConfig } from './kernel.ts';
 import { handle_mm_fault, vm_insert_page_setup } from './memory.ts';
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, do_mmap } from './mmap.ts';
-import type { AddressSpace, File, Folio, FsType, MmStruct, Vma, Zone } from './mm_types.ts';
+import { type AddressSpace, File, type Folio, type FsType, Inode, type MmStruct, type Vma, type Zone } from './mm_types.ts';
 import { alloc_pages_setup, hugetlb_pool_init } from './page_alloc.ts';
 import { read_entry, update_entry, walk_alloc } from './pgtable-generic.ts';
 import { _PAGE_ACCESSED, _PAGE_DIRTY, pte_access_permitted, pte_huge, pte_pfn, pte_present } from './pgtable.ts';
@@ -43,10 +43,17 @@ export interface BootOptions {
   readonly hugetlbPool?: Readonly<Record<number, number>>;
 }
 
-/** The table-freeing and TLB-flush schemes: x86 before 6.15 uses IPIs; x86 6.15+ and arm64 RCU + broadcast. */
+/**
+ * The table-freeing and TLB-flush schemes. arm64: broadcast TLBI, tables freed via RCU. x86
+ * before 6.15: IPI flush, tables freed after it. x86 6.15+: tables freed via RCU (a37259732a7d;
+ * 6.19 arch/x86/Kconfig:285), but the flush still IPIs: 6.19 arch/x86/mm/tlb.c:1468-1473
+ * broadcasts with INVLPGB only if mm_global_asid(mm), which an mm gets only after running on
+ * more than 3 CPUs (tlb.c:459), and only on AMD (BROADCAST_TLB_FLUSH needs CPU_SUP_AMD && 64BIT,
+ * Kconfig.cpu:361). `--tlb-flush broadcast` models an mm with a global ASID on such a CPU.
+ */
 export function archSchemes(rev: Revision, arch: Arch): { tableFree: TableFree; tlbFlush: 'ipi' | 'broadcast' } {
   if (arch === 'arm64') return { tableFree: 'rcu', tlbFlush: 'broadcast' };
-  return rev.x86RcuTableFree ? { tableFree: 'rcu', tlbFlush: 'broadcast' } : { tableFree: 'ipi', tlbFlush: 'ipi' };
+  return { tableFree: rev.x86RcuTableFree ? 'rcu' : 'ipi', tlbFlush: 'ipi' };
 }
 
 export function boot(o: BootOptions): Kernel {
@@ -102,16 +109,39 @@ export function runSequential<T>(c: Ctx, gen: Step<T>): T {
 
 // ===== files and backings =====
 
-export function createFile(k: Kernel, fs: FsType, path: string): File {
+/**
+ * A file on a filesystem, opened: the inode (with its address_space), its dentry and a struct
+ * file. `named`: the file has a name (i_nlink 1) rather than being a memfd, secretmem or the
+ * shmem file of MAP_SHARED|MAP_ANONYMOUS. `fd`: the process holds a descriptor for it (f_count 1);
+ * without one (MAP_SHARED|MAP_ANONYMOUS: shmem_zero_setup()) only the VMA will hold it.
+ */
+export function createFile(k: Kernel, fs: FsType, path: string, o: { readonly named?: boolean; readonly fd?: boolean } = {}): File {
+  const named = o.named ?? true;
+  const fd = o.fd ?? true;
   const as: AddressSpace = k.newAddressSpace(`${fs.name}:${path}`, fs.a_ops, fs);
-  const inode = { i_mapping: as, fs, path, i_size: 0 };
-  return {
-    f_inode: inode,
-    f_mapping: as,
-    secretmem: fs.name === 'secretmem',
-    hugetlb: fs.name === 'hugetlbfs',
-    shmem: fs.name === 'tmpfs',
-  };
+  const w = k.w;
+  const desc = as.desc;
+  const inode = new Inode(
+    as,
+    fs,
+    path,
+    new Cell(w.newObject(() => `inode(${desc}).i_size`), 0),
+    named ? 1 : 0,
+    new SpinLock(w.newObject(() => `inode(${desc}).i_lock`)),
+  );
+  as.host = inode;
+  inode.d_count = 1; // the struct file's f_path
+  const file = new File(
+    inode,
+    as,
+    new Cell(w.newObject(() => `file(${desc}).f_count`), fd ? 1 : 0),
+    new Cell(w.newObject(() => `fd table slot of ${desc}`), fd),
+    fs.name === 'secretmem',
+    fs.name === 'hugetlbfs',
+    fs.name === 'tmpfs',
+  );
+  k.files.push(file);
+  return file;
 }
 
 export const BACKINGS = [
@@ -145,30 +175,34 @@ export const BACKING_HELP: Record<Backing, string> = {
   driver: 'a driver mmap() of vm_insert_page() kernel pages (VM_MIXEDMAP, NULL ->mapping)',
 };
 
-export function backingFs(b: Backing, shared: boolean): { fs: FsName | null; path: string } {
+/**
+ * The filesystem and path a backing's file lives at, whether it has a name (i_nlink 1: unlink
+ * can remove it) and whether the process holds a descriptor for it.
+ */
+export function backingFs(b: Backing, shared: boolean): { fs: FsName | null; path: string; named: boolean; fd: boolean } {
   switch (b) {
     case 'anon':
-      return shared ? { fs: 'tmpfs', path: '/dev/zero (deleted)' } : { fs: null, path: '' };
+      return shared ? { fs: 'tmpfs', path: '/dev/zero (deleted)', named: false, fd: false } : { fs: null, path: '', named: false, fd: false };
     case 'memfd':
-      return { fs: 'tmpfs', path: 'memfd:test' };
+      return { fs: 'tmpfs', path: 'memfd:test', named: false, fd: true };
     case 'memfd_hugetlb':
-      return { fs: 'hugetlbfs', path: 'memfd:test (hugetlb 2M)' };
+      return { fs: 'hugetlbfs', path: 'memfd:test (hugetlb 2M)', named: false, fd: true };
     case 'memfd_hugetlb_1g':
-      return { fs: 'hugetlbfs1g', path: 'memfd:test (hugetlb 1G)' };
+      return { fs: 'hugetlbfs1g', path: 'memfd:test (hugetlb 1G)', named: false, fd: true };
     case 'tmpfs':
-      return { fs: 'tmpfs', path: '/tmp/file' };
+      return { fs: 'tmpfs', path: '/tmp/file', named: true, fd: true };
     case 'hugetlbfs':
-      return { fs: 'hugetlbfs', path: '/dev/hugepages/file' };
+      return { fs: 'hugetlbfs', path: '/dev/hugepages/file', named: true, fd: true };
     case 'ext4':
     case 'xfs':
     case 'btrfs':
-      return { fs: b, path: `/mnt/${b}/file` };
+      return { fs: b, path: `/mnt/${b}/file`, named: true, fd: true };
     case 'otherfs':
-      return { fs: 'otherfs', path: '/mnt/f2fs/file' };
+      return { fs: 'otherfs', path: '/mnt/f2fs/file', named: true, fd: true };
     case 'secretmem':
-      return { fs: 'secretmem', path: 'secretmem' };
+      return { fs: 'secretmem', path: 'secretmem', named: false, fd: true };
     case 'driver':
-      return { fs: 'driver', path: '/dev/drv' };
+      return { fs: 'driver', path: '/dev/drv', named: true, fd: true };
   }
 }
 
@@ -209,10 +243,13 @@ export interface MapSpec {
 export function mapBacking(p: Process, spec: MapSpec): Vma {
   const k = p.k;
   const c = p.ctx();
-  const { fs, path } = backingFs(spec.backing, spec.shared);
-  const file = spec.file ?? (fs ? createFile(k, FS[fs], path) : null);
+  const { fs, path, named, fd } = backingFs(spec.backing, spec.shared);
+  const file = spec.file ?? (fs ? createFile(k, FS[fs], path, { named, fd }) : null);
   const prot = PROT_READ | (spec.prot === 'rw' ? PROT_WRITE : 0);
   const vma = do_mmap(c, p.mm, p.slot(), spec.len, prot, spec.shared ? MAP_SHARED : MAP_PRIVATE, file, spec.label);
+  // The file's size covers the mapping (ftruncate() before mmap(), as the selftests do;
+  // shmem_zero_setup() for MAP_SHARED|MAP_ANONYMOUS): a fault past i_size is SIGBUS.
+  if (file) init(file.f_inode.i_size, Math.max(file.f_inode.i_size.v, (vma.vm_pgoff * PAGE_SIZE) + spec.len));
   if (spec.backing === 'driver') {
     // The driver's ->mmap: vm_insert_page() of kernel pages it allocated (order 0, NULL ->mapping).
     for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {

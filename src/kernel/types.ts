@@ -119,7 +119,9 @@ export function vmFlagNames(f: number): string {
 
 // ----- errno -----
 export const EPERM = 1;
+export const ENOENT = 2;
 export const EINTR = 4;
+export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EFAULT = 14;
@@ -139,7 +141,9 @@ export const SIGSEGV = 11;
 
 const ERRNO_NAMES: Record<number, string> = {
   [EPERM]: 'EPERM',
+  [ENOENT]: 'ENOENT',
   [EINTR]: 'EINTR',
+  [EBADF]: 'EBADF',
   [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',
   [EFAULT]: 'EFAULT',

@@ -10,8 +10,8 @@
  * READ_ONCE() to avoid the compiler from emitting the load multiple times").
  *
  * Dereferencing (deref_a_ops) is where a wild pointer becomes a finding: the word must point
- * at a live address_space. NULL is `null-deref`; junk, a slab's kmem_cache, an anon_vma or a
- * freed inode is `wild-deref`. Both end the execution (the kernel would oops or compare
+ * at a live address_space. NULL is `null-deref`; junk, a slab's word (its kmem_cache up to 6.4,
+ * slab_list.prev from 6.5), an anon_vma or a freed inode is `wild-deref`. Both end the execution (the kernel would oops or compare
  * garbage).
  */
 import { announce, load } from '../sim/cell.ts';

@@ -34,7 +34,7 @@ export function reportData(runs: readonly ReportRun[], traces: readonly Trace[],
     version: REPORT_DATA_VERSION,
     runs,
     traces,
-    meta: { interrupted: meta.interrupted, command: meta.command, notCovered: traces[0]?.model.notCovered ?? notCovered('checker') },
+    meta: { interrupted: meta.interrupted, command: meta.command, ...(meta.notStarted?.length ? { notStarted: meta.notStarted } : {}), notCovered: traces[0]?.model.notCovered ?? notCovered('checker') },
   };
 }
 

@@ -8,13 +8,15 @@
  * esbuild is a devDependency, loaded lazily: where it is not installed, an existing bundle is
  * used even if stale, and with no bundle at all the report falls back to plain text.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, bundleFresh, newestSource } from '../build/esbuild.ts';
 
 const VIEWER_DIR = fileURLToPath(new URL('../viewer/', import.meta.url));
 const TRACE_DIR = fileURLToPath(new URL('../trace/', import.meta.url));
+/** The verdict words, which the viewer imports from src/run/. */
+const VERDICT_WORDS = fileURLToPath(new URL('../run/verdict.ts', import.meta.url));
 export const VIEWER_ENTRY = join(VIEWER_DIR, 'main.ts');
 export const VIEWER_BUNDLE = join(VIEWER_DIR, 'dist', 'viewer.js');
 export const VIEWER_CSS = join(VIEWER_DIR, 'viewer.css');
@@ -27,7 +29,7 @@ export function buildViewer(): { path: string; bytes: number; js: string } {
 
 /** True when the bundle exists and no source is newer than it. */
 export function viewerBundleFresh(): boolean {
-  return bundleFresh(VIEWER_BUNDLE, newestSource([VIEWER_DIR, TRACE_DIR]));
+  return bundleFresh(VIEWER_BUNDLE, Math.max(newestSource([VIEWER_DIR, TRACE_DIR]), existsSync(VERDICT_WORDS) ? statSync(VERDICT_WORDS).mtimeMs : 0));
 }
 
 /**

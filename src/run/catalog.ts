@@ -11,10 +11,10 @@ export const FINDINGS: readonly FindingInfo[] = [
     id: 'wild-deref',
     line: 'a mapping word that is not a live address_space was dereferenced (junk, a slab, an anon_vma, a freed inode)',
     explain: `GUP-fast read folio->mapping and dereferenced it (mapping->a_ops) while the word did not point at a live
-address_space: the folio had been freed and reused (a slab's kmem_cache, a kernel user's own data), or the
-inode was freed. This is the bug David Hildenbrand found in v7 3/3: the check ran before the PTE re-check, and
-on architectures whose TLB flush does not wait for IRQs-off CPUs (arm64; x86 with RCU table freeing and
-broadcast invalidation) the page can be freed and reused in between. Fixed in v8/v9 by moving the check after
+address_space: the folio had been freed and reused (a slab: its kmem_cache up to 6.4, its slab_list.prev from
+6.5; a kernel user's own data), or the inode was freed. This is the bug David Hildenbrand found in v7 3/3: the
+check ran before the PTE re-check, and on architectures whose TLB flush does not wait for IRQs-off CPUs (arm64;
+x86 6.15+ with INVLPGB broadcast, --tlb-flush broadcast) the page can be freed and reused in between. Fixed in v8/v9 by moving the check after
 the re-check: a folio proven still mapped cannot be reused, and its address_space is RCU-protected while IRQs
 are off.`,
   },
@@ -100,7 +100,8 @@ export const LIMITS_EXPLAIN = `What gupcheck's model does not cover:
   migration, soft-dirty, mlock, memcg, per-CPU page lists, readahead and large page-cache folios, VMA
   merging/splitting, VM_FAULT_RETRY (faults never drop mmap_lock), fatal signals, khugepaged collapse, THP
   faults (THPs are set up directly), large-folio swap and migration of hugetlb pages.
-- Architectures are modelled by their protocols only: x86 before 6.15 = TLB flush by IPI and page tables freed
-  after it; arm64 and x86 6.15+ = broadcast TLB invalidation and RCU table freeing (--tlb-flush and --table-free
-  override).
+- Architectures are modelled by their protocols only: x86 = TLB flush by IPI, which waits for IRQs-off CPUs,
+  with page tables freed after it (before 6.15) or via RCU (6.15+); arm64 = broadcast TLB invalidation and RCU
+  table freeing. x86 6.15+'s INVLPGB broadcast (AMD, an mm with a global ASID: one that ran on more than 3
+  CPUs) is --tlb-flush broadcast, not the default (--tlb-flush and --table-free override).
 - Every file header in src/kernel/ names the kernel function it models, the revision, and what it leaves out.`;

@@ -1,6 +1,6 @@
 /** Finding and loading scenario files (files, directories, bundled examples by name). */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GupcheckError } from '../errors.ts';
 import { parseScenario, type ParsedScenario } from '../scenarios/parse.ts';
@@ -38,6 +38,15 @@ export function loadScenario(file: string): ParsedScenario {
     throw new LoadError('GUPCHECK_FILE_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`, 'check the path and permissions');
   }
   return parseScenario(file, src);
+}
+
+/** Is this file one of the bundled examples (through any symlink)? `gupcheck replay` finds those by name. */
+export function isBundled(file: string): boolean {
+  try {
+    return dirname(realpathSync(file)) === realpathSync(EXAMPLES_DIR).replace(/\/$/, '');
+  } catch {
+    return false;
+  }
 }
 
 /** A bundled example by scenario name. */

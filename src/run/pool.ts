@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, GupcheckError } from '../errors.ts';
 import { LimitError } from '../sim/world.ts';
+import { RunLimitError } from './run-limit.ts';
 import { loadScenario } from './load.ts';
 import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
 import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
@@ -98,7 +99,7 @@ export function serializeError(e: unknown): SerializedError {
   return { name: err.name, message: err.message };
 }
 
-function deserializeError(s: SerializedError): Error {
+export function deserializeError(s: SerializedError): Error {
   if (s.name === 'LimitError') {
     const e = new LimitError(s.limit ?? 'unknown', s.value ?? 0, '', s.detail);
     e.message = s.message;
@@ -109,16 +110,7 @@ function deserializeError(s: SerializedError): Error {
   return e;
 }
 
-/** A limit one run hit, with the run (the CLI names it in the error). */
-export class RunLimitError extends LimitError {
-  constructor(
-    e: LimitError,
-    readonly job: Job,
-  ) {
-    super(e.limit, e.value, '', e.detail);
-    this.message = e.message;
-  }
-}
+export { RunLimitError };
 
 function atJob<E>(e: E, job: Job): E | RunLimitError {
   return e instanceof LimitError && !(e instanceof RunLimitError) ? new RunLimitError(e, job) : e;

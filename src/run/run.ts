@@ -18,10 +18,12 @@ import type { SplitHooks } from '../check/split.ts';
 import { makeStrategy, strategyInfo, type StrategyName } from '../check/strategies/index.ts';
 import { findMutant, MUTANTS, mutantApplies } from '../kernel/mutants.ts';
 import { findRevision } from '../kernel/revisions/index.ts';
+import type { KernelSource } from '../patch/source.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
 import { buildProgram, type RunConfig } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
-import type { ExpectationT, ScenarioT } from '../scenarios/schema.ts';
+import { type ExpectationT, isModulePath, type ScenarioT } from '../scenarios/schema.ts';
+import type { Verdict } from './verdict.ts';
 
 export type { StrategyName };
 
@@ -48,8 +50,19 @@ export interface RunOptions {
   readonly judgeAs?: RunConfig | undefined;
 }
 
+/** A revision a run is on: its name, how it was asked for, and (not built in) where it is loaded from. */
+export interface KernelChoice {
+  /** The name the run carries (tables, JSON, traces, tokens). */
+  readonly name: string;
+  /** How it was asked for: a built-in name, a module path as written, or `BASE+FILE.c`. */
+  readonly spec: string;
+  readonly source?: KernelSource | undefined;
+}
+
 export interface Filters {
-  readonly kernels?: readonly string[] | undefined;
+  /** Run on these revisions (instead of the scenario's `kernels:`). */
+  readonly kernels?: readonly KernelChoice[] | undefined;
+  /** Run on these architectures (instead of the scenario's `arches:`). */
   readonly arches?: readonly Arch[] | undefined;
   /** Run these mutants on every selected kernel/arch (instead of the scenario's own mutant runs). */
   readonly mutant?: string | undefined;
@@ -57,36 +70,101 @@ export interface Filters {
 
 export interface PlannedRun extends RunConfig {
   readonly scenario: string;
+  /** How the kernel was asked for, when not by its name (a module path as written in `kernels:`). */
+  readonly kernelSpec?: string | undefined;
+  /** Where a revision that is not built in is loaded from (workers load it before they explore). */
+  readonly kernelSource?: KernelSource | undefined;
 }
 
 const asList = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? (v as T[]) : [v as T]);
 
-/** The runs a scenario asks for, narrowed by command-line filters. */
-export function plannedRuns(s: ScenarioT, f: Filters): PlannedRun[] {
-  const kernels = s.kernels.filter((k) => !f.kernels || f.kernels.includes(k));
-  const arches = s.arches.filter((a) => !f.arches || f.arches.includes(a));
+/** Built-in revisions by name, as kernel choices. */
+export function builtinKernels(names: readonly string[] | undefined): KernelChoice[] | undefined {
+  return names?.map((name) => ({ name, spec: name }));
+}
+
+/** The scenario's own kernels: built-in names as they are; module paths through `resolve` (loaded beforehand). */
+export type KernelResolver = (spec: string) => KernelChoice;
+
+const builtin: KernelResolver = (spec) => {
+  if (isModulePath(spec)) throw new Error(`[gupcheck internal bug] revision module ${spec} planned before it was loaded`);
+  return { name: spec, spec };
+};
+
+function runOf(s: ScenarioT, k: KernelChoice, arch: Arch, mutant: string | null): PlannedRun {
+  return { scenario: s.name, kernel: k.name, arch, mutant, ...(k.spec !== k.name ? { kernelSpec: k.spec } : {}), ...(k.source ? { kernelSource: k.source } : {}) };
+}
+
+function applies(m: string, kernel: string): boolean {
+  const mutant = findMutant(m);
+  const rev = findRevision(kernel);
+  return !mutant || !rev || mutantApplies(mutant, rev);
+}
+
+/**
+ * The runs a scenario asks for. `--kernel` and `--arch` choose what runs, whatever the scenario
+ * lists (its `kernels:` and `arches:` are the default); a scenario's mutant runs are kept on the
+ * chosen kernels and arches they name (all of them, when they name none), where the mutant applies.
+ */
+export function plannedRuns(s: ScenarioT, f: Filters, resolve: KernelResolver = builtin): PlannedRun[] {
+  const own = s.kernels.map(resolve);
+  const kernels = f.kernels ?? own;
+  const arches = f.arches ?? s.arches;
   const runs: PlannedRun[] = [];
   if (f.mutant) {
-    const m = findMutant(f.mutant)!;
-    const ks = f.kernels ?? s.kernels;
-    for (const kernel of ks) {
-      if (!mutantApplies(m, findRevision(kernel)!)) continue;
-      for (const arch of f.arches ?? s.arches) runs.push({ scenario: s.name, kernel, arch, mutant: m.name });
+    for (const k of kernels) {
+      if (!applies(f.mutant, k.name)) continue;
+      for (const arch of arches) runs.push(runOf(s, k, arch, f.mutant));
     }
     return runs;
   }
-  for (const kernel of kernels) for (const arch of arches) runs.push({ scenario: s.name, kernel, arch, mutant: null });
+  for (const k of kernels) for (const arch of arches) runs.push(runOf(s, k, arch, null));
   for (const mr of s.mutants) {
-    for (const kernel of asList(mr.kernel) ?? s.kernels) {
-      if (f.kernels && !f.kernels.includes(kernel)) continue;
+    const named = asList(mr.kernel)?.map(resolve);
+    const ks = named ? (f.kernels ? named.filter((k) => f.kernels!.some((x) => x.name === k.name)) : named) : kernels;
+    for (const k of ks) {
+      if (!applies(mr.mutant, k.name)) continue;
       for (const arch of asList(mr.arch) ?? s.arches) {
         if (f.arches && !f.arches.includes(arch)) continue;
-        runs.push({ scenario: s.name, kernel, arch, mutant: mr.mutant });
+        runs.push(runOf(s, k, arch, mr.mutant));
       }
     }
   }
   return runs;
 }
+
+/** An expectation that none of the scenario's own runs is judged by (a revision, arch or mutant it does not run). */
+export interface UnjudgedExpectation {
+  readonly index: number;
+  readonly text: string;
+  /** Why: what the scenario runs. */
+  readonly why: string;
+}
+
+/** The expectations of a scenario that match none of the runs it asks for itself. */
+export function neverJudged(s: ScenarioT, resolve: KernelResolver = builtin): UnjudgedExpectation[] {
+  const runs = plannedRuns(s, {}, resolve);
+  const out: UnjudgedExpectation[] = [];
+  s.expect.forEach((e, index) => {
+    if (runs.some((r) => expectationMatches(e, r))) return;
+    const mutants = [...new Set(runs.map((r) => r.mutant).filter((m): m is string => m !== null))];
+    const why = `the scenario runs kernels ${s.kernels.join(', ')} on ${s.arches.join(', ')}${mutants.length ? ` (mutants: ${mutants.join(', ')})` : ' (no mutants)'}`;
+    out.push({ index, text: describeSelector(e) + ' ' + describeExpectation(e), why });
+  });
+  return out;
+}
+
+function describeSelector(e: ExpectationT): string {
+  const parts = [asList(e.kernel)?.join('/'), asList(e.arch)?.join('/'), e.mutant === undefined ? undefined : e.mutant === '*' ? 'any mutant' : `mutant ${e.mutant}`].filter(Boolean);
+  return parts.length ? `[${parts.join(', ')}]` : '[every run]';
+}
+
+/**
+ * holds: every expectation that covers the run holds; violated: one does not; not-judged: no
+ * expectation covers the run (e.g. a revision the scenario does not list, chosen with --kernel):
+ * its findings and outcomes are shown, and it fails only with --strict.
+ */
+export type { Verdict };
 
 export interface ExpectationResult {
   readonly text: string;
@@ -111,7 +189,7 @@ export interface RunResult {
   readonly kernel: string;
   readonly arch: Arch;
   readonly mutant: string | null;
-  readonly verdict: 'holds' | 'violated';
+  readonly verdict: Verdict;
   readonly findings: FindingReport[];
   readonly outcomes: Record<string, Record<string, number>>;
   readonly executions: number;
@@ -196,7 +274,8 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
       steps: f.best.steps,
       expected: mentioned.has(f.id) || anyCovered,
     }));
-  const unexpected = s.strict ? findings.filter((f) => !f.expected) : [];
+  // A run no expectation covers is not judged: its findings are shown, not counted against it.
+  const unexpected = s.strict && matching.length > 0 ? findings.filter((f) => !f.expected) : [];
   for (const f of unexpected) {
     expectations.push({ text: `no unexpected finding (${f.id})`, holds: false, observed: `${f.id} in ${f.executions} of ${r.executions} executions: ${f.message}` });
   }
@@ -206,7 +285,7 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
     kernel: run.kernel,
     arch: run.arch,
     mutant: run.mutant,
-    verdict: holds ? 'holds' : 'violated',
+    verdict: matching.length === 0 ? 'not-judged' : holds ? 'holds' : 'violated',
     findings,
     outcomes: r.outcomeSummary(),
     executions: r.executions,
@@ -231,10 +310,10 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
   };
 }
 
-export function expectationMatches(e: ExpectationT, run: RunConfig): boolean {
+export function expectationMatches(e: ExpectationT, run: RunConfig & { readonly kernelSpec?: string | undefined }): boolean {
   const ks = asList(e.kernel);
   const as = asList(e.arch);
-  if (ks && !ks.includes(run.kernel)) return false;
+  if (ks && !ks.includes(run.kernel) && !(run.kernelSpec !== undefined && ks.includes(run.kernelSpec))) return false;
   if (as && !as.includes(run.arch)) return false;
   if (e.mutant === '*') return true;
   return (e.mutant ?? null) === run.mutant;

@@ -2,6 +2,7 @@
  * From a finding's example schedule to a trace a person reads: minimized, replayed with
  * recording, with its replay token.
  */
+import { resolve } from 'node:path';
 import { minimize } from '../check/minimize.ts';
 import { record, replaySchedule } from '../check/record.ts';
 import { notCovered } from '../answer/limits.ts';
@@ -9,7 +10,9 @@ import { buildProgram } from '../scenarios/build.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 import { TRACE_VERSION, type Trace } from '../trace/schema.ts';
 import { encodeToken, sourceHash } from '../trace/token.ts';
+import { sourceOptions } from '../patch/source.ts';
 import type { PlannedRun, RunOptions } from './run.ts';
+import { isBundled } from './load.ts';
 
 export interface TraceRequest {
   readonly findingId: string | null;
@@ -51,7 +54,7 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     finding: f ? { id: f.id, message: f.message, step: f.step } : null,
     ...(req.outcome ? { outcome: { name: req.outcome.name, value: req.outcome.value } } : {}),
     replay: token,
-    command: `gupcheck replay ${token}`,
+    command: replayCommand(token, p.file, run.kernelSource ? sourceOptions(run.kernelSource) : ''),
     cpus: rec.cpus,
     steps: rec.steps,
     initial: rec.initial!,
@@ -60,6 +63,21 @@ export function buildTrace(p: ParsedScenario, run: PlannedRun, o: Pick<RunOption
     findings: rec.findings.map((x) => ({ id: x.id, message: x.message, step: x.step })),
     ended: rec.ended,
   };
+}
+
+/**
+ * The command that replays a token: a bundled example is found by its name; any other scenario
+ * file is named with --scenario, by its absolute path, so the command works when copied into a
+ * shell in another directory.
+ */
+export function replayCommand(token: string, file: string, kernelOptions = ''): string {
+  const scenario = isBundled(file) ? '' : ` --scenario ${shellWord(resolve(file))}`;
+  return `gupcheck replay ${token}${scenario}${kernelOptions ? ` ${kernelOptions}` : ''}`;
+}
+
+/** A word a POSIX shell reads back as `s`. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Re-run a token's schedule: does it still reach what it reached? */

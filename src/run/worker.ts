@@ -9,16 +9,21 @@ import type { ParsedScenario } from '../scenarios/parse.ts';
 import { loadScenario } from './load.ts';
 import { type FromWorker, serializeError, type ToWorker } from './pool.ts';
 import { explore } from './run.ts';
+import { ensureKernel } from '../patch/load.ts';
 
 const port = parentPort!;
 const { stopFlag, wanted, executions, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; executions: Int32Array; id: number };
 const parsed = new Map<string, ParsedScenario>();
 const send = (m: FromWorker) => port.postMessage(m);
 
-port.on('message', (m: ToWorker) => {
+port.on('message', (m: ToWorker) => void explore1(m));
+
+async function explore1(m: ToWorker): Promise<void> {
   const itemId = m.itemId;
   let last = Date.now();
   try {
+    // A revision module or C patch: this thread loads its own copy, bound to this thread's model.
+    if (m.run.kernelSource) await ensureKernel(m.run.kernelSource);
     let p = parsed.get(m.file);
     if (!p) parsed.set(m.file, (p = loadScenario(m.file)));
     // In a split search --max-executions counts the whole run's executions, over all of its
@@ -66,4 +71,4 @@ port.on('message', (m: ToWorker) => {
   } catch (e) {
     send({ type: 'error', itemId, error: serializeError(e) });
   }
-});
+}

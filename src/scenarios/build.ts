@@ -5,16 +5,17 @@
  * runs the end-of-run checks. How the state reads in traces is in scenarios/present.ts.
  */
 import { auditPinnedExclusive, auditRefcounts } from '../kernel/audit.ts';
+import { checkModelInvariants } from '../kernel/invariants.ts';
 import { FS } from '../kernel/fs.ts';
 import { type Ctx, ctxMaker, type Kernel } from '../kernel/kernel.ts';
 import type { File, Vma } from '../kernel/mm_types.ts';
 import { applyMutant, findMutant } from '../kernel/mutants.ts';
 import type { Revision } from '../kernel/revision.ts';
-import { findRevision } from '../kernel/revisions/index.ts';
+import { findRevision, isBuiltinRevision } from '../kernel/revisions/index.ts';
 import { boot, createFile, Process } from '../kernel/setup.ts';
 import type { Arch, TableFree } from '../kernel/types.ts';
 import { constant } from '../sim/frames.ts';
-import type { Step } from '../sim/op.ts';
+import type { Site, Step } from '../sim/op.ts';
 import type { World } from '../sim/world.ts';
 import type { Program } from '../check/execution.ts';
 import type { Presentable } from '../check/record.ts';
@@ -54,6 +55,7 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
   const m = run.mutant ? findMutant(run.mutant) : undefined;
   if (run.mutant && !m) throw new Error(`unknown mutant ${run.mutant}`);
   const rev = m ? applyMutant(base, m) : base;
+  const trusted = !m && isBuiltinRevision(base.name);
   constant(s); // the scenario as parsed: the CPUs' operation lists never change
   let k: Kernel | null = null;
   const cpuNames = Object.keys(s.cpus).sort();
@@ -95,6 +97,21 @@ export function buildProgram(s: ScenarioT, run: RunConfig): ScenarioProgram {
     stateKey(w: World): string {
       return stateKey(k!, w);
     },
+    checkModel(w: World, tid: number, site: Site | null): string | undefined {
+      // The refcount-based invariants hold while the kernel counts references right: on a
+      // built-in revision without a mutant (a user's module or C patch may miscount, which is what
+      // it is checked for), until the first finding (kernel/invariants.ts).
+      const v = checkModelInvariants(k!, trusted && w.findings.length === 0);
+      if (!v) return undefined;
+      const t = tid >= 0 ? (w.threads[tid] as Ctx) : undefined;
+      let where = 'after the setup';
+      if (t) {
+        const ops = s.cpus[t.name];
+        const op = ops && t.opIndex >= 0 ? ` (its operation ${t.opIndex}, ${ops[t.opIndex]!.op})` : '';
+        where = site ? `after ${t.name} ran ${kernelName(rev, site.fn)}: ${site.action}${op}` : `after ${t.name} started${op}`;
+      }
+      return `model invariant '${v.invariant}' broken ${where}: ${v.message}`;
+    },
     formatValue(name: string, v: unknown): string {
       return formatValue(k!, name, v);
     },
@@ -115,6 +132,7 @@ function* cpuProgram(c: Ctx, cpu: string, ops: readonly OpSpecT[], env: Env, key
   const st: CpuState = { pins: [], release: 'yes', get: false };
   for (let i = 0; i < ops.length; i++) {
     const key = keys.get(`${cpu}:${i}`);
+    c.opIndex = i;
     const r: CpuRun = { c, env, st, record: (v) => void (key && c.w.outcomes.set(key, v)) };
     yield* runOp(r, ops[i]!);
   }

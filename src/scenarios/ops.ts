@@ -10,7 +10,8 @@
  * `CPU0.<index>` when a CPU has more than one such operation.
  */
 import { z } from 'zod';
-import { evict_inode, truncate_pagecache } from '../kernel/truncate.ts';
+import { truncate_setsize } from '../kernel/truncate.ts';
+import { close_fd, fdget, fput, vfs_unlink } from '../kernel/inode.ts';
 import { dup_mmap } from '../kernel/fork.ts';
 import { get_user_pages_fast, pin_user_pages, pin_user_pages_fast, pin_user_pages_fast_only, put_user_pages, unpin_user_pages, unpin_user_pages_dirty_lock } from '../kernel/gup.ts';
 import { split_folio } from '../kernel/huge_memory.ts';
@@ -22,9 +23,9 @@ import { dma_write, write_cache_pages_lookup, writeback_folio } from '../kernel/
 import { folio_walk_start } from '../kernel/pagewalk.ts';
 import { alloc_kernel_page, alloc_pagecache_page, allocate_slab, OWNERS, type OwnerName } from '../kernel/reuse.ts';
 import type { Process } from '../kernel/setup.ts';
-import { user_access } from '../kernel/setup.ts';
+import { backingFs, user_access } from '../kernel/setup.ts';
 import { swap_out_folio } from '../kernel/swap.ts';
-import { errnoName, PAGE_SIZE, parseFoll } from '../kernel/types.ts';
+import { errnoName, PAGE_SIZE, parseFoll, SIGBUS, SIGSEGV } from '../kernel/types.ts';
 import { type Step, site } from '../sim/op.ts';
 import { choose, down_read, up_read } from '../sim/sync.ts';
 import type { VmaSpecT } from './schema.ts';
@@ -233,7 +234,7 @@ export const OP_TABLE = [
     section: 'Pinning',
     schema: pinSchema('io_uring_register'),
     models:
-      "io_uring's `IORING_REGISTER_BUFFERS` (`io_pin_pages()`): always a `FOLL_WRITE|FOLL_LONGTERM` pin (`flags` is not used). On 6.1, v7 and jg-proposal io_uring itself refuses file-backed buffers other than shmem and hugetlbfs (`EOPNOTSUPP`); from 6.5 it leaves that to GUP.",
+      "io_uring's `IORING_REGISTER_BUFFERS` (`io_pin_pages()`): always a `FOLL_WRITE|FOLL_LONGTERM` pin (`flags` is not used). Before 6.10 it is `pin_user_pages()` under `mmap_read_lock()` (the slow path only); from 6.10 `pin_user_pages_fast()` with no lock held (GUP-fast first). On 6.1, v7 and jg-proposal io_uring itself refuses buffers over VMAs of different files (`EINVAL`) and file-backed buffers other than shmem and hugetlbfs (`EOPNOTSUPP`); from 6.5 it leaves that to GUP.",
     outcomes: `\`registered\`, ${PIN_OUTCOMES}`,
     run: (r, op) =>
       pinOp(
@@ -268,7 +269,8 @@ export const OP_TABLE = [
   def({
     section: 'Memory-management operations',
     schema: z.object({ op: z.literal('munmap'), vma, page }).strict(),
-    models: '`munmap()` of the whole VMA under `mmap_write_lock()`: zap the PTEs, free the page tables nobody else covers (`free_pgtables()`), flush the TLB, free the pages',
+    models:
+      "`munmap()` of the whole VMA under `mmap_write_lock()`: zap the PTEs, free the page tables nobody else covers (`free_pgtables()`), flush the TLB, free the pages; then `remove_vma()` drops the VMA's reference to its file (`fput()`), which may be the last one (see `close`)",
     run: function* (r, op) {
       const v = vmaOf(r.env, op.vma);
       yield* munmap(r.c, v.vm_mm, v.vm_start, v.vm_end - v.vm_start);
@@ -296,24 +298,80 @@ export const OP_TABLE = [
     section: 'Memory-management operations',
     schema: z.object({ op: z.literal('touch'), vma, page, how: z.enum(['read', 'write']).default('write') }).strict(),
     models: 'the process reading or writing one page (a fault if needed)',
+    outcomes: '`ok`, `SIGSEGV` (no VMA there any more, or it does not allow the access), `SIGBUS` (the page is at or past the end of the file, e.g. after `truncate`)',
     run: function* (r, op) {
       const v = vmaOf(r.env, op.vma);
-      yield* user_access(r.c, v.vm_start + op.page * PAGE_SIZE, op.how === 'write');
+      const ret = yield* user_access(r.c, v.vm_start + op.page * PAGE_SIZE, op.how === 'write');
+      r.record(ret === -SIGBUS ? 'SIGBUS' : ret === -SIGSEGV ? 'SIGSEGV' : 'ok');
     },
   }),
   def({
     section: 'Memory-management operations',
     schema: z
-      .object({ op: z.literal('truncate'), vma, free_inode: z.boolean().default(true).describe('the last reference goes: the inode is freed after an RCU grace period') })
+      .object({
+        op: z.literal('truncate'),
+        vma,
+        free_inode: z.boolean().optional().describe('accepted as `false` for older scenarios; `true` is an error: truncation never frees the inode'),
+      })
       .strict(),
     models:
-      "truncating the VMA's file to 0: `truncate_pagecache()` zaps the PTEs, removes the folios from the page cache and sets `folio->mapping` to NULL. With `free_inode: true` the last reference then goes and the inode and its `address_space` are freed after an RCU grace period. Needs a file-backed VMA (not `anon`, `driver` or `secretmem`).",
-    check: (_op, v) =>
-      fileBacked(v) ? undefined : { at: ['vma'], what: `truncate needs a file-backed VMA ('${v?.name}' is ${v?.backing})`, hint: 'use an ext4/xfs/btrfs/tmpfs/memfd VMA' },
+      "`ftruncate()` of the VMA's file to 0 through the process's descriptor (`EBADF` once `close` closed it): `i_size` becomes 0, then `truncate_pagecache()` zaps the PTEs, removes the folios from the page cache and sets `folio->mapping` to NULL. A later fault there is `SIGBUS`. The inode is not freed: the VMA's file holds it (to race its freeing, `munmap` the VMA and `close` the file, and `unlink` it if it has a name). `free_inode: false` is accepted for older scenarios and changes nothing. Needs a file-backed VMA (not `anon`, `driver` or `secretmem`).",
+    outcomes: '`truncated`, `EBADF`',
+    check: (op, v) => {
+      if (!fileBacked(v)) return { at: ['vma'], what: `truncate needs a file-backed VMA ('${v?.name}' is ${v?.backing})`, hint: 'use an ext4/xfs/btrfs/tmpfs/memfd VMA' };
+      if (op.free_inode === true) {
+        return {
+          at: ['free_inode'],
+          what: "truncate cannot free the inode: the VMA's file holds it (vma->vm_file), so a kernel keeps the inode and its address_space until the file is unmapped and closed",
+          hint: 'remove free_inode; to race the inode being freed, add `munmap` of the VMA and `close` of the file (and `unlink` if it has a name)',
+        };
+      }
+      return undefined;
+    },
     run: function* (r, op) {
-      const as = vmaOf(r.env, op.vma).vm_file!.f_mapping;
-      yield* truncate_pagecache(r.c, as, 0);
-      if (op.free_inode) yield* evict_inode(r.c, as);
+      const file = vmaOf(r.env, op.vma).vm_file!;
+      if (!(yield* fdget(r.c, file))) return r.record('EBADF');
+      yield* truncate_setsize(r.c, file.f_inode, 0);
+      yield* fput(r.c, file); // fdput()
+      r.record('truncated');
+    },
+  }),
+  def({
+    section: 'Memory-management operations',
+    schema: z.object({ op: z.literal('close'), vma }).strict(),
+    models:
+      "`close()` of the process's descriptor for the VMA's file (VMAs that share a `file:` share it): `fput()`. The last reference to the file (the descriptor's, each VMA's, a `truncate` in progress) releases it (`__fput()`, `dput()`); an inode without a name (a `memfd`, `secretmem`, or after `unlink`) is then evicted: its page cache truncated, the inode and its `address_space` freed after an RCU grace period. Needs a VMA with a descriptor (not `anon`).",
+    outcomes: '`closed`, `EBADF` (already closed)',
+    check: (_op, v) =>
+      v && !v.thp && backingFs(v.backing, v.map === 'shared').fd
+        ? undefined
+        : {
+            at: ['vma'],
+            what: `close needs a VMA of a file the process opened ('${v?.name}' is ${v?.thp ? 'a THP' : v?.backing}${v?.backing === 'anon' ? ': anonymous memory has no file descriptor' : ''})`,
+            hint: 'use a memfd/tmpfs/ext4/xfs/btrfs/hugetlbfs/secretmem VMA',
+          },
+    run: function* (r, op) {
+      const ret = yield* close_fd(r.c, vmaOf(r.env, op.vma).vm_file!);
+      r.record(ret ? errnoName(ret) : 'closed');
+    },
+  }),
+  def({
+    section: 'Memory-management operations',
+    schema: z.object({ op: z.literal('unlink'), vma }).strict(),
+    models:
+      "`unlink()` of the VMA's file: `i_nlink` becomes 0, and the inode is evicted when its last file reference goes (at once if there is none). Needs a file with a name: `tmpfs`, `hugetlbfs`, `ext4`, `xfs`, `btrfs`, `otherfs` (a `memfd` or `secretmem` has none).",
+    outcomes: '`unlinked`, `ENOENT` (already unlinked)',
+    check: (_op, v) =>
+      v && !v.thp && v.backing !== 'driver' && backingFs(v.backing, v.map === 'shared').named
+        ? undefined
+        : {
+            at: ['vma'],
+            what: `unlink needs a VMA of a file with a name ('${v?.name}' is ${v?.thp ? 'a THP' : v?.backing}${v?.backing === 'driver' ? ': a device node, whose inode unlink would not free' : ', which has no name'})`,
+            hint: 'use a tmpfs/hugetlbfs/ext4/xfs/btrfs/otherfs VMA',
+          },
+    run: function* (r, op) {
+      const ret = yield* vfs_unlink(r.c, vmaOf(r.env, op.vma).vm_file!.f_inode);
+      r.record(ret ? errnoName(ret) : 'unlinked');
     },
   }),
   def({

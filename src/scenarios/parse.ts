@@ -19,8 +19,9 @@
 import { CST, isPair, isScalar, Lexer, LineCounter, parseDocument, Parser, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { GupcheckError } from '../errors.ts';
-import { MUTANTS } from '../kernel/mutants.ts';
-import { OP_NAMES, opDef } from './ops.ts';
+import { findMutant, MUTANTS, mutantApplies, mutantChangesNothing, revisionsChangedByMutant } from '../kernel/mutants.ts';
+import { findRevision } from '../kernel/revisions/index.ts';
+import { OP_NAMES, opDef, producesOutcome } from './ops.ts';
 import { basePages, Scenario, type ScenarioT } from './schema.ts';
 
 export const MAX_SCENARIO_BYTES = 256 * 1024;
@@ -48,13 +49,15 @@ export interface ParsedScenario {
   readonly file: string;
   readonly source: string;
   readonly scenario: ScenarioT;
+  /** Where each expectation is (line, col), for messages about it. */
+  readonly expectPositions?: readonly { readonly line: number; readonly col: number }[];
 }
 
 export function parseScenario(file: string, src: string): ParsedScenario {
   // UTF-8 bytes, as the message says (a character may take up to 3 bytes per UTF-16 unit).
   const bytes = src.length * 3 > MAX_SCENARIO_BYTES ? Buffer.byteLength(src, 'utf8') : src.length;
   if (bytes > MAX_SCENARIO_BYTES) {
-    throw new ScenarioError(file, 1, 1, `file is ${bytes} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`, 'split it, or check you named the right file');
+    throw new ScenarioError(file, 1, 1, `file is ${megabytes(bytes)} (${bytes} bytes); scenario files are at most ${megabytes(MAX_SCENARIO_BYTES)} (${MAX_SCENARIO_BYTES} bytes)`, 'split it, or check you named the right file');
   }
   checkShape(file, src);
   const lc = new LineCounter();
@@ -85,13 +88,13 @@ export function parseScenario(file: string, src: string): ParsedScenario {
   // reportInput: hintFor() tells a missing key (input undefined) from one of the wrong type.
   const r = Scenario.safeParse(data, { reportInput: true });
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    const issue = unionBranch(r.error.issues[0]!);
     const { line, col } = positionOf(doc, lc, issue.path);
     throw new ScenarioError(file, line, col, `${pathText(issue.path)}: ${describeIssue(issue)}`, hintFor(issue));
   }
   const scenario = r.data;
   checkMeaning(file, doc, lc, scenario);
-  return { file, source: src, scenario };
+  return { file, source: src, scenario, expectPositions: scenario.expect.map((_, i) => positionOf(doc, lc, ['expect', i])) };
 }
 
 /**
@@ -139,12 +142,45 @@ function pathText(path: readonly PropertyKey[]): string {
   return s;
 }
 
+/** "0.25 MB" (MiB, as the limit is 256 KiB). */
+function megabytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(2)} MB`;
+}
+
+/**
+ * A union's issue (`kernel: v7` or `kernel: [v7, 6.5]`, an owner or a list of owners) says only
+ * "Invalid input". When one of its branches failed on a value not in a list, that is the issue
+ * to report: its valid values, at the deepest path (the bad element of a list).
+ */
+function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || ('discriminator' in issue && issue.discriminator)) return issue;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    for (const x of branch) {
+      if (x.code === 'invalid_value' && (!best || x.path.length > best.path.length)) best = x;
+    }
+  }
+  return best ? { ...best, path: [...issue.path, ...best.path] } : issue;
+}
+
+/** What a schema type is called in a YAML file. */
+const TYPE_WORDS: Readonly<Record<string, string>> = { object: 'a mapping ({ key: value, ... })', array: 'a list ([a, b], or one "- " item a line)', string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${typeof issue.input === 'string' || typeof issue.input === 'number' ? ` (got ${JSON.stringify(issue.input)})` : ''}`;
+    case 'invalid_type':
+      // A CPU's list holds operations: `- madvise_dontneed` instead of `- { op: madvise_dontneed, ... }`.
+      if (issue.expected === 'object' && issue.path.length === 3 && issue.path[0] === 'cpus' && typeof issue.path[2] === 'number') {
+        return `expected an operation, a mapping such as { op: pin_user_pages_fast, vma: buf } (ops: ${OP_NAMES.join(', ')})`;
+      }
+      return issue.input === undefined ? `missing (expected ${TYPE_WORDS[issue.expected] ?? issue.expected})` : `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describeInput(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_format':
+      // A name that is neither a built-in value nor a module path (kernels:): the message lists both.
+      return `${issue.message}${typeof issue.input === 'string' ? ` (got ${JSON.stringify(issue.input)})` : ''}`;
     case 'invalid_union':
       if ('discriminator' in issue && issue.discriminator) return `unknown op (expected one of ${OP_NAMES.join(', ')})`;
       return issue.message;
@@ -159,15 +195,24 @@ function hintFor(issue: z.core.$ZodIssue): string {
       return 'remove it, or check its spelling against docs/scenario-format.md';
     case 'invalid_value':
       return `use one of the listed values`;
+    case 'invalid_format':
+      return issue.message.startsWith('expected one of') ? 'use one of the listed values' : 'see docs/scenario-format.md';
     case 'too_big':
       return 'use a smaller number (the limits keep exploration finite)';
     case 'too_small':
       return 'use a larger number, or add at least one entry';
     case 'invalid_type':
-      return issue.input === undefined ? 'add it: it is required' : `give a ${issue.expected}`;
+      return issue.input === undefined ? 'add it: it is required' : `give ${TYPE_WORDS[issue.expected] ?? issue.expected}`;
     default:
       return 'see docs/scenario-format.md';
   }
+}
+
+function describeInput(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** The position of the deepest YAML node that exists along `path`. */
@@ -275,6 +320,19 @@ function fail(file: string, doc: Document, lc: LineCounter, path: PropertyKey[],
   throw new ScenarioError(file, line, col, `${pathText(path)}: ${what}`, hint);
 }
 
+/**
+ * The values an operation records as its outcome, from its documented list (ops.ts `outcomes`,
+ * which docs/scenario-format.md shows): the `quoted` ones, and any errno name where the list says
+ * so. Undefined where the list is open (reuse's values are built from what it allocates).
+ */
+function outcomeValues(op: (typeof OP_NAMES)[number]): { values: string[]; errno: boolean } | undefined {
+  const text = opDef(op).outcomes;
+  if (text === undefined) return undefined;
+  const errno = /errno name/.test(text);
+  if (!errno && text.includes('...')) return undefined;
+  return { values: [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((x) => !(errno && /^E[A-Z0-9]+$/.test(x))), errno };
+}
+
 /** Checks beyond the schema: references, mutants, setups a process cannot make. */
 function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT): void {
   const vmas = new Map<string, number>();
@@ -315,6 +373,14 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
   const known = new Set(MUTANTS.map((m) => m.name));
   s.mutants.forEach((m, i) => {
     if (!known.has(m.mutant)) fail(file, doc, lc, ['mutants', i, 'mutant'], `unknown mutant '${m.mutant}'`, `use one of: ${[...known].join(', ')} (gupcheck list)`);
+    // A mutant run on a kernel the mutant does not change would check the unmutated kernel.
+    const mutant = findMutant(m.mutant)!;
+    const kernels = m.kernel === undefined ? s.kernels : Array.isArray(m.kernel) ? m.kernel : [m.kernel];
+    const unchanged = kernels.filter((k) => !mutantApplies(mutant, findRevision(k)!));
+    if (unchanged.length) {
+      const e = mutantChangesNothing(mutant, unchanged);
+      fail(file, doc, lc, ['mutants', i, m.kernel === undefined ? 'mutant' : 'kernel'], e.what, m.kernel === undefined ? `give the entry a kernel: it changes ${revisionsChangedByMutant(mutant).join(', ')}` : e.hint);
+    }
   });
   s.expect.forEach((e, i) => {
     if (e.mutant !== undefined && e.mutant !== '*' && !known.has(e.mutant)) {
@@ -324,8 +390,32 @@ function checkMeaning(file: string, doc: Document, lc: LineCounter, s: ScenarioT
     if (e.outcome !== undefined && Object.keys(e.outcome).length === 0) {
       fail(file, doc, lc, ['expect', i, 'outcome'], 'an outcome expectation names no CPU', 'write it as outcome: { CPU0: <value> }');
     }
-    for (const k of Object.keys(e.outcome ?? {})) {
-      if (!cpus.has(k)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${k}'`, `use one of: ${[...cpus].join(', ')}`);
+    for (const [k, v] of Object.entries(e.outcome ?? {})) {
+      // The keys outcomes are recorded under (scenarios/build.ts outcomeKeys()): the CPU's name
+      // when it has one outcome-producing operation, `CPU0.<index>` for each when it has more.
+      const cpu = k.replace(/\.\d+$/, '');
+      if (!cpus.has(cpu)) fail(file, doc, lc, ['expect', i, 'outcome', k], `no CPU named '${cpu}'`, `use one of: ${[...cpus].join(', ')}`);
+      const producers = s.cpus[cpu]!.map((op, j) => [op.op, j] as const).filter(([op]) => producesOutcome(op));
+      const keys = producers.length === 1 ? [cpu] : producers.map(([, j]) => `${cpu}.${j}`);
+      if (!keys.includes(k)) {
+        fail(
+          file,
+          doc,
+          lc,
+          ['expect', i, 'outcome', k],
+          producers.length === 0
+            ? `${cpu} records no outcome: none of its operations does`
+            : `${cpu} records ${producers.length === 1 ? 'its outcome' : `${producers.length} outcomes (${producers.map(([op, j]) => `${op} as ${cpu}.${j}`).join(', ')})`} under ${keys.join(', ')}, not '${k}'`,
+          producers.length === 0 ? 'expect an outcome of a CPU with an operation that records one (docs/scenario-format.md, Outcomes)' : `write it as outcome: { ${keys[0]}: <value> }`,
+        );
+        continue;
+      }
+      // A value no operation of that CPU records would make `never` hold for nothing.
+      const op = producers.length === 1 ? producers[0]![0] : producers.find(([, j]) => `${cpu}.${j}` === k)![0];
+      const valid = outcomeValues(op);
+      if (valid && !valid.values.includes(v) && !(valid.errno && /^E[A-Z0-9]+$/.test(v))) {
+        fail(file, doc, lc, ['expect', i, 'outcome', k], `${op} never records '${v}' (it records ${valid.values.join(', ')}${valid.errno ? ', or an errno name such as EFAULT' : ''})`, 'use one of the values it records (docs/scenario-format.md, Outcomes)');
+      }
     }
   });
 }

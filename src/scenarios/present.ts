@@ -77,6 +77,10 @@ export function stateKey(k: Kernel, w: World): string {
     }
     for (const [va, cell] of t.existing()) if (cell.v) parts.push(`${t.levelName}@${va.toString(16)}=${fmtEntry(cell.v, t.level)}`);
   }
+  for (const f of k.files) {
+    const i = f.f_inode;
+    parts.push(`file ${f.f_mapping.desc}: f_count ${f.f_count.v}${f.fd.v ? ' fd' : ''}${f.released ? ' released' : ''}; i_size ${i.i_size.v} i_nlink ${i.i_nlink}${i.freeing ? ' freeing' : ''}${f.f_mapping.live.v ? '' : ' freed'}`);
+  }
   parts.push([...w.outcomes.entries()].sort().map(([a, b]) => `${a}=${b}`).join(','));
   parts.push(w.findings.map((f) => f.id).sort().join(','));
   return parts.join('\n');

@@ -31,6 +31,13 @@ export { FOLL_FLAG_NAMES };
 export const OWNER_NAMES = OWNERS;
 
 const kernelName = z.enum(KERNEL_NAMES as unknown as [string, ...string[]]);
+/** A revision module (docs/revisions.md), named by its path relative to the scenario file. */
+export const MODULE_PATH = /^[^\s]+\.(ts|mts|js|mjs)$/;
+export const isModulePath = (v: string): boolean => MODULE_PATH.test(v);
+// The message a bad kernel name gets (the union's last branch reports it): the valid names first.
+const kernelModule = z.string().regex(MODULE_PATH, `expected one of ${KERNEL_NAMES.map((k) => JSON.stringify(k)).join(', ')}, or a revision module (a .ts or .js file, relative to the scenario file)`);
+/** A built-in revision name, or a revision module's path. */
+const kernelRef = z.union([kernelName, kernelModule]);
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a name: letters, digits, _ and -');
 const count = (max: number) => z.number().int().min(1).max(max);
@@ -54,7 +61,7 @@ export const VmaSpec = z
 export const OpSpec = z.discriminatedUnion('op', OP_TABLE.map((d) => d.schema) as unknown as [(typeof OP_TABLE)[number]['schema'], ...(typeof OP_TABLE)[number]['schema'][]]);
 
 const Selector = {
-  kernel: oneOrMany(kernelName).optional(),
+  kernel: oneOrMany(kernelRef).optional(),
   arch: oneOrMany(z.enum(ARCH_NAMES)).optional(),
   mutant: z.string().optional().describe("omitted: only unmutated runs; '*': every run"),
 };
@@ -71,14 +78,14 @@ export const Expectation = z
   .refine((e) => (e.finding === undefined) !== (e.outcome === undefined), { message: 'give exactly one of `finding` or `outcome`' });
 
 export const MutantRun = z
-  .object({ mutant: z.string(), kernel: oneOrMany(kernelName).optional(), arch: oneOrMany(z.enum(ARCH_NAMES)).optional() })
+  .object({ mutant: z.string(), kernel: oneOrMany(kernelRef).optional(), arch: oneOrMany(z.enum(ARCH_NAMES)).optional() })
   .strict();
 
 export const Scenario = z
   .object({
     name,
     shows: z.string().describe('what the scenario shows, in a sentence or two'),
-    kernels: z.array(kernelName).min(1).default(['6.5']),
+    kernels: z.array(kernelRef).min(1).default(['6.5']),
     arches: z.array(z.enum(ARCH_NAMES)).min(1).default(['x86', 'arm64']),
     mutants: z.array(MutantRun).default([]),
     'table-free': z.enum(['ipi', 'rcu']).optional(),

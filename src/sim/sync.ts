@@ -15,7 +15,8 @@
  *   (smp_call_function_many_cond(..., wait=true)). Modelled as one op that is enabled only
  *   while every other CPU has IRQs on. (Equivalent for reachable states to "wait until each
  *   target acknowledged since the send": the wait reads nothing else.) Broadcast TLB
- *   invalidation (arm64 TLBI, x86 INVLPGB, paravirt flushes) does not wait at all.
+ *   invalidation (arm64 TLBI, x86 INVLPGB for an mm with a global ASID, paravirt flushes)
+ *   does not wait at all.
  *
  * synchronize_rcu() / call_rcu()
  *   A grace period ends once every CPU that was in a read-side critical section when it

@@ -20,6 +20,12 @@ export interface Finding {
   readonly step: number;
   /** A memory-safety finding ends the execution: the kernel would have oopsed. */
   readonly fatal: boolean;
+  /**
+   * The function that raised it, when the reporter knows it (an assertion, a WARN): it may run
+   * after the thread's last scheduling point, so the trace step it lands on can be another
+   * function's (a trace says "then, in fn()").
+   */
+  readonly fn?: string | undefined;
 }
 
 /** A finding as the world records it; its step is where on this path, not part of the state. */
@@ -30,6 +36,7 @@ class FindingRecord implements Finding {
     readonly thread: number,
     readonly step: number,
     readonly fatal: boolean,
+    readonly fn?: string,
   ) {}
 }
 notState(FindingRecord.prototype, 'step');
@@ -139,8 +146,8 @@ export class World {
     return t;
   }
 
-  report(id: string, message: string, fatal: boolean, thread = this.current): void {
-    this.findings.push(new FindingRecord(id, message, thread, thread < 0 ? -1 : this.step, fatal));
+  report(id: string, message: string, fatal: boolean, thread = this.current, fn?: string): void {
+    this.findings.push(new FindingRecord(id, message, thread, thread < 0 ? -1 : this.step, fatal, fn));
     if (!fatal) return;
     this.oopsed = true;
     const t = this.live && thread >= 0 ? this.threads[thread] : undefined;

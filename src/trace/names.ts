@@ -17,11 +17,12 @@ const GUP_FAST_RENAMES: Record<string, string> = {
 
 export interface Naming {
   readonly gupFastNames: boolean;
-  readonly order: number;
 }
 
 export function kernelName(rev: Naming, fn: string): string {
   if (!rev.gupFastNames) return fn;
-  if (fn === 'try_grab_folio' && rev.order >= 611) return 'try_grab_folio_fast';
+  // GUP-fast's grab is try_grab_folio_fast() from 6.10 (f442fa614137, in 6.10.0); on these
+  // revisions the model's try_grab_folio() runs only there.
+  if (fn === 'try_grab_folio') return 'try_grab_folio_fast';
   return GUP_FAST_RENAMES[fn] ?? fn;
 }

@@ -65,7 +65,7 @@ export function keySteps(t: Trace): KeyStep[] {
       out.push({ i: s.i, cpu: s.cpu, text: `${s.fn}: took a reference (${s.object} ${s.before ?? '?'} -> ${s.value ?? '?'})` });
     }
     for (const n of s.notes) out.push({ i: s.i, cpu: s.cpu, text: n });
-    if (s.finding) out.push({ i: s.i, cpu: s.cpu, text: `${s.fn}: ${s.finding.id}` });
+    if (s.finding) out.push({ i: s.i, cpu: s.cpu, text: `${s.finding.fn ?? s.fn}: ${s.finding.id}` });
   }
   return out;
 }
@@ -101,7 +101,7 @@ export function narrate(t: Trace, o: NarrateOptions = {}): string {
     const line = `  ${c.cyan(s.cpu.padEnd(cw))}  ${s.fn.padEnd(fw)}  ${s.action}${d ? `  ${d}` : ''}`;
     lines.push(s.finding ? c.red(line) : line);
     for (const n of s.notes) lines.push(c.dim(`  ${' '.repeat(cw)}    ${n}`));
-    if (s.finding) lines.push(c.red(`  ${' '.repeat(cw)}    ^ ${s.finding.id}: ${s.finding.message}`));
+    if (s.finding) lines.push(c.red(`  ${' '.repeat(cw)}    ^ ${s.finding.fn ? `then, in ${s.finding.fn}(): ` : ''}${s.finding.id}: ${s.finding.message}`));
   }
   lines.push('');
   lines.push(`replay: ${t.command}`);

@@ -28,8 +28,11 @@ export interface TraceStep {
   readonly before?: string;
   /** State changes in words ("folio@pfn17 freed (back on the free list)"). */
   readonly notes: readonly string[];
-  /** A finding reported by this transition. */
-  readonly finding?: { readonly id: string; readonly message: string };
+  /**
+   * A finding reported by this transition; `fn`, when set, is the function that raised it, which
+   * ran after this step's access (an assertion or WARN with no scheduling point of its own).
+   */
+  readonly finding?: { readonly id: string; readonly message: string; readonly fn?: string };
   /** Preempted another CPU that could have run. */
   readonly preempted: boolean;
 }

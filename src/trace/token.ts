@@ -13,7 +13,9 @@
  *           scenario is refused
  * check     first 6 hex digits of the SHA-256 of everything before it: a mistyped or truncated
  *           token is refused
- * Only letters, digits and `-_.,:=` appear, so the token needs no quoting in a shell.
+ * Only letters, digits and `-_.,:=+` appear, so the token needs no quoting in a shell (`+` is in
+ * the kernel field of a patched revision, `6.1+my-check.c`; its replay command adds the
+ * --kernel/--patch options that load it again).
  */
 import { createHash } from 'node:crypto';
 import { GupcheckError } from '../errors.ts';

@@ -5,6 +5,7 @@
  * embedded one without touching the views (docs/reference/design.md §12).
  */
 import type { Trace } from '../trace/schema.ts';
+import type { Verdict } from '../run/verdict.ts';
 
 export const REPORT_DATA_VERSION = 1;
 
@@ -23,7 +24,8 @@ export interface ReportRun {
   readonly kernel: string;
   readonly arch: string;
   readonly mutant: string | null;
-  readonly verdict: 'holds' | 'violated';
+  /** not-judged: no expectation covers the run (e.g. a revision chosen with --kernel that the scenario does not list). */
+  readonly verdict: Verdict;
   readonly executions: number;
   /** The search covered every interleaving (not bounded, not sampled). */
   readonly complete: boolean;
@@ -39,6 +41,8 @@ export interface ReportMeta {
   readonly interrupted: boolean;
   /** The command that produced the report. */
   readonly command: string;
+  /** Interrupted: the runs that were not started ("scenario kernel/arch +mutant"). */
+  readonly notStarted?: readonly string[];
 }
 
 export interface ReportData {

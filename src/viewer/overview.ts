@@ -4,6 +4,7 @@
  */
 import type { ReportData, ReportRun } from './data.ts';
 import { type Child, h, plural, replace } from './dom.ts';
+import { NO_FINDING, VERDICTS, VERDICT_WORDS, verdictSummary } from '../run/verdict.ts';
 import { cellKey, defaultDiffPair, revisionDiff, runLabel, searchLabel, traceIndexFor, verdictMatrix, type DiffItem } from './model.ts';
 
 type OpenTrace = (index: number, step?: number) => void;
@@ -20,7 +21,7 @@ export function limitsLine(notCovered: readonly string[]): HTMLElement {
 
 function header(data: ReportData): HTMLElement {
   const runs = data.runs;
-  const bad = runs.filter((r) => r.verdict === 'violated').length;
+  const bad = runs.filter((r) => VERDICT_WORDS[r.verdict].tone === 'bad').length;
   const bounded = runs.filter((r) => !r.complete).length;
   const nFind = runs.reduce((n, r) => n + r.findings.length, 0);
   return h(
@@ -31,11 +32,13 @@ function header(data: ReportData): HTMLElement {
     h(
       'p',
       { class: `summary${bad ? ' bad' : ''}`, id: 'summary' },
-      `${plural(runs.length, 'run')}: ${runs.length - bad} hold${bad ? `, ${bad} violated` : ''}`,
+      verdictSummary(runs),
       ` · ${plural(nFind, 'finding')} (${plural(data.traces.filter((t) => !t.outcome).length, 'trace')})`,
       ` · ${bounded ? `${bounded} bounded or sampled search${bounded === 1 ? '' : 'es'}` : 'every search complete'}`,
     ),
-    data.meta.interrupted ? h('p', { class: 'banner bad' }, 'Interrupted: the results below are partial.') : null,
+    data.meta.interrupted
+      ? h('p', { class: 'banner bad', id: 'interrupted' }, 'Interrupted: the results below are partial.', data.meta.notStarted?.length ? ` Not started: ${data.meta.notStarted.join(', ')}.` : '')
+      : null,
     h(
       'section',
       { class: 'limits', id: 'limits', 'aria-label': 'what the model does not cover' },
@@ -82,14 +85,14 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
             if (!r) return h('td', { class: 'cell empty' }, '');
             const failed = r.expectations.filter((e) => !e.holds);
             const title = [
-              `${r.scenario} ${runLabel(r)}: ${r.verdict === 'holds' ? 'every expectation holds' : 'an expectation is violated'}`,
+              `${r.scenario} ${runLabel(r)}: ${VERDICT_WORDS[r.verdict].word}: ${VERDICT_WORDS[r.verdict].meaning}`,
               ...r.expectations.map((e) => `${e.holds ? '✓' : '✗'} expected ${e.expect}; observed ${e.observed}`),
             ].join('\n');
             return h(
               'td',
               { class: `cell ${r.verdict}${r.findings.length ? ' has-findings' : ''}`, 'data-kernel': r.kernel, 'data-arch': r.arch, title },
-              h('div', { class: 'verdict' }, r.verdict === 'holds' ? '✓ holds' : '✗ VIOLATED'),
-              r.findings.length ? h('div', { class: 'findings' }, r.findings.map((f) => findingButton(data, r, f, open))) : h('div', { class: 'clean' }, 'no findings'),
+              h('div', { class: 'verdict' }, `${VERDICT_WORDS[r.verdict].mark} ${VERDICT_WORDS[r.verdict].word}`),
+              r.findings.length ? h('div', { class: 'findings' }, r.findings.map((f) => findingButton(data, r, f, open))) : h('div', { class: 'clean' }, NO_FINDING),
               h('div', { class: 'execs' }, `${r.executions} exec${r.executions === 1 ? '' : 's'} · `, h('span', { class: r.complete ? 'complete' : 'bounded' }, searchLabel(r))),
               failed.length ? h('div', { class: 'failed' }, failed.map((e) => h('div', null, `expected ${e.expect}; ${e.observed}`))) : null,
             );
@@ -105,10 +108,7 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
     h(
       'p',
       { class: 'legend' },
-      h('span', { class: 'swatch holds' }),
-      'every expectation holds',
-      h('span', { class: 'swatch violated' }),
-      'an expectation is violated',
+      VERDICTS.map((v) => [h('span', { class: `swatch ${v}` }), `${VERDICT_WORDS[v].word}: ${VERDICT_WORDS[v].meaning}`]),
       h('span', { class: 'badge finding' }, 'finding ×n'),
       'reached in n executions (click for its trace; ! = not expected)',
       ' · complete = every interleaving explored',

@@ -50,7 +50,7 @@ function wrap(text: string, px: number, fontPx: number, max: number): string[] {
 }
 
 function stepLine2(st: TraceStep): string {
-  if (st.finding) return `${st.finding.id}: ${st.finding.message}`;
+  if (st.finding) return `${st.finding.fn ? `then, in ${st.finding.fn}(): ` : ''}${st.finding.id}: ${st.finding.message}`;
   if (st.notes.length) return st.notes.join('; ');
   return stepEffect(st);
 }
@@ -417,7 +417,7 @@ export class TraceView {
       h('div', { class: 'action' }, st.action),
       stepEffect(st) ? h('div', { class: 'effect' }, stepEffect(st)) : null,
       st.notes.length ? h('ul', { class: 'notes' }, st.notes.map((n) => h('li', null, n))) : null,
-      st.finding ? h('div', { class: 'finding-box', id: 'finding-box' }, h('strong', null, st.finding.id), `: ${st.finding.message}`) : null,
+      st.finding ? h('div', { class: 'finding-box', id: 'finding-box' }, st.finding.fn ? `then, in ${st.finding.fn}(): ` : '', h('strong', null, st.finding.id), `: ${st.finding.message}`) : null,
     );
 
     const tagFor: Record<FolioView['change'], string> = { none: '', allocated: 'allocated', reallocated: 'reused: new owner', freed: 'freed' };

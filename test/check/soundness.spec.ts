@@ -22,7 +22,7 @@ describe('DPOR soundness', () => {
           expect(missing, `${run.kernel}/${run.arch} ${run.mutant ?? ''} ${strategy}`).toEqual([]);
         }
       }
-    });
+    }, 300_000);
   }
 
   it('equals the naive enumerator where it finishes (same states, outcomes and findings)', () => {
@@ -40,5 +40,5 @@ describe('DPOR soundness', () => {
       }
     }
     expect(compared).toBeGreaterThanOrEqual(10);
-  });
+  }, 600_000); // naive over every run that finishes within 3,000 executions, with the model's invariants checked after every step (vitest.config.ts)
 });

@@ -19,6 +19,35 @@ describe('gupcheck CLI', () => {
     expect(r.stdout).toMatch(/check_vma_flags .*writable_file_mapping_allowed\(\) is false/);
   });
 
+  it('pin says which path pinned when nothing refused: the slow path for --via pin_user_pages, not GUP-fast', () => {
+    const slow = gupcheck(['pin', '--kernel', '6.5', '--via', 'pin_user_pages', '--write', '--longterm', '--backing', 'anon', '--map', 'private']);
+    expect(slow.code).toBe(0);
+    expect(slow.stdout).toMatch(/result: ok/);
+    expect(slow.stdout).toContain('nothing refused it: the slow path (__get_user_pages()) pinned every page');
+    expect(slow.stdout).not.toMatch(/GUP-fast/);
+    const fast = gupcheck(['pin', '--kernel', '6.5', '--via', 'pin_user_pages_fast', '--write', '--backing', 'anon', '--map', 'private']);
+    expect(fast.stdout).toContain('nothing refused it: GUP-fast pinned every page');
+  });
+
+  it("6.1's io_uring on ext4: EOPNOTSUPP, and says it pinned first, checked the VMAs, then unpinned; the finding is about that pin", () => {
+    const r = gupcheck(['pin', '--kernel', '6.1', '--via', 'io_uring', '--backing', 'ext4', '--map', 'shared']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/result: EOPNOTSUPP/);
+    const why = r.stdout.split('\n').filter((l) => /^\s+\d+\. /.test(l));
+    expect(why).toHaveLength(3);
+    expect(why[0]).toMatch(/^ +1\. io_pin_pages +pinned 1 of 1 page first \(FOLL_PIN\|FOLL_LONGTERM\|FOLL_WRITE\); the checks below run while the pin is held$/);
+    expect(why[1]).toMatch(/^ +2\. io_pin_pages +"don't support file backed memory": ext4 VMA is neither shmem nor hugetlbfs: -EOPNOTSUPP$/);
+    expect(why[2]).toMatch(/^ +3\. io_pin_pages +unpin_user_pages\(\): the 1 page pinned above is released again; the call returns EOPNOTSUPP$/);
+    expect(r.stdout).toContain('findings (about the pin held over steps 1-3, which the call took and released before failing):\n  longterm-write-pin-on-dirty-tracked-file: ');
+    const j = JSON.parse(gupcheck(['pin', '--kernel', '6.1', '--via', 'io_uring', '--backing', 'ext4', '--map', 'shared', '--json']).stdout) as { pinnedThenReleased?: number[] };
+    expect(j.pinnedThenReleased).toEqual([1, 3]);
+    // 6.5 refuses before pinning (check_vma_flags): nothing was pinned, nothing to say.
+    const r65 = JSON.parse(gupcheck(['pin', '--kernel', '6.5', '--via', 'io_uring', '--backing', 'ext4', '--map', 'shared', '--json']).stdout) as { result: string; pinnedThenReleased?: number[]; path: [string, string][] };
+    expect(r65.result).toBe('EFAULT');
+    expect(r65.pinnedThenReleased).toBeUndefined();
+    expect(r65.path.some(([, m]) => /first/.test(m))).toBe(false);
+  });
+
   it('pin --json gives result and path', () => {
     const r = gupcheck(['pin', '--kernel', '6.1', '--via', 'io_uring', '--backing', 'xfs', '--map', 'private', '--json']);
     expect(r.code).toBe(0);
@@ -87,6 +116,17 @@ describe('gupcheck CLI', () => {
     expect((JSON.parse(rp.stdout) as { finding: { id: string } }).finding.id).toBe('wild-deref');
   });
 
+  it("the verdict says 'as expected', apart from the findings beside it: a run that finds the crash it expects is not called fine", () => {
+    const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
+    const r = gupcheck(['check', 'examples/09-fast-pin-vs-unmap-reuse.yaml', '--kernel', 'v7,6.5', '--arch', 'arm64', '--out', d, '--no-progress']);
+    expect(r.code).toBe(0);
+    const row = (k: string) => r.stdout.split('\n').find((l) => new RegExp(`^ fast-pin-vs-unmap-reuse +${k.replace('.', '\\.')} +arm64 `).test(l))!;
+    expect(row('v7')).toMatch(/ as expected +wild-deref /);
+    expect(row('6.5')).toMatch(/ as expected +no finding /);
+    expect(r.stdout).not.toMatch(/\bholds\b/);
+    expect(r.stdout).toMatch(/^3\/3 runs as expected \(2 with the findings expected, 1 with no finding\)\. Model: /m);
+  });
+
   it('check exits 1 when an expectation fails', () => {
     const d = mkdtempSync(join(tmpdir(), 'gupcheck-'));
     const f = join(d, 'wrong.yaml');
@@ -96,7 +136,9 @@ describe('gupcheck CLI', () => {
     );
     const r = gupcheck(['check', f, '--kernel', 'v7', '--arch', 'arm64', '--out', d]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/VIOLATED/);
+    expect(r.stdout).toMatch(/ NOT as expected +wild-deref /);
+    expect(r.stdout).toMatch(/^NOT as expected: fast-pin-vs-unmap-reuse on v7\/arm64$/m);
+    expect(r.stdout).toMatch(/^0\/1 run as expected, 1 NOT as expected\. /m);
     expect(r.stdout).toMatch(/expected wild-deref: never, observed in \d+ of \d+ executions/);
   });
 

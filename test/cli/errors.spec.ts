@@ -31,6 +31,11 @@ describe.concurrent('command-line syntax: GUPCHECK_USAGE, with the command and w
   it('an unknown command', async () => {
     await refused(['frob'], 'GUPCHECK_USAGE', /unknown command 'frob'/);
   });
+  it('an unknown command with --help is still an unknown command (not the main help and exit 0)', async () => {
+    await refused(['nosuchcommand', '--help'], 'GUPCHECK_USAGE', /unknown command 'nosuchcommand'/);
+    await refused(['-h', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
+    await refused(['help', 'chek'], 'GUPCHECK_USAGE', /unknown command 'chek'/);
+  });
   it('an unknown option names the option and the command', async () => {
     await refused(['check', '--bogus', OK], 'GUPCHECK_USAGE', /^gupcheck check: .*unknown option '--bogus'/);
     const r = await spawnCli(['check', '--bogus', OK]);
@@ -109,8 +114,25 @@ describe.concurrent('option values: the option, the valid values', () => {
     await refused(['check', OK, '--preemption-bound', '-1'], 'GUPCHECK_BAD_ARGUMENT', /--preemption-bound must be a whole number from 0/);
     await refused(['check', OK, '--workers', '0'], 'GUPCHECK_BAD_ARGUMENT', /--workers must be a whole number from 1/);
   });
-  it('filters that leave nothing to check are an error, not "0/0 runs hold" and exit 0', async () => {
-    await refused(['check', OK, '--kernel', '6.1'], 'GUPCHECK_NO_RUNS', /nothing to check: no run of .* matches --kernel 6\.1/, OK);
+  it('a mutant that changes none of the scenario\'s kernels is an error, not "0/0 runs hold" and exit 0', async () => {
+    // (--kernel alone always runs: it chooses revisions, and a kernel named there that the mutant
+    // does not change is GUPCHECK_MUTANT_CHANGES_NOTHING, below; so this is the scenario's own list.)
+    const f = scenario('only-6.1.yaml', readFileSync(OK, 'utf8').replace('kernels: [6.5, 6.15]', 'kernels: [6.1]').replace(/\nmutants:\n( {2}- .*\n)+/, '\n'));
+    await refused(['check', f, '--mutant', 'no-read-once'], 'GUPCHECK_NO_RUNS', /nothing to check: no run of .* matches --mutant no-read-once \(no-read-once changes only /, f);
+  });
+  it('a mutant that changes nothing on a kernel named with --kernel: the mutant, the kernel, and where it does apply', async () => {
+    const truncate = EXAMPLE('07-fast-pin-vs-truncate.yaml');
+    await refused(['check', truncate, '--kernel', '6.1', '--mutant', 'no-read-once'], 'GUPCHECK_MUTANT_CHANGES_NOTHING', /mutant 'no-read-once' changes nothing on kernel 6\.1 .*would check the unmutated kernel/);
+    const r = await spawnCli(['check', truncate, '--kernel', 'v7,6.5', '--mutant', 'check-before-recheck']);
+    expectUserError(r, 'GUPCHECK_MUTANT_CHANGES_NOTHING', /changes nothing on kernel v7/);
+    expect(r.stderr).toMatch(/fix: run it on a kernel it changes: 6\.5, jg-proposal-after-recheck, 6\.10, 6\.12, 6\.15, next/);
+  });
+  it('a scenario whose mutant run names a kernel the mutant does not change: file:line:col of the kernel', async () => {
+    const f = scenario(
+      'noop-mutant.yaml',
+      readFileSync(OK, 'utf8').replace('  - { mutant: table-free-no-sync, kernel: 6.5, arch: arm64 }', '  - { mutant: table-free-no-sync, kernel: 6.5, arch: arm64 }\n  - { mutant: no-null-check, kernel: 6.1 }').replace('kernels: [6.5, 6.15]', 'kernels: [6.1, 6.5, 6.15]'),
+    );
+    await refused(['check', f], 'GUPCHECK_SCENARIO_INVALID', /mutants\[1\]\.kernel: mutant 'no-null-check' changes nothing on kernel 6\.1/, `${f}:11:`);
   });
   it('explain: an unknown finding id', async () => {
     await refused(['explain', 'nope'], 'GUPCHECK_UNKNOWN_FINDING', /unknown finding id 'nope' \(valid: .*limits\)/);

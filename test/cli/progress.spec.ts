@@ -1,12 +1,18 @@
 /**
  * The progress line (issue 7): nothing in the first second, TTY-aware pacing, cleared at the end,
- * and the exhaustive search's frontier (open branches on the DFS stack), exact on a tiny program.
+ * and the exhaustive search's frontier (open branches on the DFS stack), exact on a tiny program;
+ * on a real terminal, what a newcomer's long search says of its size (issue 16).
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exploreWith } from '../../src/check/index.ts';
 import type { Frontier } from '../../src/check/results.ts';
 import { describeFrontier, progress } from '../../src/cli/progress.ts';
 import { twoWritersOneCell } from '../check/tiny.ts';
+import { ROOT } from './helpers.ts';
 
 function fakeStream(isTTY: boolean) {
   const out: string[] = [];
@@ -87,4 +93,25 @@ describe('frontier of the exhaustive search', () => {
     expect(seen.at(-1)).toMatchObject({ pending: 0, shallowest: -1 });
     expect(seen.slice(0, -1).every((f) => f.pending > 0)).toBe(true);
   });
+});
+
+describe('a newcomer runs a long search on a terminal', () => {
+  /*
+   * `gupcheck check bench/spin-l1.yaml` (Spin's L1 configuration, which runs for many minutes) on a
+   * pseudo-terminal (util-linux `script`), stopped with Ctrl-C after 8 s. The progress line must
+   * be there, rewritten in place, and must not promise a time it cannot back: the estimate of
+   * this search's size keeps growing (test/check/estimate.spec.ts), so it says the size is not
+   * known yet.
+   */
+  it('the progress line shows the search and says the size is not known yet instead of guessing a time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gupcheck-tty-'));
+    const cmd = `timeout -s INT 8 ${process.execPath} ${join(ROOT, 'bin', 'gupcheck.mjs')} check bench/spin-l1.yaml --kernel 6.5 --arch arm64 --out ${join(dir, 'out')}`;
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+    const lines = r.stdout.split(new RegExp(`\r${String.fromCharCode(27)}\\[K|\r?\n`)).map((l) => l.trim()).filter((l) => l.startsWith('gupcheck: spin-l1 6.5/arm64:'));
+    expect(lines.length, r.stdout).toBeGreaterThan(0);
+    for (const l of lines) {
+      expect(l).toMatch(/^gupcheck: spin-l1 6\.5\/arm64: [\d,]+ executions, [\d,]+\/s, [\d.]+s, [\d,]+ open branch(es)? \(shallowest at step \d+\), size not known yet( \(its estimate (grew|moved) [\d.]+x in the last \d+ s\))?$/);
+    }
+    expect(r.stdout).toMatch(/bounded \(interrupted\)/);
+  }, 150_000);
 });

@@ -141,7 +141,7 @@ describe('scenario parser bugs found by fuzzing stay fixed', () => {
   });
   it('says "give a string" for a value of the wrong type, not "add it: it is required"', () => {
     const e = refusal('name: [1]\nshows: x\n');
-    expect(e.what).toMatch(/^name: .*expected string/);
+    expect(e.what).toMatch(/^name: expected a string, got a list$/);
     expect(e.hint).toBe('give a string');
     expect(refusal('shows: x\n').hint).toBe('add it: it is required');
   });
@@ -151,10 +151,11 @@ describe('scenario parser bugs found by fuzzing stay fixed', () => {
     expect(e.what).toMatch(/^expect\[\d+\]\.outcome: an outcome expectation names no CPU$/);
     expect(refusal(EXAMPLES[1]!.src.replace('outcome: { CPU0: pinned }', 'outcome: { __proto__: pinned }')).what).toMatch(/names no CPU/);
   });
-  it('measures the size limit in bytes, as its message says', () => {
+  it('measures the size limit in bytes, as its message says, and gives both sizes in MB too', () => {
     const n = Math.floor(MAX_SCENARIO_BYTES / 3) + 1; // fewer characters than the limit, more bytes
     const e = refusal('\u4e2d'.repeat(n));
-    expect(e.what).toBe(`file is ${3 * n} bytes; scenario files are at most ${MAX_SCENARIO_BYTES}`);
+    expect(e.what).toBe(`file is 0.25 MB (${3 * n} bytes); scenario files are at most 0.25 MB (${MAX_SCENARIO_BYTES} bytes)`);
+    expect(refusal(' '.repeat(3 << 20)).what).toBe(`file is 3.00 MB (${3 << 20} bytes); scenario files are at most 0.25 MB (${MAX_SCENARIO_BYTES} bytes)`);
   });
   it('does not call a YAML 1.1 merge-key error an alias problem', () => {
     const e = refusal('%YAML 1.1\n---\na: &a 1\nb: {<<: *a}\n');

@@ -10,7 +10,8 @@ import type { Folio, Page } from '../../src/kernel/mm_types.ts';
 import { jg_proposal } from '../../src/kernel/revisions/jg-proposal.ts';
 import { v7 } from '../../src/kernel/revisions/v7.ts';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } from '../../src/kernel/types.ts';
-import { type Env, env, expectWhy, findings, folioAt, hugeFolioAt, PIN_LONGTERM_WRITE, recordAccesses, run, whyFns } from './helpers.ts';
+import { kernelName } from '../../src/trace/names.ts';
+import { type Env, env, expectWhy, findings, folioAt, hugeFolioAt, PIN_LONGTERM_WRITE, recordAccesses, rev, run, whyFns } from './helpers.ts';
 
 const counts = (f: Folio) => ({ ref: f._refcount.v, pin: f._pincount.v });
 
@@ -306,5 +307,38 @@ describe('try_grab_folio (jg-proposal): the proposal\'s logic in v7\'s place', (
     const folio = folioAt(e);
     expect(run(e, () => jg_proposal.fns.try_grab_folio(e.c, folio, 1, PIN_LONGTERM_WRITE), true)).toBe(folio);
     expect(folio._refcount.v).toBe(1 + GUP_PIN_COUNTING_BIAS);
+  });
+});
+
+describe('try_grab_folio_fast (6.10+): GUP-fast\'s own grab', () => {
+  it('pins as 6.5\'s try_grab_folio() does when called with IRQs off', () => {
+    const e = env({ rev: '6.10' });
+    const folio = folioAt(e);
+    expect(run(e, () => rev('6.10').fns.try_grab_folio_fast(e.c, folio, 1, PIN_LONGTERM_WRITE), true)).toBe(folio);
+    expect(counts(folio)).toEqual({ ref: 1 + GUP_PIN_COUNTING_BIAS, pin: 0 });
+    expect(findings(e)).toEqual([]);
+  });
+
+  it('warns (VM_WARN_ON_ONCE(!irqs_disabled())) when called with IRQs on, and still grabs', () => {
+    for (const name of ['6.10', '6.12', 'next']) {
+      const e = env({ rev: name });
+      const folio = folioAt(e);
+      expect(run(e, () => rev(name).fns.try_grab_folio_fast(e.c, folio, 1, PIN_LONGTERM_WRITE), false)).toBe(folio);
+      expect(findings(e)).toEqual(['warn']);
+      expect(e.k.w.findings[0]!.message).toMatch(/VM_WARN_ON_ONCE: try_grab_folio_fast\(\) called with IRQs enabled/);
+    }
+  });
+
+  it('6.5 has no such warning: GUP-fast and the slow path share try_grab_folio()', () => {
+    const e = env({ rev: '6.5' });
+    const folio = folioAt(e);
+    expect(run(e, () => rev('6.5').fns.try_grab_folio_fast(e.c, folio, 1, PIN_LONGTERM_WRITE), false)).toBe(folio);
+    expect(findings(e)).toEqual([]);
+  });
+
+  it('is named try_grab_folio_fast in 6.10\'s traces and pin explanations, try_grab_folio before', () => {
+    expect(kernelName(rev('6.10'), 'try_grab_folio')).toBe('try_grab_folio_fast');
+    expect(kernelName(rev('6.12'), 'try_grab_folio')).toBe('try_grab_folio_fast');
+    expect(kernelName(rev('6.5'), 'try_grab_folio')).toBe('try_grab_folio');
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Generated small scenario files for the DPOR-vs-naive property (dpor-naive.spec.ts): 2 CPUs
  * with 1-2 operations each from a safe subset (pins, touch, MADV_DONTNEED, munmap, page reuse,
- * writeback) on 1-2 single-page anon/memfd/ext4 VMAs, one kernel (6.5 or v7) and one arch.
+ * writeback, truncate, close, unlink) on 1-2 single-page anon/memfd/ext4 VMAs, one kernel (6.5 or
+ * v7) and one arch. A file operation the VMA's backing does not allow (truncate or close of
+ * anonymous memory, unlink of a memfd) is written as a read `touch`.
  * A case is data; renderScenario() writes it as the YAML a user would write.
  */
 import fc from 'fast-check';
@@ -19,6 +21,7 @@ export type GenOp =
   | { readonly op: 'pin_user_pages_fast' | 'pin_user_pages'; readonly vma: number; readonly write: boolean; readonly longterm: boolean; readonly unpin: 'yes' | 'no' | 'dirty' }
   | { readonly op: 'touch'; readonly vma: number; readonly how: 'read' | 'write' }
   | { readonly op: 'madvise_dontneed' | 'munmap' | 'writeback'; readonly vma: number }
+  | { readonly op: 'truncate' | 'close' | 'unlink'; readonly vma: number }
   | { readonly op: 'reuse'; readonly vma: number; readonly owner: 'any' | 'slab' | 'kernel' | 'anon' | 'pagecache' };
 
 export interface GenScenario {
@@ -30,8 +33,10 @@ export interface GenScenario {
 
 const VMA_NAMES = ['a', 'b'];
 
-function opText(o: GenOp, vmas: number): string {
-  const vma = VMA_NAMES[o.vma % vmas]!;
+function opText(o: GenOp, vmas: readonly GenVma[]): string {
+  const i = o.vma % vmas.length;
+  const vma = VMA_NAMES[i]!;
+  const backing = vmas[i]!.backing;
   switch (o.op) {
     case 'pin_user_pages_fast':
     case 'pin_user_pages': {
@@ -46,6 +51,11 @@ function opText(o: GenOp, vmas: number): string {
     case 'munmap':
     case 'writeback':
       return `{ op: ${o.op}, vma: ${vma} }`;
+    case 'truncate':
+    case 'close':
+      return backing === 'anon' ? `{ op: touch, vma: ${vma}, how: read }` : `{ op: ${o.op}, vma: ${vma} }`;
+    case 'unlink':
+      return backing === 'ext4' ? `{ op: unlink, vma: ${vma} }` : `{ op: touch, vma: ${vma}, how: read }`;
   }
 }
 
@@ -62,7 +72,7 @@ export function renderScenario(c: GenScenario, only?: number): string {
   ];
   c.cpus.forEach((ops, i) => {
     if (only !== undefined && only !== i) return;
-    lines.push(`  CPU${i}:`, ...ops.map((o) => `    - ${opText(o, c.vmas.length)}`));
+    lines.push(`  CPU${i}:`, ...ops.map((o) => `    - ${opText(o, c.vmas)}`));
   });
   return lines.join('\n') + '\n';
 }
@@ -92,6 +102,7 @@ const opArb: fc.Arbitrary<GenOp> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('pin_user_pages_fast' as const, 'pin_user_pages' as const), vma: vmaIdx, write: fc.boolean(), longterm: fc.boolean(), unpin: fc.constantFrom('yes' as const, 'no' as const, 'dirty' as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('touch' as const), vma: vmaIdx, how: fc.constantFrom('read' as const, 'write' as const) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('madvise_dontneed' as const, 'munmap' as const, 'writeback' as const), vma: vmaIdx }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('truncate' as const, 'close' as const, 'unlink' as const), vma: vmaIdx }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('reuse' as const), vma: vmaIdx, owner: fc.constantFrom('any' as const, 'slab' as const, 'kernel' as const, 'anon' as const, 'pagecache' as const) }) },
 );
 

@@ -110,6 +110,13 @@ describe('the HTML report of example 09 (v7 and 6.5 on arm64) in Chromium', () =
     expect(pageErrors).toEqual([]);
   });
 
+  it('its header shows the command that produced it, with the --kernel and --arch it was given', async () => {
+    ready();
+    const cmd = await page.locator('header.top .command code').innerText();
+    expect(cmd).toBe(`gupcheck check examples/09-fast-pin-vs-unmap-reuse.yaml --kernel v7,6.5 --arch arm64 --out ${join(tmp, 'out')} --report ${reportPath} --no-progress`);
+    expect(await page.locator('#summary').innerText()).toMatch(/^3\/3 runs as expected \(2 with the findings expected, 1 with no finding\)/);
+  });
+
   it('states what the model does not cover', async () => {
     ready();
     const limits = page.locator('#limits');
@@ -126,10 +133,13 @@ describe('the HTML report of example 09 (v7 and 6.5 on arm64) in Chromium', () =
     const v7 = row.locator('td[data-kernel="v7"][data-arch="arm64"]');
     const v65 = row.locator('td[data-kernel="6.5"][data-arch="arm64"]');
     expect(await v7.getAttribute('class')).toMatch(/\bholds\b.*\bhas-findings\b/);
+    // The verdict is about the expectations, the finding beside it about the kernel (issue 16).
+    expect(await v7.locator('.verdict').innerText()).toBe('✓ as expected');
+    expect(await v65.locator('.verdict').innerText()).toBe('✓ as expected');
     expect(await v7.locator('button[data-finding="wild-deref"]').innerText()).toMatch(/^wild-deref ×\d+$/);
     expect(await v7.innerText()).toMatch(/\d+ execs · complete/);
     expect(await v65.getAttribute('class')).not.toMatch(/has-findings/);
-    expect(await v65.innerText()).toContain('no findings');
+    expect(await v65.locator('.clean').innerText()).toBe('no finding');
     expect(await v65.innerText()).toMatch(/\d+ execs · complete/);
     // The mutant run of the same scenario gets its own row.
     expect(await page.locator('#matrix tbody tr[data-mutant="check-before-recheck"]').count()).toBe(1);

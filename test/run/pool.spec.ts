@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/run/load.ts';
 import { type Job, runJobs } from '../../src/run/pool.ts';
-import { plannedRuns, type RunResult } from '../../src/run/run.ts';
+import { builtinKernels, plannedRuns, type RunResult } from '../../src/run/run.ts';
 import { WORKER_BUNDLE, workerEntry } from '../../src/run/worker-bundle.ts';
 import { pathToFileURL } from 'node:url';
 
@@ -38,7 +38,7 @@ describe('runJobs', () => {
     // One job and two workers: the idle worker gets part of the busy one's DPOR tree.
     const file = 'examples/10-fast-pin-vs-thp-split.yaml';
     const p = loadScenario(file);
-    const js = plannedRuns(p.scenario, { kernels: ['6.5'], arches: ['arm64'] })
+    const js = plannedRuns(p.scenario, { kernels: builtinKernels(['6.5']), arches: ['arm64'] })
       .filter((r) => r.mutant === null)
       .map((run) => ({ file, run, label: 'thp-split' }));
     expect(js).toHaveLength(1);

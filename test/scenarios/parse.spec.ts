@@ -61,6 +61,31 @@ describe('scenario parser', () => {
     expect(e.what).toMatch(/kernels\[1\]: expected one of/);
     expect(e.line).toBe(3);
   });
+  it('lists the valid values where a value or a list of them is accepted (expect.kernel, expect.arch, owner), not "Invalid input"', () => {
+    const KERNELS = /expected one of "6\.1", "v7", "6\.5", .*"next"/;
+    let e = err(good.replace('{ finding: any, is: never }', '{ kernel: v8, finding: any, is: never }'));
+    expect(e.what).toMatch(/^expect\[0\]\.kernel: expected one of "6\.1", "v7", "6\.5", .*"next", or a revision module \(.*\) \(got "v8"\)$/);
+    expect(e.hint).toBe('use one of the listed values');
+    e = err(good.replace('{ finding: any, is: never }', '{ kernel: [6.5, v8], finding: any, is: never }'));
+    expect(e.what).toMatch(/^expect\[0\]\.kernel\[1\]: /);
+    expect(e.what).toMatch(KERNELS);
+    expect([e.line, e.col]).toEqual([10, 21]); // at v8
+    e = err(good.replace('{ finding: any, is: never }', '{ arch: arm, finding: any, is: never }'));
+    expect(e.what).toBe('expect[0].arch: expected one of "x86", "arm64" (got "arm")');
+    e = err(good.replace('- { op: pin_user_pages_fast, vma: buf, flags: [FOLL_WRITE] }', '- { op: reuse, vma: buf, owner: slabb }'));
+    expect(e.what).toBe('cpus.CPU0[0].owner: expected one of "slab", "kernel", "anon", "pagecache", "any" (got "slabb")');
+  });
+  it('an outcome value its CPU never records is refused with the values it does (it would make `never` hold for nothing)', () => {
+    const e = err(good.replace('{ finding: any, is: never }', '{ outcome: { CPU0: pined-fast }, is: never }'));
+    expect(e.what).toBe("expect[0].outcome.CPU0: pin_user_pages_fast never records 'pined-fast' (it records pinned-fast, fell-back, partial, none, or an errno name such as EFAULT)");
+    expect([e.line, e.col]).toEqual([10, 24]);
+    expect(() => parseScenario('s.yaml', good.replace('{ finding: any, is: never }', '{ outcome: { CPU0: EFAULT }, is: never }'))).not.toThrow();
+  });
+  it('an operation written without `op:` lists the operations', () => {
+    const e = err(good.replace('- { op: pin_user_pages_fast, vma: buf, flags: [FOLL_WRITE] }', '- madvise_dontneed'));
+    expect(e.what).toMatch(/^cpus\.CPU0\[0\]: expected an operation, a mapping such as \{ op: pin_user_pages_fast, vma: buf \} \(ops: pin_user_pages_fast, .*madvise_dontneed, .*reuse\)$/);
+    expect(e.hint).toBe('give a mapping ({ key: value, ... })');
+  });
   it('refuses a reference to a VMA that does not exist', () => {
     const e = err(good.replace('vma: buf,', 'vma: bfu,'));
     expect(e.what).toMatch(/no VMA named 'bfu'/);

@@ -9,6 +9,10 @@ import { bundledScenarios } from '../../src/run/load.ts';
 import { plannedRuns, runOne, type RunResult } from '../../src/run/run.ts';
 import { buildTrace } from '../../src/run/trace.ts';
 import type { ParsedScenario } from '../../src/scenarios/parse.ts';
+import { notCovered } from '../../src/answer/limits.ts';
+import { archSchemes } from '../../src/kernel/setup.ts';
+import { findRevision } from '../../src/kernel/revisions/index.ts';
+import { LIMITS_EXPLAIN } from '../../src/run/catalog.ts';
 
 const examples = bundledScenarios();
 const byName = (n: string): ParsedScenario => examples.find((p) => p.scenario.name === n)!;
@@ -78,6 +82,30 @@ describe('the seed race (fast-pin-vs-unmap-reuse)', () => {
     expect(tryGet).toBeLessThan(deref);
     expect(t.steps[deref]!.cpu).toBe('CPU0');
     expect(t.replay).toMatch(/^gc1:fast-pin-vs-unmap-reuse:v7:arm64:/);
+  });
+});
+
+describe('x86 from 6.15: RCU table freeing, but the TLB flush still IPIs (kernel-gup-reference.md §11 row 2)', () => {
+  const reuse = byName('fast-pin-vs-unmap-reuse');
+  const run = (kernel: string, tlbFlush?: 'broadcast') =>
+    runOne(reuse, { scenario: reuse.scenario.name, kernel, arch: 'x86', mutant: 'check-before-recheck' }, { strategy: 'dpor', tlbFlush });
+  it('boots x86 6.15 with page tables freed via RCU and the flush by IPI; arm64 broadcasts', () => {
+    expect(archSchemes(findRevision('6.15')!, 'x86')).toEqual({ tableFree: 'rcu', tlbFlush: 'ipi' });
+    expect(archSchemes(findRevision('next')!, 'x86')).toEqual({ tableFree: 'rcu', tlbFlush: 'ipi' });
+    expect(archSchemes(findRevision('6.12')!, 'x86')).toEqual({ tableFree: 'ipi', tlbFlush: 'ipi' });
+    expect(archSchemes(findRevision('6.15')!, 'arm64')).toEqual({ tableFree: 'rcu', tlbFlush: 'broadcast' });
+  });
+  it('so a check before the re-check cannot meet a reused page on x86 6.15 by default; with the INVLPGB broadcast (--tlb-flush broadcast) it can', () => {
+    const ipi = run('6.15');
+    expect(ipi.complete).toBe(true);
+    expect(ids(ipi)).toEqual([]);
+    expect(ids(run('6.15', 'broadcast'))).toContain('wild-deref');
+  });
+  it('every report says what x86 6.15+ means', () => {
+    const x86 = notCovered('checker').find((l) => l.startsWith('x86 6.15+'))!;
+    expect(x86).toMatch(/TLB flushed by IPI/);
+    expect(x86).toMatch(/--tlb-flush broadcast/);
+    expect(LIMITS_EXPLAIN).toMatch(/x86 = TLB flush by IPI.*\n.*via RCU \(6\.15\+\)/);
   });
 });
 

@@ -7,11 +7,13 @@
  * `check examples/` runs once (spawned, as a user runs it, about 10 s); the replays run in this
  * process through main() (about 24 of them), and a few refusals are repeated in a real process.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/run/load.ts';
 import { decodeToken, encodeToken, sourceHash, type TokenData } from '../../src/trace/token.ts';
-import { EXAMPLE, expectUserError, gupcheck, ROOT, runMain, tmp } from './helpers.ts';
+import { BIN, EXAMPLE, expectUserError, gupcheck, ROOT, runMain, tmp } from './helpers.ts';
 
 interface Finding {
   id: string;
@@ -190,5 +192,39 @@ describe('a damaged or foreign token is refused with a clear error', () => {
       expectUserError(r, 'GUPCHECK_BAD_TOKEN', /./);
       expect(r.stdout).toBe('');
     }
+  });
+});
+
+describe("the replay command printed for a user's own scenario", () => {
+  /*
+   * Issue 16: only the bundled examples replayed from the printed command; a scenario of one's
+   * own needs --scenario FILE. The command is taken from `check`'s output as printed, and run
+   * through a shell (gupcheck being the real bin) from another directory, as a user pastes it.
+   * The scenario's directory has a space in its name, so the path must be quoted to work.
+   */
+  it('carries --scenario with the absolute path and works when pasted into a shell elsewhere', () => {
+    const mine = join(tmp(), 'my scenarios');
+    mkdirSync(mine);
+    const src = readFileSync(EXAMPLE('09-fast-pin-vs-unmap-reuse.yaml'), 'utf8').replace(/^name: .*$/m, 'name: my-race');
+    writeFileSync(join(mine, 'my-race.yaml'), src);
+    const r = gupcheck(['check', 'my-race.yaml', '--kernel', 'v7', '--arch', 'arm64', '--no-progress', '--out', join(mine, 'out')], { cwd: mine });
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('gupcheck replay gc1:my-race:v7:arm64:'));
+    expect(line, r.stdout).toBeDefined();
+    expect(line).toContain(` --scenario '${join(mine, 'my-race.yaml')}'`);
+    const elsewhere = tmp();
+    const sh = spawnSync('sh', ['-c', `gupcheck() { "${process.execPath}" "${BIN}" "$@"; }\n${line}`], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(sh.stderr).toBe('');
+    expect(sh.status).toBe(0);
+    expect(sh.stdout).toMatch(/^wild-deref: /);
+    expect(sh.stdout).toContain(`replay: ${line}`);
+  });
+
+  it('a bundled example, checked through a symlink to examples/, still replays by name', () => {
+    const dir = tmp();
+    symlinkSync(join(ROOT, 'examples'), join(dir, 'examples'));
+    const r = gupcheck(['check', 'examples/09-fast-pin-vs-unmap-reuse.yaml', '--kernel', 'v7', '--arch', 'arm64', '--json', '--out', join(dir, 'out')], { cwd: dir });
+    const f = (JSON.parse(r.stdout) as { results: { findings: { replay: string; command: string }[] }[] }).results[0]!.findings[0]!;
+    expect(f.command).toBe(`gupcheck replay ${f.replay}`);
   });
 });

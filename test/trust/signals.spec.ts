@@ -8,28 +8,55 @@
  * The signal must arrive after the CLI installed its handler (before that Node's default kills
  * the process, which says nothing about gupcheck): if the process died of the signal itself, the
  * test tries again with a longer wait. No assertion is about time.
+ *
+ * The last test needs two signals to reach gupcheck's handler before it has printed the partial
+ * results, which no sender can promise: signals are delivered to whichever of Node's threads
+ * does not block them, and on a loaded machine the thread that took the second one may run its
+ * (C) handler only after the main thread has handled the first, finished and printed. So the two
+ * are sent while the CLI is stopped (SIGSTOP ... SIGCONT: both pending when it runs again, which
+ * is the usual case), and a run in which only one of them reached the handler (the partial
+ * results printed, no "again" message) is tried again. That run tested nothing about a second
+ * signal; a CLI that ignored second signals would fail every try.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, type Spawned, spawnCli, tmp } from './helpers.ts';
 
 const LONG = join(ROOT, 'bench', 'scaled-reuse-anon.yaml');
+const AGAIN = /gupcheck: (Ctrl-C|SIGTERM) again: quitting without printing or writing the partial results/;
 
 async function interrupt(args: readonly string[], signal: NodeJS.Signals, then?: NodeJS.Signals): Promise<{ r: Spawned; dir: string }> {
-  for (const wait of [2000, 5000, 10000]) {
+  const tries: string[] = [];
+  for (const wait of [2000, 5000, 10000, 10000, 10000]) {
     const dir = tmp();
     const r = await spawnCli(['check', LONG, ...args, '--out', join(dir, 'out'), '--report', join(dir, 'report.html')], {
       onStart: (p) =>
         void setTimeout(() => {
+          if (!then) {
+            p.kill(signal);
+            return;
+          }
+          // Two signals that must both reach the handler (see the header): stopped, the CLI
+          // cannot handle the first and print its results before the second is sent.
+          p.kill('SIGSTOP');
           p.kill(signal);
-          if (then) p.kill(then);
+          p.kill(then);
+          p.kill('SIGCONT');
         }, wait),
     });
-    if (r.signal === signal || (then && r.signal === then)) continue; // the handler was not installed yet: wait longer
+    if (r.signal === signal || (then && r.signal === then)) {
+      tries.push('the handler was not installed yet');
+      continue; // wait longer
+    }
+    if (then && !AGAIN.test(r.stderr) && /: stopping; the partial results follow/.test(r.stderr)) {
+      tries.push(`only one of ${signal} and ${then} reached the handler before the results were printed (exit ${r.code})`);
+      continue;
+    }
     return { r, dir };
   }
-  throw new Error(`gupcheck was still starting up after 10 s; cannot test ${signal}`);
+  throw new Error(`no try could test ${then ? `${signal} then ${then}` : signal}: ${tries.join('; ')}`);
 }
 
 function tmpFiles(dir: string): string[] {
@@ -102,12 +129,74 @@ describe('a long check stopped by a signal', () => {
     // SIGINT then SIGTERM (two different signals, so the kernel cannot merge them into one).
     const { r, dir } = await interrupt(['--json'], 'SIGINT', 'SIGTERM');
     expect(r.stderr).not.toMatch(/^\s+at /m);
-    // Both signals are pending at once; whichever is handled second quits, with its own code.
-    const again = /gupcheck: (Ctrl-C|SIGTERM) again: quitting without printing or writing the partial results/.exec(r.stderr);
+    // Both signals are pending at once (see interrupt()); whichever is handled second quits, with its own code.
+    const again = AGAIN.exec(r.stderr);
     expect(again, r.stderr).not.toBeNull();
     expect(r.code).toBe(again![1] === 'SIGTERM' ? 143 : 130);
     expect(r.stdout).toBe('');
     expect(existsSync(join(dir, 'report.html'))).toBe(false);
     expect(tmpFiles(dir)).toEqual([]);
   }, 120_000);
+});
+
+describe('a long check run through npx (issue 16)', () => {
+  /*
+   * npm runs gupcheck under `sh -c` and forwards a signal to that shell only; the shell dies, npm
+   * exits at once, and gupcheck never saw the signal (src/cli/parent.ts). The check is started as
+   * `npx gupcheck check ...` in text mode; once its progress line shows (its handlers are then
+   * installed), the signal is sent. stdout and stderr are read until gupcheck itself closes them.
+   */
+  function throughNpx(signalGroup: boolean): Promise<{ stdout: string; stderr: string; out: string }> {
+    const out = join(tmp(), 'out');
+    return new Promise((resolve, reject) => {
+      const p = spawn('npx', ['gupcheck', 'check', LONG, '--out', out], { cwd: ROOT, detached: signalGroup, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      p.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (sent || !/gupcheck: scaled-reuse-anon 6\.5\/arm64: /.test(stderr)) return;
+        sent = true;
+        // As `timeout N` does (the whole process group), or as a process manager does (npx alone).
+        if (signalGroup) process.kill(-p.pid!, 'SIGTERM');
+        else p.kill('SIGTERM');
+      });
+      p.on('error', reject);
+      p.on('close', () => resolve({ stdout, stderr, out }));
+    });
+  }
+
+  /** gupcheck processes still running with this --out directory. */
+  function leftRunning(out: string): string[] {
+    const found: string[] = [];
+    for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.includes(out) && cmd.includes('gupcheck')) found.push(`${pid}: ${cmd.replace(/\0/g, ' ')}`);
+      } catch {
+        // gone
+      }
+    }
+    return found;
+  }
+
+  it('SIGTERM to npx alone: gupcheck notices npm is gone, prints the partial results and the runs not started, and exits', async () => {
+    const r = await throughNpx(false);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).toMatch(/gupcheck: npm, which started gupcheck, exited \(a signal for it did not reach gupcheck\): stopping; the partial results follow/);
+    expect(r.stdout).toMatch(/ scaled-reuse-anon +6\.5 +arm64 .*bounded \(interrupted\)/);
+    expect(r.stdout).toMatch(/^interrupted \(npm, which started gupcheck, exited: it was signalled\): the results above are partial$/m);
+    expect(r.stdout).toMatch(/^not started \(1 run\): scaled-reuse-anon v7\/arm64$/m);
+    expect(leftRunning(r.out)).toEqual([]);
+  }, 180_000);
+
+  it('SIGTERM to the process group (timeout N npx ...): one signal, not "again"; the partial results and the runs not started', async () => {
+    const r = await throughNpx(true);
+    expect(r.stderr).toMatch(/gupcheck: SIGTERM: stopping; the partial results follow/);
+    expect(r.stderr).not.toMatch(/again: quitting|npm, which started gupcheck, exited/);
+    expect(r.stdout).toMatch(/^interrupted \(SIGTERM\): the results above are partial$/m);
+    expect(r.stdout).toMatch(/^not started \(1 run\): scaled-reuse-anon v7\/arm64$/m);
+    expect(leftRunning(r.out)).toEqual([]);
+  }, 180_000);
 });

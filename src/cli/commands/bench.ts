@@ -1,6 +1,7 @@
 /** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
 import { Command } from '@commander-js/extra-typings';
-import { type BenchOptions, type BenchReport, runBench, SECTIONS, type Section, SPIN_L4_ALL, SPIN_QUOTED } from '../../bench/bench.ts';
+import { type BenchOptions, type BenchReport, type CPatchRow, runBench, SECTIONS, type Section, SPIN_L4_ALL, SPIN_QUOTED } from '../../bench/bench.ts';
+import { describeStartup } from '../../bench/startup.ts';
 import { defaultWorkers } from '../../run/pool.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
 import { writeAtomic } from '../files.ts';
@@ -23,6 +24,19 @@ function onlySections(v: string): Section[] {
   return out;
 }
 const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(1)}x`);
+
+/** The C patch rows of the targets table: each function's own cost, then the whole runs. */
+export function cPatchLines(rows: readonly CPatchRow[]): [string, string, string][] {
+  const us = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(2)} µs`;
+  return rows.flatMap((r): [string, string, string][] => [
+    [
+      `C patch / TypeScript: ${r.fn}() itself`,
+      `${r.fnRatio.toFixed(2)}x (${us(r.patchedFnMs, r.patchedCalls)} / ${us(r.nativeFnMs, r.nativeCalls)} per call, ${r.patchedCalls}${r.patchedCalls === r.nativeCalls ? '' : ` / ${r.nativeCalls} (DIFFERENT)`} calls over ${r.runs} runs of the examples on 6.5, ${r.sameExecutions ? 'the same executions' : 'DIFFERENT executions'}; least of ${r.rounds} rounds; callees included, time at scheduling points not; ${r.patch}; timer cost ${r.timerNs[0].toFixed(0)}/${r.timerNs[1].toFixed(0)} ns per step subtracted, ${r.outliers} steps over 0.5 ms left out)`,
+      '<= 3x',
+    ],
+    [`C patch / TypeScript: ${r.fn}(), whole runs`, `${r.ratio.toFixed(2)}x (${s(r.patchedMs)} / ${s(r.nativeMs)})`, '-'],
+  ]);
+}
 
 export function renderBench(out: Out, b: BenchReport): string {
   let text = '';
@@ -93,7 +107,9 @@ export function renderBench(out: Out, b: BenchReport): string {
       `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run); this machine runs ${w.n} CPU-bound processes ${(b.machine.parallelCapacity ?? 0).toFixed(2)}x as fast as one`,
       '>= 1.8x with 2',
     ]);
-  lines.push(['peak RSS', `${b.maxRssMB} MB (the largest child)`, '< 300 MB (stateful spin-l4: < 2 GB)']);
+  if (b.startup) lines.push(['start-up', describeStartup(b.startup), '--version and pin <= 3x node -e 0']);
+  lines.push(...cPatchLines(b.cPatch));
+  if (b.maxRssMB > 0) lines.push(['peak RSS', `${b.maxRssMB} MB (the largest child)`, '< 300 MB (stateful spin-l4: < 2 GB)']);
   text += `\nratios and targets (measured in this run; ${b.machine.cpus} CPUs, Node ${b.machine.node}; sections: ${b.sections.join(', ')}):\n`;
   text += table(out, ['measure', 'measured', 'target'], lines);
   return text;
@@ -164,7 +180,7 @@ export function benchCommand(out: Out) {
     .option('--quick', 'small budgets: numbers are indicative only', false)
     .option('--workers <n>', 'workers for the worker ratio (default: one per CPU, at least 2)')
     .option('--examples <files>', 'only these example files, comma-separated')
-    .option('--only <sections>', `only these sections, comma-separated (${SECTIONS.join(', ')})`)
+    .option('--only <sections>', `only these sections, comma-separated (${SECTIONS.join(', ')}; c-patch alone takes about a minute)`)
     .option('--json-out <file>', 'where to write the JSON results', 'gupcheck-out/bench.json')
     .option('--json', 'print the JSON results on stdout instead of tables', false)
     .addHelpText(
@@ -180,9 +196,12 @@ Examples:
   npm run bench
   gupcheck bench --quick
   gupcheck bench --examples examples/09-fast-pin-vs-unmap-reuse.yaml --quick
-  gupcheck bench --only spin,strategies`,
+  gupcheck bench --only spin,strategies
+  gupcheck bench --only c-patch`,
     )
     .action(async (o) => {
+      const log = (l: string) => void process.stderr.write(`${l}\n`);
+      const examples = o.examples?.split(',').map((f) => f.trim());
       const quick = o.quick;
       const opts: BenchOptions = {
         tableBudgetMs: quick ? 10_000 : 60_000,
@@ -195,8 +214,9 @@ Examples:
         scaledStatefulBudgetMs: quick ? 10_000 : 120_000,
         sections: o.only === undefined ? undefined : onlySections(o.only),
         workers: o.workers === undefined ? Math.max(2, defaultWorkers()) : posInt('--workers', o.workers),
-        examples: o.examples?.split(',').map((f) => f.trim()),
-        log: (l) => void process.stderr.write(`${l}\n`),
+        startupRuns: quick ? 7 : 15,
+        examples,
+        log,
       };
       const b = await runBench(opts);
       writeAtomic(o.jsonOut, JSON.stringify(b, null, 2) + '\n');

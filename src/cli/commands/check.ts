@@ -1,24 +1,33 @@
 /** `gupcheck check PATH...`: explore every (scenario, kernel, arch, mutant) run and judge its expectations. */
 import { Command } from '@commander-js/extra-typings';
 import { dirname, join } from 'node:path';
-import { findMutant, MUTANTS } from '../../kernel/mutants.ts';
-import { REVISION_NAMES } from '../../kernel/revisions/index.ts';
+import { findMutant, MUTANTS, mutantApplies, mutantChangesNothing, revisionsChangedByMutant } from '../../kernel/mutants.ts';
+import { findRevision, REVISION_NAMES } from '../../kernel/revisions/index.ts';
 import type { Arch } from '../../kernel/types.ts';
 import { loadScenario, scenarioFiles } from '../../run/load.ts';
 import { defaultWorkers, type Job, type PoolHooks, runJobs } from '../../run/pool.ts';
-import { plannedRuns, type RunOptions, type RunResult } from '../../run/run.ts';
-import { isStrategyName, STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../check/strategies/index.ts';
+import { type KernelChoice, type KernelResolver, neverJudged, plannedRuns, type RunOptions, type RunResult, type UnjudgedExpectation } from '../../run/run.ts';
+import { ensureKernel, moduleSource } from '../../patch/load.ts';
+import { patchedName, type KernelSource } from '../../patch/source.ts';
+import { isModulePath } from '../../scenarios/schema.ts';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { isStrategyName, STRATEGIES, STRATEGY_NAMES, strategyInfo, type StrategyName } from '../../check/strategies/index.ts';
 import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
+import { enableCheckModel } from '../../check/execution.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
-import { buildTrace } from '../../run/trace.ts';
+import { buildTrace, shellWord } from '../../run/trace.ts';
 import { narrate } from '../../trace/narrate.ts';
 import type { Trace } from '../../trace/schema.ts';
 import { EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, UserError, unknownValue } from '../errors.ts';
 import { checkWritableDir, safeName, writeAtomic } from '../files.ts';
 import { colors, type Out, table } from '../output.ts';
 import { progress } from '../progress.ts';
+import { watchParent } from '../parent.ts';
 import { ARCHES, parseArch, parseKernel } from './pin.ts';
+import { isBuiltinRevision } from '../../kernel/revisions/index.ts';
 import { writeReport } from '../../report/html.ts';
+import { NO_FINDING, type Verdict, VERDICT_WORDS, verdictSummary } from '../../run/verdict.ts';
 
 export interface CheckFlags {
   kernel?: string | undefined;
@@ -38,6 +47,12 @@ export interface CheckFlags {
   report?: string | undefined;
   progress: boolean;
   workers?: string | undefined;
+  /** C files whose functions replace the --kernel revision's (several allowed). */
+  patch?: string[] | undefined;
+  /** Runs no expectation covers, and expectations no run is judged by, fail. */
+  strict?: boolean | undefined;
+  /** --check-model: check the model's own invariants after every step. */
+  checkModel?: boolean | undefined;
 }
 
 function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -84,6 +99,8 @@ export interface FindingOut {
   message: string;
   expected: boolean;
   replay: string;
+  /** The command that replays it (with --scenario FILE unless the scenario is a bundled example, and the options that load a revision module or C patch). */
+  command: string;
   trace: string;
   steps: number;
   preemptions: number;
@@ -94,7 +111,7 @@ export interface ResultOut {
   kernel: string;
   arch: Arch;
   mutant: string | null;
-  verdict: 'holds' | 'violated';
+  verdict: Verdict;
   findings: FindingOut[];
   outcomes: Record<string, Record<string, number>>;
   executions: number;
@@ -121,31 +138,77 @@ export function fingerprintCollision(n: number): number {
   return Math.min(1, (n * n) / 2 ** 65);
 }
 
+/** A planned run an interrupt stopped before it started. */
+export interface NotStarted {
+  readonly scenario: string;
+  readonly kernel: string;
+  readonly arch: Arch;
+  readonly mutant: string | null;
+  /** As the progress line and the table name it: "scenario kernel/arch +mutant". */
+  readonly label: string;
+}
+
 /** Run everything, write traces, return results (also used by `npm start` and the report). */
 export async function runCheck(
   files: string[],
   flags: CheckFlags,
   hooks: { onRunStart?: (job: Job) => void; shouldStop?: () => string | undefined; onProgress?: PoolHooks['onProgress'] } = {},
-): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean }> {
+): Promise<{ results: ResultOut[]; traces: Trace[]; outcomeTraces: Trace[]; interrupted: boolean; notes: string[]; unjudged: UnjudgedOut[]; notStarted: NotStarted[] }> {
   const opts = parseRunOptions(flags);
   const workers = parseWorkers(flags.workers);
-  const kernels = list(flags.kernel, parseKernel);
+  if (flags.checkModel) enableCheckModel();
+  const kernels = await chosenKernels(flags.kernel, flags.patch);
   const arches = list(flags.arch, parseArch);
-  if (flags.mutant !== undefined && !findMutant(flags.mutant)) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
+  const mutant = flags.mutant === undefined ? undefined : findMutant(flags.mutant);
+  if (flags.mutant !== undefined && !mutant) throw unknownValue('mutant', flags.mutant, MUTANTS.map((m) => m.name), 'GUPCHECK_UNKNOWN_MUTANT');
+  // A mutant that changes nothing on a kernel asked for by name is refused: the run would
+  // check the unmutated kernel and say "holds".
+  const unchanged = mutant && kernels ? kernels.filter((k) => !mutantApplies(mutant, findRevision(k.name)!)).map((k) => k.name) : [];
+  if (mutant && unchanged.length) {
+    const e = mutantChangesNothing(mutant, unchanged);
+    throw new UserError('GUPCHECK_MUTANT_CHANGES_NOTHING', e.what, e.hint);
+  }
   const parsed = new Map(files.map((f) => [f, loadScenario(f)] as const));
   const jobs: Job[] = [];
+  const skipped = new Set<string>();
+  const unjudged: UnjudgedOut[] = [];
   for (const [file, p] of parsed) {
-    for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant })) {
+    const resolve = await scenarioKernels(file, p);
+    for (const u of neverJudged(p.scenario, resolve)) unjudged.push(unjudgedOut(p, u));
+    for (const run of plannedRuns(p.scenario, { kernels, arches, mutant: flags.mutant }, resolve)) {
       jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}` });
     }
+    if (mutant && !kernels) {
+      for (const k of p.scenario.kernels.map(resolve)) if (!mutantApplies(mutant, findRevision(k.name)!)) skipped.add(k.name);
+    }
+  }
+  if (flags.strict && unjudged.length) {
+    const u = unjudged[0]!;
+    throw new UserError(
+      'GUPCHECK_EXPECTATION_NEVER_JUDGED',
+      `${u.where}: expectation ${u.expect} is never judged: ${u.why}${unjudged.length > 1 ? ` (and ${unjudged.length - 1} more)` : ''}`,
+      'name a kernel, arch or mutant the scenario runs (kernels:, arches:, mutants:), or drop the expectation; without --strict this is a warning',
+    );
   }
   if (!jobs.length) {
     const asked = [['--kernel', flags.kernel], ['--arch', flags.arch], ['--mutant', flags.mutant]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`);
+    const where = mutant ? ` (${mutant.name} changes only ${revisionsChangedByMutant(mutant).join(', ')})` : '';
     throw new UserError(
       'GUPCHECK_NO_RUNS',
-      `nothing to check: no run of ${files.length === 1 ? files[0] : `the ${files.length} scenarios`} matches ${asked.join(' ')}`,
-      'choose kernels and arches the scenarios list in `kernels:` and `arches:`, or a mutant that applies to those kernels',
+      `nothing to check: no run of ${files.length === 1 ? files[0] : `the ${files.length} scenarios`} matches ${asked.join(' ')}${where}`,
+      mutant ? `name a kernel the mutant changes with --kernel (${revisionsChangedByMutant(mutant).join(', ')})` : 'choose kernels and arches the scenarios list in `kernels:` and `arches:`',
     );
+  }
+  const notes = mutant && skipped.size ? [`mutant ${mutant.name} changes nothing on ${[...skipped].join(', ')}: the scenarios' runs on ${skipped.size === 1 ? 'that kernel' : 'those kernels'} are left out`] : [];
+  if (strategyInfo(opts.strategy).needsFrames) {
+    const custom = jobs.find((j) => j.run.kernelSource);
+    if (custom) {
+      throw new UserError(
+        'GUPCHECK_STRATEGY_UNSUPPORTED',
+        `--strategy ${opts.strategy} runs the model compiled to frames, which has no revision modules or C patches (${custom.run.kernel})`,
+        'use --strategy dpor (the default, exhaustive), naive, random or pct for revision modules and C patches',
+      );
+    }
   }
   const done = await runJobs(jobs, opts, workers, hooks, parsed);
   const results: ResultOut[] = [];
@@ -161,7 +224,7 @@ export async function runCheck(
       traces.push(t);
       const path = join(flags.out, `${safeName([p.scenario.name, run.kernel, run.arch, run.mutant ?? '', f.id].filter(Boolean).join('.'))}.trace.json`);
       writeAtomic(path, JSON.stringify(t, null, 1) + '\n');
-      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, trace: path, steps: t.steps.length, preemptions: t.preemptions });
+      findings.push({ id: f.id, executions: f.executions, message: f.message, expected: f.expected, replay: t.replay, command: t.command, trace: path, steps: t.steps.length, preemptions: t.preemptions });
     }
     results.push({
       scenario: r.scenario,
@@ -184,7 +247,77 @@ export async function runCheck(
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
-  return { results, traces, outcomeTraces, interrupted: done.interrupted };
+  const notStarted = jobs.filter((_, i) => !done.results[i]).map((j) => ({ scenario: j.run.scenario, kernel: j.run.kernel, arch: j.run.arch, mutant: j.run.mutant, label: j.label }));
+  return { results, traces, outcomeTraces, interrupted: done.interrupted, notes, unjudged, notStarted };
+}
+
+/** An expectation no run of its scenario is judged by, for the output. */
+export interface UnjudgedOut {
+  scenario: string;
+  /** file:line:col of the expectation. */
+  where: string;
+  expect: string;
+  why: string;
+}
+
+function unjudgedOut(p: ParsedScenario, u: UnjudgedExpectation): UnjudgedOut {
+  const pos = p.expectPositions?.[u.index];
+  return { scenario: p.scenario.name, where: `${p.file}:${pos ? `${pos.line}:${pos.col}` : '1:1'}`, expect: u.text, why: u.why };
+}
+
+/**
+ * --kernel: built-in revisions and revision modules (loaded and typechecked now); with --patch,
+ * each chosen built-in revision with the C patches applied (`6.1+my-check.c`).
+ */
+export async function chosenKernels(kernel: string | undefined, patches: readonly string[] | undefined): Promise<KernelChoice[] | undefined> {
+  if (patches?.length) {
+    if (kernel === undefined) throw new UserError('GUPCHECK_BAD_ARGUMENT', '--patch needs --kernel BASE: the revision whose functions the patch replaces', 'add e.g. --kernel 6.5');
+    const given = patches.map((p) => p);
+    for (const p of given) {
+      if (!existsSync(p)) throw new UserError('GUPCHECK_FILE_NOT_FOUND', `no such patch file: ${p}`, 'check the --patch path');
+      if (!/\.([ch]|diff|patch)$/.test(p)) {
+        throw new UserError(
+          'GUPCHECK_BAD_ARGUMENT',
+          `--patch ${p}: a patch is a C file (.c, .h) with the function definitions that replace the base revision's, or a unified diff (.diff, .patch) with whole functions in its hunks`,
+          'put the changed functions, whole, in a .c file, or make the diff with git diff --function-context (-W)',
+        );
+      }
+    }
+    const out: KernelChoice[] = [];
+    for (const base of kernel.split(',').map((x) => x.trim())) {
+      if (!isBuiltinRevision(base)) throw new UserError('GUPCHECK_UNKNOWN_KERNEL', `--patch applies to a built-in revision; '${base}' is not one (valid: ${REVISION_NAMES.join(', ')})`, 'give --kernel the revision your patch is against');
+      const source: KernelSource = { kind: 'patch', base, patches: given.map((p) => resolvePath(p)), given };
+      const rev = await ensureKernel(source);
+      out.push({ name: rev.name, spec: patchedName(base, source.patches), source });
+    }
+    return out;
+  }
+  if (kernel === undefined) return undefined;
+  const out: KernelChoice[] = [];
+  for (const k of kernel.split(',').map((x) => x.trim())) {
+    const source = isModulePath(k) ? moduleSource(k, process.cwd()) : undefined;
+    if (!source) {
+      out.push({ name: parseKernel(k), spec: k });
+      continue;
+    }
+    const rev = await ensureKernel(source, { typecheck: true });
+    out.push({ name: rev.name, spec: k, source });
+  }
+  return out;
+}
+
+/** A scenario's own kernels: revision modules it names (relative to its file) loaded now. */
+async function scenarioKernels(file: string, p: ParsedScenario): Promise<KernelResolver> {
+  const s = p.scenario;
+  const specs = new Set([...s.kernels, ...s.mutants.flatMap((m) => (m.kernel === undefined ? [] : Array.isArray(m.kernel) ? m.kernel : [m.kernel]))]);
+  const loaded = new Map<string, KernelChoice>();
+  for (const spec of specs) {
+    const source = moduleSource(spec, dirname(resolvePath(file)));
+    if (!source) continue;
+    const rev = await ensureKernel(source, { typecheck: true });
+    loaded.set(spec, { name: rev.name, spec, source });
+  }
+  return (spec) => loaded.get(spec) ?? { name: spec, spec };
 }
 
 /**
@@ -217,7 +350,18 @@ function diffOutcomeTraces(jobs: readonly Job[], results: readonly (RunResult | 
   return out;
 }
 
-export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean): string {
+/** The verdict column's word, coloured by its tone (the words are in run/verdict.ts). */
+function verdictCell(c: ReturnType<typeof colors>, v: Verdict): string {
+  const w = VERDICT_WORDS[v];
+  return w.tone === 'bad' ? c.red(w.word) : w.tone === 'open' ? c.yellow(w.word) : c.green(w.word);
+}
+
+/** Did the check pass: nothing violated; with --strict also nothing not judged and no expectation never judged. */
+export function checkPassed(results: readonly ResultOut[], unjudged: readonly UnjudgedOut[], strict: boolean): boolean {
+  return results.every((r) => r.verdict === 'holds' || (r.verdict === 'not-judged' && !strict)) && (!strict || unjudged.length === 0);
+}
+
+export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean, unjudged: readonly UnjudgedOut[] = [], strict = false): string {
   const c = colors(out);
   let s = table(
     out,
@@ -227,8 +371,8 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       r.kernel,
       r.arch,
       r.mutant ?? '',
-      r.verdict === 'holds' ? c.green('holds') : c.red('VIOLATED'),
-      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : '-',
+      verdictCell(c, r.verdict),
+      r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : NO_FINDING,
       r.executions,
       (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
       `${(r.ms / 1000).toFixed(2)}s`,
@@ -236,7 +380,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   );
   const bad = results.filter((r) => r.verdict === 'violated');
   for (const r of bad) {
-    s += `\n${c.red('violated')}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
+    s += `\n${c.red(VERDICT_WORDS[r.verdict].word)}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
     for (const e of r.expectations.filter((x) => !x.holds)) s += `  expected ${e.expect}, observed ${e.observed}\n`;
   }
   const withFindings = results.filter((r) => r.findings.length);
@@ -245,27 +389,59 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     for (const r of withFindings) {
       for (const f of r.findings) {
         s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${c.yellow(f.id)} in ${f.executions}/${r.executions} executions, ${f.steps}-step trace\n`;
-        s += `    ${f.message}\n    gupcheck replay ${f.replay}\n    ${c.dim(f.trace)}\n`;
+        s += `    ${f.message}\n    ${f.command}\n    ${c.dim(f.trace)}\n`;
       }
     }
   }
   if (showTraces) for (const t of traces) s += '\n' + narrate(t, { c });
-  const held = results.length - bad.length;
   const stopped = new Map<string, number>();
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
   if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
-  s += `\n${held}/${results.length} runs hold${bad.length ? c.red(`, ${bad.length} violated`) : ''}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
+  const notJudged = results.filter((r) => r.verdict === 'not-judged').length;
+  if (notJudged) {
+    s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails them' : '--strict would fail them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
+    for (const r of results.filter((x) => x.verdict === 'not-judged')) {
+      const outcomes = Object.entries(r.outcomes).map(([cpu, vs]) => `${cpu} ${Object.entries(vs).map(([v, n]) => `${v} ×${n}`).join(', ')}`);
+      s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${r.findings.length ? r.findings.map((f) => `${f.id} ×${f.executions}`).join(', ') : NO_FINDING}; outcomes: ${outcomes.join('; ') || 'none'}\n`;
+    }
+  }
+  for (const u of unjudged) s += `\n${c.yellow('never judged')}: ${u.where}: expectation ${u.expect}: ${u.why}\n`;
+  const summary = verdictSummary(results);
+  s += `\n${bad.length ? c.red(summary) : summary}. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   return s;
+}
+
+interface OptionSource {
+  readonly options: readonly { attributeName(): string; readonly long?: string | undefined; readonly flags: string; readonly negate: boolean }[];
+  getOptionValueSource(key: string): string | undefined;
+  getOptionValue(key: string): unknown;
+}
+
+/**
+ * The command as given, with every option set on the command line (--kernel, --arch, --mutant,
+ * ...): what the report says produced it. Paths first, then the options in their definition order.
+ */
+export function commandLine(cmd: OptionSource, paths: readonly string[]): string {
+  const words = ['gupcheck', 'check', ...paths];
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const v: unknown = cmd.getOptionValue(key);
+    if (v === true || (v === false && opt.negate)) words.push(opt.long ?? opt.flags);
+    else if (typeof v === 'string') words.push(opt.long ?? opt.flags, v);
+  }
+  return words.map(shellWord).join(' ');
 }
 
 export function checkCommand(out: Out) {
   return new Command('check')
     .description('explore every run of the scenarios and check their expectations')
     .argument('<paths...>', 'scenario files or directories (*.yaml, *.yml, *.json)')
-    .option('--kernel <revs>', `only these kernel revisions, comma-separated (${REVISION_NAMES.join(', ')})`)
-    .option('--arch <arches>', `only these architectures (${ARCHES.join(', ')})`)
+    .option('--kernel <revs>', `run on these kernel revisions instead of the scenario's, comma-separated (${REVISION_NAMES.join(', ')}), or a revision module (./my-rev.ts)`)
+    .option('--patch <file.c>', 'replace functions of the --kernel revision with the C definitions in this file, or the functions a unified diff changes (whole in its hunks: git diff -W) (repeatable); the runs are named BASE+file.c', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--arch <arches>', `run on these architectures instead of the scenario's (${ARCHES.join(', ')})`)
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
     .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'dpor')
     .option('--seed <n>', 'seed for random/pct')
@@ -281,6 +457,8 @@ export function checkCommand(out: Out) {
     .option('--json', 'print {"results": [...]} as JSON on stdout', false)
     .option('--workers <n>', "explore runs on n worker threads ('auto': one per CPU); results do not depend on n", '1')
     .option('--no-progress', 'no progress line on stderr')
+    .option('--strict', 'fail runs that no expectation covers (not judged), and expectations that no run is judged by', false)
+    .option('--check-model', "check the model's own invariants after every step (slower; a broken one is a bug in gupcheck: exit 3)", false)
     .addHelpText(
       'after',
       `
@@ -293,7 +471,7 @@ Examples:
   gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
   gupcheck check examples/ --json > results.json`,
     )
-    .action(async (paths, o) => {
+    .action(async (paths, o, cmd) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
       const files = scenarioFiles(paths);
       checkWritableDir(o.out, '--out');
@@ -312,22 +490,32 @@ Examples:
       };
       process.on('SIGINT', onSig);
       process.on('SIGTERM', onSig);
+      // Under npm the signal may end npm and its shell and never reach us (cli/parent.ts).
+      const unwatch = watchParent(() => {
+        if (signal !== undefined) return; // the signal reached us too: that one counts
+        signal = 'SIGTERM';
+        stop = 'interrupted (npm, which started gupcheck, exited: it was signalled): the results above are partial';
+        process.stderr.write('\ngupcheck: npm, which started gupcheck, exited (a signal for it did not reach gupcheck): stopping; the partial results follow\n');
+      });
       const prog = progress(!o.json && o.progress);
       let res: Awaited<ReturnType<typeof runCheck>>;
       try {
         res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms, extra) => prog.update(l, n, ms, extra) });
       } finally {
         prog.done();
+        unwatch();
         process.off('SIGINT', onSig);
         process.off('SIGTERM', onSig);
       }
-      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: `gupcheck check ${paths.join(' ')}` });
-      if (o.json) out.write(JSON.stringify({ results: res.results, ...(res.interrupted ? { interrupted: true } : {}) }, null, 2) + '\n');
+      if (o.report) writeReport(o.report, res.results, [...res.traces, ...res.outcomeTraces], { interrupted: res.interrupted, command: commandLine(cmd, paths), notStarted: res.notStarted.map((r) => r.label) });
+      if (o.json) out.write(JSON.stringify({ results: res.results, unjudgedExpectations: res.unjudged, ...(res.interrupted ? { interrupted: true, notStarted: res.notStarted } : {}) }, null, 2) + '\n');
       else {
-        out.write(renderResults(out, res.results, res.traces, o.traces));
+        for (const n of res.notes) out.write(`note: ${n}\n`);
+        out.write(renderResults(out, res.results, res.traces, o.traces, res.unjudged, o.strict));
         if (res.interrupted) out.write(`${stop ?? 'interrupted'}\n`);
+        if (res.notStarted.length) out.write(`not started (${res.notStarted.length === 1 ? '1 run' : `${res.notStarted.length} runs`}): ${res.notStarted.map((r) => r.label).join(', ')}\n`);
         if (o.report) out.write(`report: ${o.report}\n`);
       }
-      process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : res.results.every((r) => r.verdict === 'holds') ? EXIT_OK : EXIT_FAIL;
+      process.exitCode = res.interrupted ? (signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED) : checkPassed(res.results, res.unjudged, o.strict) ? EXIT_OK : EXIT_FAIL;
     });
 }

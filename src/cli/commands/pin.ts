@@ -25,6 +25,13 @@ function oneOf<T extends string>(what: string, v: string, valid: readonly T[]): 
   return v as T;
 }
 
+/** What an empty explanation means: no check refused, and which path pinned. */
+const NOTHING_REFUSED: Readonly<Record<Via, string>> = {
+  pin_user_pages_fast: 'GUP-fast pinned every page',
+  pin_user_pages: 'the slow path (__get_user_pages()) pinned every page',
+  io_uring: 'io_pin_pages() pinned every page',
+};
+
 function renderPin(out: Out, a: PinAnswer): string {
   const col = colors(out);
   const q = a.query;
@@ -40,12 +47,13 @@ function renderPin(out: Out, a: PinAnswer): string {
   lines.push(`result: ${ok ? col.green('ok') : col.red(a.result)}  (${a.pinned} of ${a.pages} page${a.pages === 1 ? '' : 's'} pinned)`);
   lines.push('');
   lines.push('why:');
-  if (a.path.length === 0) lines.push('  nothing refused it: GUP-fast pinned every page');
+  if (a.path.length === 0) lines.push(`  nothing refused it: ${NOTHING_REFUSED[q.via]}`);
   const w = Math.max(...a.path.map(([fn]) => kernelName(rev, fn).length), 8);
   a.path.forEach(([fn, msg], i) => lines.push(`  ${String(i + 1).padStart(2)}. ${kernelName(rev, fn).padEnd(w)}  ${msg}`));
   lines.push('');
   if (a.findings.length) {
-    lines.push('findings:');
+    const held = a.pinnedThenReleased;
+    lines.push(held ? `findings (about the pin held over steps ${held[0]}-${held[1]}, which the call took and released before failing):` : 'findings:');
     for (const f of a.findings) lines.push(`  ${col.yellow(f.id)}: ${f.message}`);
     lines.push('');
   }

@@ -14,8 +14,9 @@ export function selftestCommand(out: Out) {
       'after',
       `
 A mutant is caught by an example when an expectation that holds on the unmutated kernel fails with
-the mutant. Exit status 0 iff every mutant is caught by some example and every example holds
-unmutated.
+the mutant. A mutant runs only on the kernels whose code it changes (it is refused elsewhere).
+Exit status 0 iff every mutant is caught by some example, every example holds unmutated, and every
+(mutant, kernel) run changes the kernel's code.
 
 Example:
   gupcheck selftest`,
@@ -30,9 +31,13 @@ Example:
       const mutants = r.mutants.map((m) => m.name);
       const uncaught = mutants.filter((m) => !r.cells.some((c) => c.mutant === m && c.caughtBy));
       const dirty = r.unmutated.filter((u) => u.violated.length);
-      const ok = uncaught.length === 0 && dirty.length === 0;
+      // Every (mutant, revision) run must change the program (a mutant that changes nothing would
+      // be checking the unmutated kernel): the gate in plannedRuns() ensures it, this says so.
+      const noop = r.pairs.filter((x) => x.changes.length === 0);
+      const unobserved = r.pairs.filter((x) => !x.observed);
+      const ok = uncaught.length === 0 && dirty.length === 0 && noop.length === 0;
       if (o.json) {
-        out.write(JSON.stringify({ ok, cells: r.cells, unmutated: r.unmutated, uncaught, ms: r.ms }, null, 2) + '\n');
+        out.write(JSON.stringify({ ok, cells: r.cells, unmutated: r.unmutated, uncaught, pairs: r.pairs, ms: r.ms }, null, 2) + '\n');
       } else {
         const c = colors(out);
         const names = examples.map((p) => p.scenario.name);
@@ -50,6 +55,13 @@ Example:
         out.write(`${mutants.length - uncaught.length}/${mutants.length} mutants caught; unmutated examples: ${dirty.length ? c.red(`${dirty.length} violated`) : 'all hold'} (${(r.ms / 1000).toFixed(1)} s)\n`);
         for (const m of uncaught) out.write(c.red(`  not caught: ${m}\n`));
         for (const d of dirty) out.write(c.red(`  ${d.scenario} violated unmutated: ${d.violated.join('; ')}\n`));
+        for (const x of noop) out.write(c.red(`  ${x.mutant} ran on ${x.kernel} but changes nothing there\n`));
+        out.write(`${r.pairs.length} (mutant, kernel) pairs ran, each changing that kernel's code (${r.pairs.length - unobserved.length} also explored something else than the unmutated runs)\n`);
+        if (unobserved.length) {
+          const by = new Map<string, string[]>();
+          for (const x of unobserved) by.set(x.mutant, [...(by.get(x.mutant) ?? []), x.kernel]);
+          out.write(`  the runs made did not reach the change of: ${[...by].map(([m, ks]) => `${m} on ${ks.join(', ')}`).join('; ')}\n`);
+        }
       }
       process.exitCode = ok ? EXIT_OK : EXIT_FAIL;
     });

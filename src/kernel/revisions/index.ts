@@ -25,6 +25,22 @@ export const REVISIONS: readonly Revision[] = [
 /** The revisions `--kernel` accepts for the pin/probe/matrix commands (proposals included). */
 export const REVISION_NAMES: readonly string[] = REVISIONS.map((r) => r.name);
 
+/**
+ * Revisions loaded at run time: a user's module (`--kernel ./my-rev.ts`) or a base revision with
+ * C patches (`--kernel 6.1 --patch my-check.c`), by the name their runs carry (src/patch/load.ts).
+ */
+const loaded = new Map<string, Revision>();
+
+/** Make a loaded revision findable by its name (the name must not be a built-in one). */
+export function registerRevision(rev: Revision): void {
+  loaded.set(rev.name, rev);
+}
+
 export function findRevision(name: string): Revision | undefined {
-  return REVISIONS.find((r) => r.name === name);
+  return REVISIONS.find((r) => r.name === name) ?? loaded.get(name);
+}
+
+/** A built-in revision (not one loaded at run time). */
+export function isBuiltinRevision(name: string): boolean {
+  return REVISIONS.some((r) => r.name === name);
 }

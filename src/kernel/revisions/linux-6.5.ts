@@ -27,7 +27,7 @@ import type { Folio, Page } from '../mm_types.ts';
 import { folio_test_hugetlb, folio_test_slab, PageLRU } from '../page_ref.ts';
 import type { Revision } from '../revision.ts';
 import { FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, PAGE_MAPPING_ANON, PAGE_MAPPING_FLAGS } from '../types.ts';
-import { deref_a_ops, shmem_mapping } from '../util.ts';
+import { deref_a_ops, folio_mapping, shmem_mapping } from '../util.ts';
 
 const S_mapping = site('folio_fast_pin_allowed', 'mapping = READ_ONCE(folio->mapping)');
 const PIN_LONGTERM_WRITE = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
@@ -94,6 +94,11 @@ export const linux_6_5: Revision = {
   internalFlagsIncludeTouch: false,
   pinFastEinval: true,
   longtermCheckAfterGet: true,
+  isValidGupArgs: true,
+  gupMustUnshareNonAnon: true,
+  pinsZeroPage: false,
+  gupTestPinLongterm: true,
+  slabCacheInMappingWord: false,
   fns: {
     try_grab_folio,
     // Before 6.11 GUP-fast calls try_grab_folio(); through the table, so v7's replacement is used.
@@ -108,6 +113,7 @@ export const linux_6_5: Revision = {
     tlb_table_flush,
     folio_fast_pin_allowed,
     page_is_secretmem,
+    folio_mapping,
     check_vma_flags,
     writable_file_mapping_allowed: (vma, gup_flags) => writable_file_mapping_allowed(null, vma, gup_flags, vma_needs_dirty_tracking),
     vma_needs_dirty_tracking,

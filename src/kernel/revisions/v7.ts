@@ -6,7 +6,7 @@
  * v7 3/3 puts the GUP-fast check *inside try_grab_folio()*, right after try_get_folio()
  * succeeded (plain references only, before the pin bias) and before the caller's PTE re-check:
  *   folio_longterm_write_pin_allowed(): lockdep_assert_irqs_disabled() first; then
- *   mapping = folio_mapping(folio) (plain loads; the swap cache's address_space for swap-cache
+ *   mapping = folio_mapping(folio) (through the revision table, so a patch may replace it; plain loads; the swap cache's address_space for swap-cache
  *   anon folios); return !mapping || shmem_mapping(mapping) || folio_test_hugetlb(folio).
  * Refusal: folio_put_refs(folio, refs); return NULL. Because try_grab_folio() is also called
  * by the slow path's follow_hugetlb_page() with IRQs on, the lockdep assertion fires there.
@@ -25,7 +25,7 @@ import { vm_ops_needs_writenotify, vma_fs_can_writeback } from '../mmap.ts';
 import type { Folio, Page, Vma } from '../mm_types.ts';
 import { derive } from '../revision.ts';
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, VM_PFNMAP } from '../types.ts';
-import { folio_mapping, shmem_mapping } from '../util.ts';
+import { shmem_mapping } from '../util.ts';
 import { linux_6_1 } from './linux-6.1.ts';
 import { folio_is_longterm_pinnable } from '../internal.ts';
 
@@ -33,7 +33,7 @@ import { folio_is_longterm_pinnable } from '../internal.ts';
 /** v7's folio_longterm_write_pin_allowed(). */
 export function* folio_longterm_write_pin_allowed(c: Ctx, folio: Folio): Step<boolean> {
   lockdep_assert_irqs_disabled(c, 'folio_longterm_write_pin_allowed');
-  const mapping = yield* folio_mapping(c, folio);
+  const mapping = yield* c.rev.fns.folio_mapping(c, folio);
   if (!mapping) {
     c.why?.('folio_longterm_write_pin_allowed', `folio_mapping(${folio.name}) is NULL (anonymous or no mapping): allowed`);
     return true;
@@ -57,7 +57,7 @@ export function makeTryGrabFolioWithCheck(check: (c: Ctx, folio: Folio) => Step<
   return function* try_grab_folio(c: Ctx, page: Page, refs: number, flags: number): Step<Folio | null> {
     if (WARN_ON_ONCE(c, (flags & (FOLL_GET | FOLL_PIN)) === 0, 'try_grab_folio() without FOLL_GET or FOLL_PIN')) return null;
     if (flags & FOLL_GET) return yield* c.rev.fns.try_get_folio(c, page, refs);
-    if (is_zero_page(c, page)) return yield* page_folio(c, page);
+    if (is_zero_page(c, page) && !c.rev.pinsZeroPage) return yield* page_folio(c, page);
     const is_longterm = (flags & FOLL_LONGTERM) !== 0;
     if (is_longterm && !folio_is_longterm_pinnable(c, page)) return null;
     const folio = yield* c.rev.fns.try_get_folio(c, page, refs);
@@ -90,6 +90,13 @@ export const v7 = derive(linux_6_1, {
   title: 'v7 posting (seed)',
   summary: "the seed's v7: check inside try_grab_folio() before the PTE re-check; slow-path bugs of v7 1/3 and 2/3",
   order: 604,
+  // A 6.4-rc base (6.1 is only the model's neighbour): is_valid_gup_args() (6.3) and
+  // gup_must_unshare()'s non-anon COW branch are there; the zero page is still pinned (6.5 stops
+  // that). gup_test's PIN_LONGTERM_TEST_START came with the series' own tests (6.5): the model
+  // gives v7 6.5's gup_test so `matrix --kernel v7` shows v7's semantics.
+  isValidGupArgs: true,
+  gupMustUnshareNonAnon: true,
+  gupTestPinLongterm: true,
   fns: {
     try_grab_folio: makeTryGrabFolioWithCheck(folio_longterm_write_pin_allowed),
     folio_fast_pin_allowed: undefined,
