@@ -64,7 +64,7 @@ describe('start-up from the prebuilt bundle', () => {
   });
 
   it('output piped into a reader that stops early ends quietly, with no stack trace (gupcheck list | head -1)', () => {
-    const r = spawnSync('sh', ['-c', `"${process.execPath}" bin/gupcheck.mjs list | head -1`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" bin/gupcheck.mjs list | head -1`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(r.stdout).toMatch(/^scenarios /);
     expect(r.stderr).toBe('');
   });

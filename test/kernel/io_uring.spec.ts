@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createFile, user_access, runSequential } from '../../src/kernel/setup.ts';
 import { do_mmap, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/kernel/mmap.ts';
 import { FS } from '../../src/kernel/fs.ts';
+import { init } from '../../src/sim/cell.ts';
 import { errnoName, PAGE_SIZE } from '../../src/kernel/types.ts';
 import type { Vma } from '../../src/kernel/mm_types.ts';
 import { type Env, env, findings, recordAccesses, rev, run, whyFns } from './helpers.ts';
@@ -20,6 +21,8 @@ function register(e: Env, kernel: string, nr = 1): string {
 function adjacent(e: Env, what: 'anon' | 'ext4' | 'tmpfs' | 'same-file'): Vma {
   const file = what === 'anon' ? null : what === 'same-file' ? e.vma.vm_file : createFile(e.k, FS[what], `/mnt/${what}/other`);
   const v = do_mmap(e.c, e.p.mm, e.vma.vm_end, PAGE_SIZE, PROT_READ | PROT_WRITE, file && what !== 'ext4' ? MAP_SHARED : MAP_PRIVATE, file, 'second', what === 'same-file' ? 1 : 0);
+  // ftruncate() the file to cover the mapping first, as mapBacking() does: a touch past i_size is SIGBUS.
+  if (file) init(file.f_inode.i_size, Math.max(file.f_inode.i_size.v, (v.vm_pgoff + 1) * PAGE_SIZE));
   expect(runSequential(e.c, user_access(e.c, v.vm_start, true))).toBe(0);
   return v;
 }

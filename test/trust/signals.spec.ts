@@ -27,15 +27,18 @@ import { ROOT, type Spawned, spawnCli, tmp } from './helpers.ts';
 const LONG = join(ROOT, 'bench', 'scaled-reuse-anon.yaml');
 const AGAIN = /gupcheck: (Ctrl-C|SIGTERM) again: quitting without printing or writing the partial results/;
 
-async function interrupt(args: readonly string[], signal: NodeJS.Signals, then?: NodeJS.Signals): Promise<{ r: Spawned; dir: string }> {
+async function interrupt(args: readonly string[], signal: NodeJS.Signals, then?: NodeJS.Signals | 'twice'): Promise<{ r: Spawned; dir: string }> {
   const tries: string[] = [];
   for (const wait of [2000, 5000, 10000, 10000, 10000]) {
     const dir = tmp();
     const r = await spawnCli(['check', LONG, ...args, '--out', join(dir, 'out'), '--report', join(dir, 'report.html')], {
       onStart: (p) =>
         void setTimeout(() => {
-          if (!then) {
+          if (!then || then === 'twice') {
             p.kill(signal);
+            // As `timeout -s INT N` does: to the child, then to its process group. 20 ms apart, so
+            // that the kernel cannot merge them into one pending signal.
+            if (then === 'twice') setTimeout(() => p.kill(signal), 20);
             return;
           }
           // Two signals that must both reach the handler (see the header): stopped, the CLI
@@ -50,7 +53,7 @@ async function interrupt(args: readonly string[], signal: NodeJS.Signals, then?:
       tries.push('the handler was not installed yet');
       continue; // wait longer
     }
-    if (then && !AGAIN.test(r.stderr) && /: stopping; the partial results follow/.test(r.stderr)) {
+    if (then && then !== 'twice' && !AGAIN.test(r.stderr) && /: stopping; the partial results follow/.test(r.stderr)) {
       tries.push(`only one of ${signal} and ${then} reached the handler before the results were printed (exit ${r.code})`);
       continue;
     }
@@ -123,6 +126,13 @@ describe('a long check stopped by a signal', () => {
     expect(r.stdout).toContain(`report: ${join(dir, 'report.html')}`);
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
     expect(tmpFiles(dir)).toEqual([]);
+  }, 120_000);
+
+  it('the same signal twice back to back (as timeout -s INT sends it) is one interrupt: the partial results follow', async () => {
+    const { r } = await interrupt(['--json'], 'SIGINT', 'twice');
+    expect(r.stderr).not.toMatch(AGAIN);
+    expect(r.code).toBe(130);
+    expect((JSON.parse(r.stdout) as Json).interrupted).toBe(true);
   }, 120_000);
 
   it('a second signal quits at once: no partial results printed, no report, no temp files', async () => {

@@ -478,13 +478,19 @@ Examples:
       if (o.report) checkWritableDir(dirname(o.report), '--report');
       let stop: string | undefined;
       let signal: NodeJS.Signals | undefined;
+      let signalledAt = 0;
       const onSig = (sig: NodeJS.Signals) => {
+        // `timeout -s INT N gupcheck` delivers its signal twice, to gupcheck and to its process
+        // group, microseconds apart: the same signal again within 200 ms is that one interrupt,
+        // not a user pressing Ctrl-C a second time.
+        if (sig === signal && Date.now() - signalledAt < 200) return;
         if (signal !== undefined) {
           // A second signal: the user does not want to wait for the partial results.
           process.stderr.write(`\ngupcheck: ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again: quitting without printing or writing the partial results\n`);
           process.exit(sig === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
         }
         signal = sig;
+        signalledAt = Date.now();
         stop = `interrupted (${sig === 'SIGINT' ? 'Ctrl-C' : sig}): the results above are partial`;
         process.stderr.write(`\ngupcheck: ${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping; the partial results follow (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit without them)\n`);
       };
