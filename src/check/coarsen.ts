@@ -114,7 +114,7 @@ export class Coarsening {
       rng ^= rng << 5;
       return (rng >>> 0) % n;
     };
-    let changed = false;
+    let changed: boolean; // set at the start of every sample
     const note = (obj: number, tid: number, write: boolean): void => {
       if (obj === 0 || obj >= bound) return;
       if (write && !writers.has(obj)) {
