@@ -6,7 +6,8 @@
  */
 export { exploreWith } from '../check/index.ts';
 export { explore, runOne } from './run.ts';
-export { loadScenario } from './load.ts';
+export { loadScenario, bundledScenarios } from './load.ts';
+export { runSelftest } from './selftest.ts';
 export { buildProgram } from '../scenarios/build.ts';
 export * as frames from '../sim/frames.ts';
 export { StatefulStrategy } from '../check/strategies/stateful.ts';

@@ -53,14 +53,16 @@ function signature(r: RunResult): string {
   return JSON.stringify([r.executions, r.transitions, r.outcomes, r.findings.map((f) => [f.id, f.executions])]);
 }
 
-export function runSelftest(examples: readonly ParsedScenario[], o: Pick<RunOptions, 'shouldStop'> = {}, onCell?: (c: KillCell) => void): SelftestResult {
+/** o.strategy: an exhaustive strategy (default DPOR); the stateful one needs the model compiled to frames (run/frames-entry.ts exports this function). */
+export function runSelftest(examples: readonly ParsedScenario[], o: Pick<RunOptions, 'shouldStop'> & { readonly strategy?: 'dpor' | 'naive' | 'stateful' } = {}, onCell?: (c: KillCell) => void): SelftestResult {
   const t0 = Date.now();
+  const strategy = o.strategy ?? 'dpor';
   const baseline = new Map<string, string>();
   const key = (scenario: string, kernel: string, arch: string) => `${scenario}\u0000${kernel}\u0000${arch}`;
   const unmutated = examples.map((p) => {
     const violated: string[] = [];
     for (const run of plannedRuns(p.scenario, {})) {
-      const r = runOne(p, run, { strategy: 'dpor', shouldStop: o.shouldStop });
+      const r = runOne(p, run, { strategy, shouldStop: o.shouldStop });
       if (run.mutant === null) baseline.set(key(p.scenario.name, run.kernel, run.arch), signature(r));
       for (const e of r.expectations.filter((x) => !x.holds)) violated.push(`${run.kernel}/${run.arch}${run.mutant ? ` +${run.mutant}` : ''}: ${e.text} (${e.observed})`);
     }
@@ -77,7 +79,7 @@ export function runSelftest(examples: readonly ParsedScenario[], o: Pick<RunOpti
         if (!mutantApplies(m, findRevision(base.kernel)!)) continue;
         const seen = ran.get(base.kernel) ?? { runs: 0, observed: false };
         runs++;
-        const r = runOne(p, { ...base, mutant: m.name }, { strategy: 'dpor', judgeAs: base, shouldStop: o.shouldStop });
+        const r = runOne(p, { ...base, mutant: m.name }, { strategy, judgeAs: base, shouldStop: o.shouldStop });
         ran.set(base.kernel, { runs: seen.runs + 1, observed: seen.observed || signature(r) !== baseline.get(key(p.scenario.name, base.kernel, base.arch)) });
         const bad = r.expectations.find((x) => !x.holds);
         if (bad) {
