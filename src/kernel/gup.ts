@@ -111,10 +111,26 @@ function folioRun(c: Ctx, pfns: readonly number[], i: number, folio: Folio): num
 // ===== ghost bookkeeping for the checker =====
 // (Exported for a PTE walk patched in C, src/patch/c/runtime.ts, which keeps the same books.)
 
-/** Start watching whether the entry in `cell` maps `pfn` while a reference is held (pin-on-reused-page). */
-export function watch(c: Ctx, table: PageTable, addr: number, pfn: number): PteWatcher {
+type WalkFn = 'gup_pte_range' | 'gup_huge_pmd' | 'gup_huge_pud';
+const CHECKER_FNS: readonly WalkFn[] = ['gup_pte_range', 'gup_huge_pmd', 'gup_huge_pud'];
+const S_watch: Readonly<Record<string, Site>> = Object.fromEntries(CHECKER_FNS.map((fn) => [fn, site(fn, "gupcheck's books, with the reference held: does the PTE map the page now? (not kernel code)")]));
+const S_record: Readonly<Record<string, Site>> = Object.fromEntries(CHECKER_FNS.map((fn) => [fn, site(fn, "gupcheck's check as the page is recorded: page_folio(page), and did the PTE map it while the reference was held? (not kernel code)")]));
+
+/**
+ * Start watching whether the entry maps `pfn` while a reference is held (pin-on-reused-page):
+ * right after the grab, a step of the checker's own that reads the PTE. As a declared read it is
+ * ordered against the PTE's writes like any kernel read; sampled inside the grab's last step
+ * instead (undeclared), the search took "the PTE maps the page again before the sample" and
+ * "after it" as one interleaving and could explore only the order that hides the finding (the
+ * stateful search against DPOR on example 10, no-recheck, 6.5/x86). A write to the PTE later
+ * sets `seen` (pgtable-generic.ts notePte()).
+ */
+export function* watch(c: Ctx, table: PageTable, addr: number, pfn: number, fn: WalkFn = 'gup_pte_range'): Step<PteWatcher> {
   const cell = table.entry(addr);
+  const op = announce(c, cell.id, READ, S_watch[fn]!);
+  yield op;
   const v = cell.v;
+  op.after = v;
   const w: PteWatcher = { cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn };
   c.k.pteWatchers.push(w);
   return w;
@@ -127,11 +143,17 @@ export function unwatch(c: Ctx, w: PteWatcher): void {
 
 /**
  * GUP-fast records `page` while holding a reference on `held`: the reference must be on the
- * page's folio, and the entry must have mapped the page at some moment while it was held.
+ * page's folio, and the entry must have mapped the page at some moment while it was held. The
+ * check is a step of its own that reads page->compound_head and the PTE (the watcher's `seen`
+ * follows the PTE's writes): a THP split or a PTE write races it as they would a kernel read.
  */
-export function checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number): void {
+export function* checkRecord(c: Ctx, w: PteWatcher, page: Page, held: Folio, addr: number, fn: WalkFn = 'gup_pte_range'): Step<void> {
+  const op = announce(c, page.compound_head.id, READ, S_record[fn]!);
+  op.obj2 = w.cellId;
+  yield op;
   unwatch(c, w);
   const head = page.compound_head.v;
+  op.after = head;
   const now = head === 0 ? page : c.k.page(head - 1);
   if (now !== held) {
     c.w.report(
@@ -249,7 +271,7 @@ export function* gup_pte_range(
       c.why?.('gup_pte_range', `${c.rev.gupFastNames ? 'try_grab_folio_fast' : 'try_grab_folio'}() failed for ${page.name}`);
       return false;
     }
-    const w = watch(c, ptable, addr, page.pfn);
+    const w = yield* watch(c, ptable, addr, page.pfn);
     if (fns.page_is_secretmem && (yield* fns.page_is_secretmem(c, page))) {
       return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'page_is_secretmem(): secretmem pages are never pinned');
     }
@@ -267,7 +289,7 @@ export function* gup_pte_range(
       return yield* bail(c, 'gup_pte_range', folio, 1, flags, w, 'gup_must_unshare(NULL, ...): R/O pin needs the VMA to decide, slow path');
     }
     yield* folio_set_referenced(c, folio);
-    checkRecord(c, w, page, folio, addr);
+    yield* checkRecord(c, w, page, folio, addr);
     pages.push(page.pfn);
     addr += PAGE_SIZE;
   } while (addr !== end);
@@ -299,7 +321,7 @@ function* gup_huge_leaf(
   const page = c.k.page(firstPfn);
   const folio = yield* fns.try_grab_folio_fast(c, page, refs, flags);
   if (!folio) return false;
-  const w = watch(c, table, start, pte_pfn(orig));
+  const w = yield* watch(c, table, start, pte_pfn(orig), fn === 'gup_huge_pmd' ? 'gup_huge_pmd' : 'gup_huge_pud');
   if (yield* fns.gup_fast_huge_changed(c, table, start, orig, s)) {
     return yield* bail(c, fn, folio, refs, flags, w, 'the huge entry changed since it was read');
   }
@@ -309,7 +331,7 @@ function* gup_huge_leaf(
   if (!pte_write(orig) && (yield* gup_must_unshare(c, null, flags, folio))) {
     return yield* bail(c, fn, folio, refs, flags, w, 'gup_must_unshare(NULL, ...): R/O pin needs the VMA to decide');
   }
-  checkRecord(c, w, c.k.page(pte_pfn(orig)), folio, start);
+  yield* checkRecord(c, w, c.k.page(pte_pfn(orig)), folio, start, fn === 'gup_huge_pmd' ? 'gup_huge_pmd' : 'gup_huge_pud');
   for (let i = 0; i < refs; i++) pages.push(firstPfn + i);
   yield* folio_set_referenced(c, folio);
   return true;

@@ -15,7 +15,7 @@ export const STRATEGIES = [
   { name: 'naive', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, every interleaving (the reference DPOR is tested against)' },
   { name: 'random', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: a random enabled CPU at each step' },
   { name: 'pct', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: probabilistic concurrency testing (random priorities, d-1 change points)' },
-  { name: 'stateful', exhaustive: true, splittable: false, needsFrames: true, summary: 'exhaustive, with partial-order reduction and a table of explored states (the model compiled to frames); experimental: it misses one finding DPOR finds (docs/perf.md, "Known gap")' },
+  { name: 'stateful', exhaustive: true, splittable: false, needsFrames: true, summary: 'exhaustive, with partial-order reduction and a table of explored states (the model compiled to frames)' },
 ] as const;
 
 export type StrategyName = (typeof STRATEGIES)[number]['name'];

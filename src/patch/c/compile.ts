@@ -540,7 +540,7 @@ export function compileFunction(display: string, f: CFunctionDecl, info: FnInfo,
         if (l.type === 'subscript_expression' && op === '=') {
           const arr = l.childForFieldName('argument')!;
           if (kindOf(arr) !== 'pages') return unsupported(l, `'${l.text}': arrays other than the pages array`, `pages[i] = page on struct page **pages (${POINTERS})`);
-          return `$.pstore(c, ${G}, ${expr(arr)}, ${expr(l.childForFieldName('index')!)}, ${r})`;
+          return g(`$.pstore(c, ${G}, ${expr(arr)}, ${expr(l.childForFieldName('index')!)}, ${r})`);
         }
         if (l.type === 'field_expression' && op === '=') {
           const { obj, field } = fieldCell(l);
@@ -710,7 +710,7 @@ export function compileFunction(display: string, f: CFunctionDecl, info: FnInfo,
       if (name === 'try_grab_folio' || name === 'try_grab_folio_fast' || name === 'try_get_folio') {
         arity(name === 'try_get_folio' ? 2 : 3);
         const key = name === 'try_get_folio' ? 'try_get_folio' : 'try_grab_folio_fast';
-        return `$.grabbed(c, $g, $p = ${a[0]}, ${g(`c.rev.fns.${key}(c, $p, ${a.slice(1).join(', ')})`)})`;
+        return g(`$.grabbed(c, $g, $p = ${a[0]}, ${g(`c.rev.fns.${key}(c, $p, ${a.slice(1).join(', ')})`)})`);
       }
       if (name === 'gup_put_folio' || name === 'folio_put_refs' || name === 'folio_put') a[0] = `$.released(c, $g, ${a[0]})`;
     }

@@ -158,11 +158,11 @@ export const rt = {
     if (pfn === undefined) throw new Error(`[gupcheck internal bug] a patch read pages[${i}] before storing it`);
     return c.k.page(pfn);
   },
-  /** pages[i] = page: store the page (its pfn: the model's page arrays hold pfns); in a walk, check the record. */
-  pstore(c: Ctx, g: WalkFrame | null, p: PagesPtr, i: number, page: Page): Page {
+  /** pages[i] = page: store the page (its pfn: the model's page arrays hold pfns); in a walk, check the record (a step: kernel/gup.ts checkRecord()). */
+  *pstore(c: Ctx, g: WalkFrame | null, p: PagesPtr, i: number, page: Page): Step<Page> {
     if (g) {
       const h = g.held.pop();
-      if (h) checkRecord(c, h.w, page, h.folio, h.addr);
+      if (h) yield* checkRecord(c, h.w, page, h.folio, h.addr);
     }
     p.arr[p.off + i] = page.pfn;
     return page;
@@ -171,9 +171,9 @@ export const rt = {
   walk(): WalkFrame {
     return new WalkFrame();
   },
-  /** A grab in the walk returned `folio` for `page`: watch the PTE last read while the reference is held. */
-  grabbed(c: Ctx, g: WalkFrame, page: Page, folio: Folio | null): Folio | null {
-    if (folio && g.ptep) g.held.push({ w: watch(c, g.ptep.t, g.ptep.a, page.pfn), folio, addr: g.ptep.a });
+  /** A grab in the walk returned `folio` for `page`: watch the PTE last read while the reference is held (a step: kernel/gup.ts watch()). */
+  *grabbed(c: Ctx, g: WalkFrame, page: Page, folio: Folio | null): Step<Folio | null> {
+    if (folio && g.ptep) g.held.push({ w: yield* watch(c, g.ptep.t, g.ptep.a, page.pfn), folio, addr: g.ptep.a });
     return folio;
   },
   /** The walk drops its reference on `folio` (gup_put_folio() and friends): stop watching. */
