@@ -479,6 +479,7 @@ Examples:
       let stop: string | undefined;
       let signal: NodeJS.Signals | undefined;
       let signalledAt = 0;
+      let finished = false; // the run is over: a late notice that npm exited changes nothing
       const onSig = (sig: NodeJS.Signals) => {
         // `timeout -s INT N gupcheck` delivers its signal twice, to gupcheck and to its process
         // group, microseconds apart: the same signal again within 200 ms is that one interrupt,
@@ -498,16 +499,23 @@ Examples:
       process.on('SIGTERM', onSig);
       // Under npm the signal may end npm and its shell and never reach us (cli/parent.ts).
       const unwatch = watchParent(() => {
-        if (signal !== undefined) return; // the signal reached us too: that one counts
-        signal = 'SIGTERM';
-        stop = 'interrupted (npm, which started gupcheck, exited: it was signalled): the results above are partial';
-        process.stderr.write('\ngupcheck: npm, which started gupcheck, exited (a signal for it did not reach gupcheck): stopping; the partial results follow\n');
+        // A signal to the whole process group (`timeout N npx gupcheck`) ends npm and reaches
+        // gupcheck at about the same time, in either order: give ours 300 ms to arrive, so that
+        // it counts as the one interrupt and is not taken for a second one.
+        setTimeout(() => {
+          if (signal !== undefined || finished) return; // the signal reached us too: that one counts
+          signal = 'SIGTERM';
+          signalledAt = Date.now();
+          stop = 'interrupted (npm, which started gupcheck, exited: it was signalled): the results above are partial';
+          process.stderr.write('\ngupcheck: npm, which started gupcheck, exited (a signal for it did not reach gupcheck): stopping; the partial results follow\n');
+        }, 300).unref();
       });
       const prog = progress(!o.json && o.progress);
       let res: Awaited<ReturnType<typeof runCheck>>;
       try {
         res = await runCheck(files, flags, { shouldStop: () => stop, onProgress: (l, n, ms, extra) => prog.update(l, n, ms, extra) });
       } finally {
+        finished = true;
         prog.done();
         unwatch();
         process.off('SIGINT', onSig);
