@@ -26,6 +26,7 @@ beforeAll(async () => {
   const out = await buildFramesBundle(join(ROOT, 'src/run/frames-entry.ts'), join(ROOT, 'test/check/frames.bundle.mjs'));
   framed = (await import(pathToFileURL(out).href)) as typeof framed;
 }, 120_000);
+
 /** What a user reads of a run: the verdict, each expectation, findings, outcome values, completeness. */
 function observed(r: RunResult): unknown {
   return {
