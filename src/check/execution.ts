@@ -69,6 +69,17 @@ interface ThreadSnap {
 }
 
 /**
+ * A thread's op is the same as in its snapshot. A thread can end the same way (no frames, same
+ * result) after another last op than when the snapshot was taken, on another path (found by
+ * the property test, seed 1321860966: the restored op differed from the one checkpointed).
+ */
+function sameOp(snap: Record<string, unknown>, op: Op): boolean {
+  const o = op as unknown as Record<string, unknown>;
+  for (const k in snap) if (snap[k] !== o[k]) return false;
+  return true;
+}
+
+/**
  * The state of an execution at one step, to come back to (the stateful explorer). Only for a
  * program compiled to frames (build/frames.ts) running with the undo trail recording: the heap
  * is put back by undoing the trail to `mark`, each thread's frames from its snapshot.
@@ -218,7 +229,7 @@ export class Execution {
       // A thread that has not run since its last snapshot (same frames, same status) keeps it.
       const last = this.lastSnaps[i];
       const stack = gen ? snapshotStack(gen) : null;
-      if (last && last.gen === gen && last.stack === stack && last.done === t.done && last.killed === t.killed && last.result === t.result) threads.push(last);
+      if (last && last.gen === gen && last.stack === stack && last.done === t.done && last.killed === t.killed && last.result === t.result && sameOp(last.op, t.op)) threads.push(last);
       else threads.push((this.lastSnaps[i] = { done: t.done, killed: t.killed, result: t.result, gen, stack, op: { ...t.op } }));
     }
     const cp = { steps: this.steps, decisions: this.decisions, mark: trailMark(), threads, clocks: this.clocks.slice(), primed: this.primed, sums: hashSums() };

@@ -391,3 +391,24 @@ describe('an event below a matched state ordered after the path only through its
     expect(f.statesMatched).toBeGreaterThan(0);
   });
 });
+
+describe('a thread that ends the same way after another last op (found by this test, seed 1321860966)', () => {
+  // T0 finishes on one path after `x1 = 0`, on another after `r = x0`: the same (no frames, same
+  // result), so the checkpoint reused the thread's snapshot from the first path, with that path's
+  // last op, and a rewind put the wrong op back (GUPCHECK_CHECK_RESTORE said so). A snapshot is
+  // now reused only if the op is the same too.
+  const p: TinyProgram = {
+    cells: 2,
+    locks: 0,
+    threads: [
+      [{ k: 'choose', n: 2 }, { k: 'if', then: { k: 'write', c: 1, v: 0, plusReg: false }, else: { k: 'read', c: 0 } }],
+      [{ k: 'read', c: 1 }, { k: 'if', then: { k: 'rmw', f: 'add_return', c: 1, a: 0, b: 0 }, else: { k: 'read', c: 0 } }],
+      [{ k: 'read', c: 1 }],
+    ],
+  };
+  it(`the stateful search restores every state it rewinds to, and reaches every final state naive reaches:\n${tinyText(p)}`, () => {
+    const n = exploreWith(buildTiny(p), 'naive', { collectStates: true });
+    const f = framed.exploreWith(framed.buildTiny(p), 'stateful', { collectStates: true });
+    expect([...f.states!].sort()).toEqual([...n.states!].sort());
+  });
+});
