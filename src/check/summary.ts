@@ -45,6 +45,8 @@ interface Desc {
   readonly past: number;
   /** Threads of every event of π that happens before it (its own dependencies too), and its own. */
   readonly full: number;
+  /** Interned (threads, past): descriptors with the same one start from the same clock. */
+  readonly start: number;
 }
 
 function conflicts(x: readonly number[], y: readonly number[]): boolean {
@@ -176,6 +178,10 @@ export class Summaries {
   private readonly byPast = new PairMap();
   private readonly byFull = new PairMap();
   private keys = 0;
+  private readonly byStart = new PairMap();
+  private starts = 0;
+  /** clockBefore()'s results for the path as it is now (see beginMatch()). */
+  private readonly clocks = new Map<number, Int32Array>();
 
   private make(fp: number, self: number, threads: number, past: number, full: number): number {
     let k1 = this.byFpThreads.get(fp, threads);
@@ -184,8 +190,10 @@ export class Summaries {
     if (k2 < 0) this.byPast.set(k1, past, (k2 = this.keys++));
     let id = this.byFull.get(k2, full);
     if (id < 0) {
+      let start = this.byStart.get(threads, past);
+      if (start < 0) this.byStart.set(threads, past, (start = this.starts++));
       id = this.descs.length;
-      this.descs.push({ fp, self, threads, past, full });
+      this.descs.push({ fp, self, threads, past, full, start });
       this.byFull.set(k2, full, id);
     }
     return id;
@@ -261,10 +269,21 @@ export class Summaries {
     return this.descs[d]!.full;
   }
 
-  /** The clock e' would start from after the path of `ex` (its past's threads and accesses). */
+  /** A path meets an explored state: clockBefore() results from an earlier path are forgotten. */
+  beginMatch(): void {
+    this.clocks.clear();
+  }
+
+  /**
+   * The clock e' would start from after the path of `ex` (its past's threads and accesses); the
+   * same for descriptors with the same threads and past, so kept until beginMatch(). Read only.
+   */
   clockBefore(ex: Execution, d: number): Int32Array {
     const desc = this.descs[d]!;
+    const got = this.clocks.get(desc.start);
+    if (got) return got;
     const cp = new Int32Array(ex.width);
+    this.clocks.set(desc.start, cp);
     const n = ex.threads.length;
     for (let m = desc.threads; m; m &= m - 1) {
       const t = 31 - Math.clz32(m & -m);

@@ -1,17 +1,29 @@
 /**
  * The stateful search's table of explored states: 64-bit fingerprints (two 32-bit halves) in
- * typed arrays with open addressing, each mapped to its entry. A fingerprint costs 12 bytes of
- * keys and index at a load of at most 1/2, besides its entry; no string is built per state.
+ * typed arrays with open addressing, each mapped to a state number, and per state a few int32
+ * fields of the search's (its sleep set, whether it is on the stack, its summary). A state costs
+ * 12 bytes of keys and index at a load of at most 1/2, and 4 bytes a field; no object or string
+ * is made per state.
  */
-export class StateTable<V> {
+export class StateTable {
   private hi = new Int32Array(1 << 14);
   private lo = new Int32Array(1 << 14);
-  /** Index + 1 into `values`; 0: a free slot. */
+  /** State number + 1; 0: a free slot. */
   private at = new Int32Array(1 << 14);
-  private readonly values: V[] = [];
+  private data: Int32Array;
+  private n = 0;
+
+  constructor(private readonly fields: number) {
+    this.data = new Int32Array(fields << 13);
+  }
 
   get size(): number {
-    return this.values.length;
+    return this.n;
+  }
+
+  /** Bytes of the table's arrays. */
+  get bytes(): number {
+    return 4 * (3 * this.at.length + this.data.length);
   }
 
   private slot(hi: number, lo: number, mask: number): number {
@@ -20,20 +32,36 @@ export class StateTable<V> {
     return h & mask;
   }
 
-  get(hi: number, lo: number): V | undefined {
+  /** The state with this fingerprint, or -1. */
+  get(hi: number, lo: number): number {
     const mask = this.at.length - 1;
     for (let i = this.slot(hi | 0, lo | 0, mask); ; i = (i + 1) & mask) {
       const a = this.at[i]!;
-      if (a === 0) return undefined;
-      if (this.hi[i] === (hi | 0) && this.lo[i] === (lo | 0)) return this.values[a - 1];
+      if (a === 0) return -1;
+      if (this.hi[i] === (hi | 0) && this.lo[i] === (lo | 0)) return a - 1;
     }
   }
 
-  /** Add a fingerprint that is not in the table yet. */
-  add(hi: number, lo: number, v: V): void {
-    if (2 * (this.values.length + 1) > this.at.length) this.grow();
-    this.values.push(v);
-    this.place(hi | 0, lo | 0, this.values.length);
+  /** Add a fingerprint that is not in the table yet; returns its state number (fields 0). */
+  add(hi: number, lo: number): number {
+    if (2 * (this.n + 1) > this.at.length) this.grow();
+    const s = this.n++;
+    if (this.n * this.fields > this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data.fill(0, s * this.fields, this.n * this.fields);
+    this.place(hi | 0, lo | 0, this.n);
+    return s;
+  }
+
+  field(s: number, f: number): number {
+    return this.data[s * this.fields + f]!;
+  }
+
+  setField(s: number, f: number, v: number): void {
+    this.data[s * this.fields + f] = v;
   }
 
   private place(hi: number, lo: number, a: number): void {
@@ -58,6 +86,7 @@ export class StateTable<V> {
     this.hi = new Int32Array(1 << 14);
     this.lo = new Int32Array(1 << 14);
     this.at = new Int32Array(1 << 14);
-    this.values.length = 0;
+    this.data = new Int32Array(this.fields << 13);
+    this.n = 0;
   }
 }

@@ -40,6 +40,7 @@ import { type Checkpoint, Execution, footprintOf, type Program } from '../execut
 import { Coarsening } from '../coarsen.ts';
 import { analyze, analyzeFootprint, prefixInitials } from '../race.ts';
 import { Summaries } from '../summary.ts';
+import { type Lift, SummaryGraph } from '../graph.ts';
 import { StateTable } from '../table.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
@@ -62,41 +63,28 @@ export const FIRST_PASS_EXECUTIONS = 1000;
 /** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 
-/** What the table keeps of an explored state. */
-interface Visited {
-  /** The sleep set it was explored with (explore again if met with fewer threads asleep). */
-  sleep: number;
-  /** Still being explored (on the stack). */
-  onStack: boolean;
-  /** Descriptors of the events below it (check/summary.ts), once explored. */
-  summary: Summary | null;
-}
-
 /**
- * What lies below a state (check/summary.ts), kept as the steps taken from it and the summaries of
- * the states they led to; turned into a set of descriptors only when a path meets the state again
- * (most states are never met again), and then kept. A summary only grows while its state is on
- * the stack; a state explored again starts a new one over the old (`base`), so summaries form a
- * graph without cycles.
+ * What the table keeps of an explored state (StateTable fields): the sleep set it was explored
+ * with (explore again if met with fewer threads asleep); whether it is still being explored (on
+ * the stack); its summary (check/graph.ts; -1 until explored).
+ *
+ * A summary is what lies below a state (check/summary.ts), kept as the steps taken from it and the
+ * summaries of the states they led to; turned into a set of descriptors only when a path meets
+ * the state again (most states are never met again), and then kept. A summary only grows while
+ * its state is on the stack; a state explored again starts a new one over the old (its base), so
+ * summaries form a graph without cycles.
  */
-interface Summary {
-  readonly base: Summary | null;
-  /** Per step taken from the state: the event's accesses (sig), its own descriptor, where it led and the threads it spawned. */
-  readonly steps: { readonly x: number; readonly self: number; readonly child: Summary; readonly spawned: number }[];
-  /** The ops pending where a path ended at this state. */
-  readonly end: readonly number[];
-  mat: Set<number> | null;
-}
-
-const newSummary = (base: Summary | null = null, end: readonly number[] = []): Summary => ({ base, steps: [], end, mat: null });
+const SLEEP = 0;
+const ON_STACK = 1;
+const SUMMARY = 2;
 
 interface SNode extends DfsNode {
   /** The state before this node's step. */
   readonly cp: Checkpoint;
-  /** The table entry this node explores (null: a revisited on-stack state, not recorded). */
-  readonly info: Visited | null;
-  /** Descriptors of the events at or below this node's state so far (check/summary.ts). */
-  readonly sum: Summary;
+  /** The table's state this node explores (-1: a revisited on-stack state, not recorded). */
+  readonly state: number;
+  /** Descriptors of the events at or below this node's state so far (check/graph.ts). */
+  readonly sum: number;
   /** Threads at this node's state (a thread spawned by its step has a higher id). */
   readonly nThreads: number;
 }
@@ -119,8 +107,9 @@ export class StatefulStrategy implements Strategy {
   readonly track = true;
   private ex: Execution | null = null;
   private readonly stack: SNode[] = [];
-  private readonly visited = new StateTable<Visited>();
+  private readonly visited = new StateTable(3);
   private sums = new Summaries();
+  private graph = new SummaryGraph();
   /** The current path ended by meeting an explored state (endExecution: nothing more to add). */
   private metState = false;
   private started = false;
@@ -221,6 +210,7 @@ export class StatefulStrategy implements Strategy {
       this.stack.length = 0;
       this.visited.clear();
       this.sums = new Summaries();
+      this.graph = new SummaryGraph();
       this.nextSleep = 0;
       this.branch = 0;
       return true;
@@ -245,25 +235,34 @@ export class StatefulStrategy implements Strategy {
     } else {
       const sleep = this.nextSleep;
       const key = this.key(ex);
-      let info = this.visited.get(key.hi, key.lo) ?? null;
-      if (info && !info.onStack && (info.sleep & ~sleep) === 0) {
-        this.match(ex, i, info);
+      const t = this.visited;
+      let state = t.get(key.hi, key.lo);
+      if (state >= 0 && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0) {
+        this.match(ex, i, t.field(state, SUMMARY));
         return -1;
       }
       const cand = en & ~sleep;
       if (cand === 0) {
         // Sleep-set blocked: every continuation is redundant. Stored as explored, with the
         // pending ops as its summary (what endExecution() analyses now).
-        if (!info) this.visited.add(key.hi, key.lo, { sleep, onStack: false, summary: this.pendingSummary(ex) });
+        if (state < 0) {
+          state = t.add(key.hi, key.lo);
+          t.setField(state, SLEEP, sleep);
+          t.setField(state, SUMMARY, this.pendingSummary(ex));
+        }
         return -1;
       }
-      if (info && info.onStack) info = null; // a cycle: explore on, do not record
-      else if (info) {
-        info.sleep &= sleep; // met with fewer threads asleep: explore the difference
-        info.onStack = true;
+      let base = -1;
+      if (state >= 0 && t.field(state, ON_STACK)) state = -1; // a cycle: explore on, do not record
+      else if (state >= 0) {
+        t.setField(state, SLEEP, t.field(state, SLEEP) & sleep); // met with fewer threads asleep: explore the difference
+        t.setField(state, ON_STACK, 1);
+        base = t.field(state, SUMMARY);
       } else {
-        info = { sleep, onStack: true, summary: null };
-        this.visited.add(key.hi, key.lo, info);
+        state = t.add(key.hi, key.lo);
+        t.setField(state, SLEEP, sleep);
+        t.setField(state, ON_STACK, 1);
+        t.setField(state, SUMMARY, -1);
       }
       const p = lowest(cand);
       const op = ex.pending(p);
@@ -278,8 +277,8 @@ export class StatefulStrategy implements Strategy {
         nValues: op.choices,
         site: op.site.id,
         cp: ex.checkpoint(),
-        info,
-        sum: newSummary(info?.summary ?? null),
+        state,
+        sum: this.graph.add(base),
         nThreads: ex.threads.length,
       };
       this.stack.push(node);
@@ -314,27 +313,16 @@ export class StatefulStrategy implements Strategy {
   }
 
   /** The summary of a state where a path ends: the ops pending there (check/summary.ts). */
-  private pendingSummary(ex: Execution): Summary {
+  private pendingSummary(ex: Execution): number {
     const end: number[] = [];
     if (this.por) for (const t of ex.threads) if (!t.done) end.push(this.sums.pending(footprintOf(ex, t.id)));
-    return newSummary(null, end);
+    return this.graph.add(-1, end);
   }
 
-  /** The descriptors of everything below a summary's state, computed once (the graph has no cycles). */
-  private descriptors(s: Summary): Set<number> {
-    if (s.mat) return s.mat;
-    const out = new Set<number>(s.end);
-    if (s.base) for (const d of this.descriptors(s.base)) out.add(d);
-    for (const st of s.steps) {
-      out.add(st.self);
-      for (const d of this.descriptors(st.child)) out.add(this.sums.lift(d, st.x, st.spawned));
-    }
-    s.mat = out;
-    return out;
-  }
+  private readonly lift: Lift = (d, x, spawned) => this.sums.lift(d, x, spawned);
 
   /** The top node's step led to a state with summary `below` (check/summary.ts). */
-  private addBelowTop(ex: Execution, below: Summary, childThreads: number): void {
+  private addBelowTop(ex: Execution, below: number, childThreads: number): void {
     const d = this.stack.length - 1;
     const node = this.stack[d];
     if (!node || !this.por) return;
@@ -343,7 +331,7 @@ export class StatefulStrategy implements Strategy {
     const x = this.sums.eventSig(e);
     let spawned = 0;
     for (let t = node.nThreads; t < childThreads; t++) spawned |= bit(t);
-    node.sum.steps.push({ x, self: this.sums.pending(e), child: below, spawned });
+    this.graph.addStep(node.sum, x, this.sums.pending(e), below, spawned);
   }
 
   frontier(): Frontier {
@@ -394,12 +382,12 @@ export class StatefulStrategy implements Strategy {
    * A state explored before: what lies below it races with the current path as it would in the
    * stateless search (see the header); then its summary counts as below the parent's step.
    */
-  private match(ex: Execution, i: number, info: Visited): void {
+  private match(ex: Execution, i: number, summary: number): void {
     this.matched++;
     this.metState = true;
     if (!this.por) return;
-    const summary = info.summary!;
-    for (const d of this.descriptors(summary)) {
+    this.sums.beginMatch();
+    for (const d of this.graph.descriptors(summary, this.lift)) {
       const f = this.sums.footprint(d);
       if (f.choice) continue;
       analyzeFootprint(ex, this.stack, i, f, this.sums.clockBefore(ex, d), (j) => {
@@ -431,9 +419,9 @@ export class StatefulStrategy implements Strategy {
   /** Leave the deepest node: its summary is complete. */
   private pop(): void {
     const node = this.stack.pop()!;
-    if (node.info) {
-      node.info.onStack = false;
-      node.info.summary = node.sum; // over the earlier one, if the state was explored before
+    if (node.state >= 0) {
+      this.visited.setField(node.state, ON_STACK, 0);
+      this.visited.setField(node.state, SUMMARY, node.sum); // over the earlier one, if the state was explored before
     }
     if (this.ex) this.addBelowTop(this.ex, node.sum, node.nThreads);
   }

@@ -181,6 +181,7 @@ export function benchCommand(out: Out) {
     .option('--workers <n>', 'workers for the worker ratio (default: one per CPU, at least 2)')
     .option('--examples <files>', 'only these example files, comma-separated')
     .option('--only <sections>', `only these sections, comma-separated (${SECTIONS.join(', ')}; c-patch alone takes about a minute)`)
+    .option('--spin-budget <seconds>', 'time budget for each stateful run of the spin section (default: 60; 10 with --quick); L2 and L4 need several minutes to finish (docs/perf.md)')
     .option('--json-out <file>', 'where to write the JSON results', 'gupcheck-out/bench.json')
     .option('--json', 'print the JSON results on stdout instead of tables', false)
     .addHelpText(
@@ -197,6 +198,7 @@ Examples:
   gupcheck bench --quick
   gupcheck bench --examples examples/09-fast-pin-vs-unmap-reuse.yaml --quick
   gupcheck bench --only spin,strategies
+  gupcheck bench --only spin --spin-budget 900
   gupcheck bench --only c-patch`,
     )
     .action(async (o) => {
@@ -209,7 +211,7 @@ Examples:
         naiveBudgetMs: quick ? 2_000 : 5_000,
         scaledBudgetMs: quick ? 10_000 : 60_000,
         workersMaxExecutions: quick ? 5_000 : 20_000,
-        spinBudgetMs: quick ? 10_000 : 60_000,
+        spinBudgetMs: o.spinBudget === undefined ? (quick ? 10_000 : 60_000) : 1000 * posInt('--spin-budget', o.spinBudget),
         v7BudgetMs: quick ? 5_000 : 15_000,
         scaledStatefulBudgetMs: quick ? 10_000 : 120_000,
         sections: o.only === undefined ? undefined : onlySections(o.only),

@@ -1,0 +1,149 @@
+/**
+ * The stateful search's summaries (check/summary.ts) kept compactly: the graph of the steps taken
+ * from each explored state, and, for the states a path meets again, the set of descriptors of
+ * everything below them, all in growable Int32Arrays instead of one JS object per state, step and
+ * set entry. On spin-l2 the object version spent about 1.6 KB of heap per stored state, more than
+ * half of it in the materialised sets (Set<number>, about 30 bytes an entry); here an entry is 4
+ * bytes, a state's node 20 and a step 20 (docs/perf.md, "Memory").
+ *
+ * A summary node: its base (the summary of an earlier exploration of the same state, or -1), its
+ * steps (a linked list), the descriptors of the ops pending where a path ended there, and, once
+ * computed, its materialised descriptor set (sorted, unique) in the `mats` pool. A summary only
+ * grows while its state is on the search's stack, and a set is computed only for a complete one,
+ * so the graph has no cycles and a computed set never goes stale.
+ */
+
+/** A growable Int32Array. */
+class IntPool {
+  a: Int32Array;
+  n = 0;
+  constructor(capacity: number) {
+    this.a = new Int32Array(capacity);
+  }
+  /** Room for k more ints; returns where they start. */
+  reserve(k: number): number {
+    if (this.n + k > this.a.length) {
+      let size = this.a.length * 2;
+      while (size < this.n + k) size *= 2;
+      const b = new Int32Array(size);
+      b.set(this.a.subarray(0, this.n));
+      this.a = b;
+    }
+    const at = this.n;
+    this.n += k;
+    return at;
+  }
+}
+
+// Node fields (stride 5) and step fields (stride 5).
+const N_BASE = 0;
+const N_STEP = 1;
+const N_END = 2; // start in `ends`; its length is in N_ENDLEN
+const N_ENDLEN = 3;
+const N_MAT = 4; // start in `mats` (-1: not computed); its length is mats[start - 1]
+const NODE = 5;
+const S_X = 0;
+const S_SELF = 1;
+const S_CHILD = 2;
+const S_SPAWNED = 3;
+const S_NEXT = 4;
+const STEP = 5;
+
+/** Lifts descriptor d (relative to the state after event x) to the state before x (Summaries.lift). */
+export type Lift = (d: number, x: number, spawned: number) => number;
+
+export class SummaryGraph {
+  private readonly nodes = new IntPool(NODE << 12);
+  private readonly steps = new IntPool(STEP << 12);
+  private readonly ends = new IntPool(1 << 10);
+  private readonly mats = new IntPool(1 << 14);
+  /** Scratch for one set being computed (sets are computed children first, so one suffices). */
+  private scratch = new Int32Array(1 << 12);
+
+  /** Summaries made. */
+  get size(): number {
+    return this.nodes.n / NODE;
+  }
+
+  /** Bytes of the graph's arrays in use (nodes, steps, pending-op lists, computed sets). */
+  get bytes(): number {
+    return 4 * (this.nodes.n + this.steps.n + this.ends.n + this.mats.n);
+  }
+
+  /** A new summary over `base` (-1: none), with the descriptors of the ops pending where a path ended at it. */
+  add(base = -1, end: readonly number[] = []): number {
+    const at = this.nodes.reserve(NODE);
+    const e = end.length ? this.ends.reserve(end.length) : 0;
+    for (let i = 0; i < end.length; i++) this.ends.a[e + i] = end[i]!;
+    const a = this.nodes.a;
+    a[at + N_BASE] = base;
+    a[at + N_STEP] = -1;
+    a[at + N_END] = e;
+    a[at + N_ENDLEN] = end.length;
+    a[at + N_MAT] = -1;
+    return at / NODE;
+  }
+
+  /** A step from summary s's state: event x (its accesses, a sig id), its own descriptor, the summary it led to and the threads it spawned. */
+  addStep(s: number, x: number, self: number, child: number, spawned: number): void {
+    const at = this.steps.reserve(STEP);
+    const st = this.steps.a;
+    const n = this.nodes.a;
+    st[at + S_X] = x;
+    st[at + S_SELF] = self;
+    st[at + S_CHILD] = child;
+    st[at + S_SPAWNED] = spawned;
+    st[at + S_NEXT] = n[s * NODE + N_STEP]!;
+    n[s * NODE + N_STEP] = at;
+  }
+
+  /**
+   * The descriptors of everything below summary s's state (sorted, unique), computed once and
+   * kept. The view is valid until the next call.
+   */
+  descriptors(s: number, lift: Lift): Int32Array {
+    const at = this.materialize(s, lift);
+    return this.mats.a.subarray(at, at + this.mats.a[at - 1]!);
+  }
+
+  private materialize(s: number, lift: Lift): number {
+    const n = this.nodes.a;
+    const done = n[s * NODE + N_MAT]!;
+    if (done >= 0) return done;
+    // Children and base first: the scratch buffer is then free for this one.
+    const base = n[s * NODE + N_BASE]!;
+    if (base >= 0) this.materialize(base, lift);
+    for (let i = n[s * NODE + N_STEP]!; i >= 0; i = this.steps.a[i + S_NEXT]!) this.materialize(this.steps.a[i + S_CHILD]!, lift);
+    let k = 0;
+    const push = (d: number): void => {
+      if (k === this.scratch.length) {
+        const b = new Int32Array(k * 2);
+        b.set(this.scratch);
+        this.scratch = b;
+      }
+      this.scratch[k++] = d;
+    };
+    const e = n[s * NODE + N_END]!;
+    for (let i = 0, len = n[s * NODE + N_ENDLEN]!; i < len; i++) push(this.ends.a[e + i]!);
+    if (base >= 0) {
+      const b = this.nodes.a[base * NODE + N_MAT]!;
+      for (let i = 0, len = this.mats.a[b - 1]!; i < len; i++) push(this.mats.a[b + i]!);
+    }
+    for (let i = this.nodes.a[s * NODE + N_STEP]!; i >= 0; i = this.steps.a[i + S_NEXT]!) {
+      const st = this.steps.a;
+      const x = st[i + S_X]!;
+      const spawned = st[i + S_SPAWNED]!;
+      push(st[i + S_SELF]!);
+      const c = this.nodes.a[st[i + S_CHILD]! * NODE + N_MAT]!;
+      for (let j = 0, len = this.mats.a[c - 1]!; j < len; j++) push(lift(this.mats.a[c + j]!, x, spawned));
+    }
+    const sorted = this.scratch.subarray(0, k).sort();
+    let m = 0;
+    for (let i = 0; i < k; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[m++] = sorted[i]!;
+    const at = this.mats.reserve(m + 1) + 1;
+    this.mats.a[at - 1] = m;
+    this.mats.a.set(this.scratch.subarray(0, m), at);
+    this.nodes.a[s * NODE + N_MAT] = at;
+    return at;
+  }
+}

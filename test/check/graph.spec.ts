@@ -1,0 +1,102 @@
+/**
+ * The stateful search's compact stores (check/graph.ts, check/table.ts) against plain objects:
+ * random summary graphs without cycles give the same descriptor sets as a Set-based computation
+ * of the definition, and the state table keeps its fields across growth.
+ */
+import { describe, expect, it } from 'vitest';
+import { SummaryGraph } from '../../src/check/graph.ts';
+import { StateTable } from '../../src/check/table.ts';
+
+/** A deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface RefNode {
+  base: number;
+  end: number[];
+  steps: { x: number; self: number; child: number; spawned: number }[];
+}
+
+describe('SummaryGraph', () => {
+  it('gives every summary the descriptors of the definition (200 random graphs)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = rng(seed);
+      const int = (n: number): number => Math.floor(r() * n);
+      // A lift that is not the identity and depends on all three arguments.
+      const lift = (d: number, x: number, spawned: number): number => ((d * 31 + x * 7 + spawned) % 97) + (d % 3 === 0 ? 0 : 100);
+      const g = new SummaryGraph();
+      const ref: RefNode[] = [];
+      const n = 1 + int(300);
+      for (let i = 0; i < n; i++) {
+        // Children and base are earlier nodes: no cycles, as in the search.
+        const base = i > 0 && r() < 0.2 ? int(i) : -1;
+        const end = Array.from({ length: int(3) }, () => int(50));
+        const id = g.add(base, end);
+        expect(id).toBe(i);
+        const node: RefNode = { base, end, steps: [] };
+        for (let k = i > 0 ? int(4) : 0; k > 0; k--) {
+          const st = { x: int(20), self: int(60), child: int(i), spawned: r() < 0.2 ? 1 << int(5) : 0 };
+          g.addStep(i, st.x, st.self, st.child, st.spawned);
+          node.steps.push(st);
+        }
+        ref.push(node);
+      }
+      const memo = new Map<number, Set<number>>();
+      const want = (s: number): Set<number> => {
+        const got = memo.get(s);
+        if (got) return got;
+        const node = ref[s]!;
+        const out = new Set<number>(node.end);
+        if (node.base >= 0) for (const d of want(node.base)) out.add(d);
+        for (const st of node.steps) {
+          out.add(st.self);
+          for (const d of want(st.child)) out.add(lift(d, st.x, st.spawned));
+        }
+        memo.set(s, out);
+        return out;
+      };
+      // Ask in a random order: sets computed for one query are reused by the next.
+      for (let q = 0; q < 20; q++) {
+        const s = int(n);
+        const got = [...g.descriptors(s, lift)];
+        expect(got, `seed ${seed}, summary ${s}`).toEqual([...want(s)].sort((a, b) => a - b));
+      }
+    }
+  });
+});
+
+describe('StateTable', () => {
+  it('finds every state with its fields after growing, and nothing else', () => {
+    const r = rng(7);
+    const t = new StateTable(3);
+    const keys: [number, number][] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const hi = (r() * 2 ** 32) | 0;
+      const lo = (r() * 2 ** 32) | 0;
+      if (t.get(hi, lo) >= 0) continue;
+      const s = t.add(hi, lo);
+      expect(s).toBe(keys.length);
+      t.setField(s, 0, i);
+      t.setField(s, 2, -i - 1);
+      keys.push([hi, lo]);
+    }
+    expect(t.size).toBe(keys.length);
+    keys.forEach(([hi, lo], s) => {
+      expect(t.get(hi, lo)).toBe(s);
+      expect(t.field(s, 1)).toBe(0);
+      expect(t.field(s, 2)).toBe(-t.field(s, 0) - 1);
+    });
+    expect(t.get(keys[0]![0], keys[0]![1] ^ 1)).toBe(-1);
+    t.clear();
+    expect(t.size).toBe(0);
+    expect(t.get(keys[0]![0], keys[0]![1])).toBe(-1);
+  });
+});
