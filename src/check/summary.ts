@@ -45,6 +45,14 @@ interface Desc {
   readonly past: number;
   /** Threads of every event of π that happens before it (its own dependencies too), and its own. */
   readonly full: number;
+  /** Accesses of those events and its own (an atom-set id): what an earlier event must conflict with to happen before it. */
+  readonly fullPast: number;
+  /**
+   * While every event of π that happens before e' happens before its previous event (or is
+   * it): the thread of the first of them, or e''s own (it follows no other event of π); 0 once
+   * some event happens before e' through e''s own dependencies only. See initials().
+   */
+  readonly init: number;
   /** Interned (threads, past): descriptors with the same one start from the same clock. */
   readonly start: number;
 }
@@ -138,6 +146,11 @@ export class Summaries {
   }
 
 
+  /** Threads of every event below the state that happens before the descriptor's (and its own). */
+  fullThreads(d: number): number {
+    return this.descs[d]!.full;
+  }
+
   fp(f: Footprint): number {
     // Packed exactly into a double (52 bits) while object ids stay below 2^20; a string beyond.
     const small = f.tid | (f.acc << 5) | (f.counter << 7) | (f.group << 9) | (f.choice ? 1 << 10 : 0) | (f.ctxWrite ? 1 << 11 : 0);
@@ -177,24 +190,30 @@ export class Summaries {
   private readonly byFpThreads = new PairMap();
   private readonly byPast = new PairMap();
   private readonly byFull = new PairMap();
+  private readonly byFullPast = new PairMap();
+  private readonly byInit = new PairMap();
   private keys = 0;
   private readonly byStart = new PairMap();
   private starts = 0;
   /** clockBefore()'s results for the path as it is now (see beginMatch()). */
   private readonly clocks = new Map<number, Int32Array>();
 
-  private make(fp: number, self: number, threads: number, past: number, full: number): number {
+  private make(fp: number, self: number, threads: number, past: number, full: number, fullPast: number, init: number): number {
     let k1 = this.byFpThreads.get(fp, threads);
     if (k1 < 0) this.byFpThreads.set(fp, threads, (k1 = this.keys++));
     let k2 = this.byPast.get(k1, past);
     if (k2 < 0) this.byPast.set(k1, past, (k2 = this.keys++));
-    let id = this.byFull.get(k2, full);
+    let k3 = this.byFull.get(k2, full);
+    if (k3 < 0) this.byFull.set(k2, full, (k3 = this.keys++));
+    let k4 = this.byFullPast.get(k3, fullPast);
+    if (k4 < 0) this.byFullPast.set(k3, fullPast, (k4 = this.keys++));
+    let id = this.byInit.get(k4, init);
     if (id < 0) {
       let start = this.byStart.get(threads, past);
       if (start < 0) this.byStart.set(threads, past, (start = this.starts++));
       id = this.descs.length;
-      this.descs.push({ fp, self, threads, past, full, start });
-      this.byFull.set(k2, full, id);
+      this.descs.push({ fp, self, threads, past, full, fullPast, init, start });
+      this.byInit.set(k4, init, id);
     }
     return id;
   }
@@ -203,7 +222,7 @@ export class Summaries {
   pending(f: Footprint): number {
     const fp = this.fp(f);
     const self = this.sig(f.tid, this.atomsOf(f, undefined));
-    return this.make(fp, self, bit(f.tid), this.empty, bit(f.tid));
+    return this.make(fp, self, bit(f.tid), this.empty, bit(f.tid), this.pastWith(this.empty, self), bit(f.tid));
   }
 
   /** The event's own accesses (with the locks released by ops merged into it); cached on the event, which no longer changes. */
@@ -220,13 +239,21 @@ export class Summaries {
     }
     const desc = this.descs[d]!;
     const xs = this.sigs[x]!;
+    const t = bit(xs.tid) | spawned;
     let out = d;
-    if ((desc.threads & (bit(xs.tid) | spawned)) !== 0 || this.conflictsPast(x, desc.past)) {
-      // x happens before e''s previous event (or is one): it joins the past.
-      out = this.make(desc.fp, desc.self, desc.threads | bit(xs.tid), this.pastWith(desc.past, x), desc.full | bit(xs.tid));
-    } else if (this.conflictsSig(x, desc.self)) {
-      // x happens before e' through e''s own dependency only.
-      out = this.make(desc.fp, desc.self, desc.threads, desc.past, desc.full | bit(xs.tid));
+    if ((desc.full & t) !== 0 || this.conflictsPast(x, desc.fullPast)) {
+      // x happens before e', through e''s previous event or through its own dependencies only;
+      // it is now the first event of π before e'.
+      const prev = (desc.threads & t) !== 0 || this.conflictsPast(x, desc.past);
+      out = this.make(
+        desc.fp,
+        desc.self,
+        prev ? desc.threads | bit(xs.tid) : desc.threads,
+        prev ? this.pastWith(desc.past, x) : desc.past,
+        desc.full | bit(xs.tid),
+        this.pastWith(desc.fullPast, x),
+        prev && desc.init !== 0 ? bit(xs.tid) : 0,
+      );
     }
     if (memo) this.lifted.set(d, x, out);
     return out;
@@ -239,14 +266,8 @@ export class Summaries {
     return r === 1;
   }
 
-  private readonly memoConflictsSig = new PairMap();
-  private conflictsSig(x: number, y: number): boolean {
-    let r = this.memoConflictsSig.get(x, y);
-    if (r < 0) this.memoConflictsSig.set(x, y, (r = conflicts(this.sigs[x]!.atoms, this.sigs[y]!.atoms) ? 1 : 0));
-    return r === 1;
-  }
-
   private readonly memoPastWith = new PairMap();
+  /** Atom set `past` with the accesses of sig x. */
   private pastWith(past: number, x: number): number {
     let r = this.memoPastWith.get(past, x);
     if (r < 0) this.memoPastWith.set(past, x, (r = this.atomSets.id(union(this.atomSets.lists[past]!, this.sigs[x]!.atoms))));
@@ -264,9 +285,19 @@ export class Summaries {
     return this.fps[this.descs[d]!.fp]!;
   }
 
-  /** Threads of every event below the state that happens before the descriptor's (and its own). */
-  fullThreads(d: number): number {
-    return this.descs[d]!.full;
+  /**
+   * For a race of the descriptor's e' with a partner of the path E where no event of E after the
+   * partner is in notdep(partner, E·π): a thread whose first event in notdep(partner, E·π).e' is
+   * its first, so an initial of it, as source-DPOR picks one. Such an event x of π happens before
+   * e''s previous event (or is e'), so the partner, which is not ordered before that event's
+   * clock, is not ordered before x either. 0 where e' has a dependency in π that does not happen
+   * before its previous event: the race analysis, which starts from that clock as the stateless
+   * search does, can then report a partner that is ordered before e' through that dependency,
+   * and that dependency's first event may be after the partner; the caller takes every thread
+   * of fullThreads() then.
+   */
+  initials(d: number): number {
+    return this.descs[d]!.init;
   }
 
   /** A path meets an explored state: clockBefore() results from an earlier path are forgotten. */

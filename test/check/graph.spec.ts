@@ -6,18 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SummaryGraph } from '../../src/check/graph.ts';
 import { StateTable } from '../../src/check/table.ts';
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/check/strategies/random.ts';
 
 interface RefNode {
   base: number;

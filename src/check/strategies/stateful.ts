@@ -405,9 +405,16 @@ export class StatefulStrategy implements Strategy {
           node.backtrack |= runnable & bit(q) ? bit(q) : node.sleep & bit(q) ? runnable : node.enabled;
           return;
         }
-        // Else they lie below the matched state, among the threads of the events before e' (and
-        // e''s own): all of those (one is an initial), or every runnable thread if one of them
-        // cannot run here (Flanagan-Godefroid) or is asleep (as above).
+        // Else they lie below the matched state: the thread of the first event of π before e'
+        // where the descriptor knows it (Summaries.initials()), as above; else among the threads
+        // of the events before e' (and e''s own): all of those, or every runnable thread if one
+        // of them cannot run here (Flanagan-Godefroid) or is asleep (as above).
+        const init = this.sums.initials(d);
+        if (init !== 0) {
+          if (init & node.backtrack) return;
+          node.backtrack |= runnable & init ? init : node.sleep & init ? runnable : node.enabled;
+          return;
+        }
         const cand = this.sums.fullThreads(d) & ~node.backtrack;
         if (cand === 0) return;
         node.backtrack |= (cand & ~runnable) === 0 ? cand : runnable;

@@ -181,7 +181,7 @@ export function benchCommand(out: Out) {
     .option('--workers <n>', 'workers for the worker ratio (default: one per CPU, at least 2)')
     .option('--examples <files>', 'only these example files, comma-separated')
     .option('--only <sections>', `only these sections, comma-separated (${SECTIONS.join(', ')}; c-patch alone takes about a minute)`)
-    .option('--spin-budget <seconds>', 'time budget for each stateful run of the spin section (default: 60; 10 with --quick); L2 and L4 need several minutes to finish (docs/perf.md)')
+    .option('--spin-budget <seconds>', 'time budget for each stateful run of L1 and L2 in the spin section (default: 60; 10 with --quick); L2 needs several minutes to finish (docs/perf.md). L4 runs get 60 s (10 with --quick)')
     .option('--json-out <file>', 'where to write the JSON results', 'gupcheck-out/bench.json')
     .option('--json', 'print the JSON results on stdout instead of tables', false)
     .addHelpText(
@@ -212,6 +212,7 @@ Examples:
         scaledBudgetMs: quick ? 10_000 : 60_000,
         workersMaxExecutions: quick ? 5_000 : 20_000,
         spinBudgetMs: o.spinBudget === undefined ? (quick ? 10_000 : 60_000) : 1000 * posInt('--spin-budget', o.spinBudget),
+        spinL4BudgetMs: quick ? 10_000 : 60_000,
         v7BudgetMs: quick ? 5_000 : 15_000,
         scaledStatefulBudgetMs: quick ? 10_000 : 120_000,
         sections: o.only === undefined ? undefined : onlySections(o.only),
