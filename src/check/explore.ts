@@ -87,17 +87,20 @@ export interface ExploreOptions {
   readonly onExecution?: ((r: Results) => void) | undefined;
   /** Yield between executions every this many ms (exploreSlices); see slices.ts. */
   readonly sliceMs?: number | undefined;
-  /** Stop (not complete, limit 'memory') once this thread's JS heap exceeds this many MB. */
+  /** Stop (not complete, limit 'memory') once this thread's JS heap and typed arrays exceed this many MB. */
   readonly maxMemoryMB?: number | undefined;
 }
 
 let heapAt = -Infinity;
 let heapLast = 0;
-/** This thread's JS heap in MB (per isolate: a worker's own), read at most every 50 ms (callers ask once per execution). */
+/** This thread's JS heap and typed arrays in MB (per isolate: a worker's own), read at most every 50 ms (callers ask once per execution). */
 export function heapMB(): number {
   const now = Date.now();
   if (now - heapAt >= 50) {
-    heapLast = process.memoryUsage().heapUsed / 2 ** 20;
+    // The stateful search keeps its table and summaries in typed arrays, whose memory is not in
+    // heapUsed: count it too (per isolate, so a worker counts its own).
+    const m = process.memoryUsage();
+    heapLast = (m.heapUsed + m.arrayBuffers) / 2 ** 20;
     heapAt = now;
   }
   return heapLast;

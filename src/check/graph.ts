@@ -40,7 +40,7 @@ const N_BASE = 0;
 const N_STEP = 1;
 const N_END = 2; // start in `ends`; its length is in N_ENDLEN
 const N_ENDLEN = 3;
-const N_MAT = 4; // start in `mats` (-1: not computed); its length is mats[start - 1]
+const N_MAT = 4; // where in `mats` (-1: not computed; see SetPool)
 const NODE = 5;
 const S_X = 0;
 const S_SELF = 1;
@@ -49,6 +49,52 @@ const S_SPAWNED = 3;
 const S_NEXT = 4;
 const STEP = 5;
 
+/**
+ * The computed sets, in chunks of CHUNK ints that are never copied (a doubling array would keep
+ * up to half its capacity unused, and need the old and new copies at once while growing: on
+ * spin-l2 the sets are most of the memory, about 70 entries a state). A set is its length, then
+ * its entries, within one chunk; a set longer than a chunk gets one of its own. Its place is
+ * chunk * CHUNK + offset of the first entry.
+ */
+const CHUNK = 1 << 20;
+class SetPool {
+  private readonly chunks: Int32Array[] = [];
+  private fill = CHUNK;
+  /** Ints allocated. */
+  bytes = 0;
+
+  add(src: Int32Array, n: number): number {
+    if (n + 1 > CHUNK) {
+      const own = new Int32Array(n + 1);
+      this.bytes += 4 * (n + 1);
+      own[0] = n;
+      own.set(src.subarray(0, n), 1);
+      this.chunks.push(own);
+      this.fill = CHUNK; // the next set starts a new chunk
+      return (this.chunks.length - 1) * CHUNK + 1;
+    }
+    if (this.fill + n + 1 > CHUNK) {
+      this.chunks.push(new Int32Array(CHUNK));
+      this.bytes += 4 * CHUNK;
+      this.fill = 0;
+    }
+    const c = this.chunks.length - 1;
+    const a = this.chunks[c]!;
+    a[this.fill] = n;
+    a.set(src.subarray(0, n), this.fill + 1);
+    const at = c * CHUNK + this.fill + 1;
+    this.fill += n + 1;
+    return at;
+  }
+
+  /** The set at `at` (a view into its chunk). */
+  get(at: number): Int32Array {
+    const a = this.chunks[Math.floor(at / CHUNK)]!;
+    const o = at % CHUNK;
+    return a.subarray(o, o + a[o - 1]!);
+  }
+}
+
 /** Lifts descriptor d (relative to the state after event x) to the state before x (Summaries.lift). */
 export type Lift = (d: number, x: number, spawned: number) => number;
 
@@ -56,7 +102,7 @@ export class SummaryGraph {
   private readonly nodes = new IntPool(NODE << 12);
   private readonly steps = new IntPool(STEP << 12);
   private readonly ends = new IntPool(1 << 10);
-  private readonly mats = new IntPool(1 << 14);
+  private readonly mats = new SetPool();
   /** Scratch for one set being computed (sets are computed children first, so one suffices). */
   private scratch = new Int32Array(1 << 12);
 
@@ -65,9 +111,9 @@ export class SummaryGraph {
     return this.nodes.n / NODE;
   }
 
-  /** Bytes of the graph's arrays in use (nodes, steps, pending-op lists, computed sets). */
+  /** Bytes of the graph's arrays (nodes, steps and pending-op lists in use, the sets' chunks allocated). */
   get bytes(): number {
-    return 4 * (this.nodes.n + this.steps.n + this.ends.n + this.mats.n);
+    return 4 * (this.nodes.n + this.steps.n + this.ends.n) + this.mats.bytes;
   }
 
   /** A new summary over `base` (-1: none), with the descriptors of the ops pending where a path ended at it. */
@@ -102,8 +148,7 @@ export class SummaryGraph {
    * kept. The view is valid until the next call.
    */
   descriptors(s: number, lift: Lift): Int32Array {
-    const at = this.materialize(s, lift);
-    return this.mats.a.subarray(at, at + this.mats.a[at - 1]!);
+    return this.mats.get(this.materialize(s, lift));
   }
 
   private materialize(s: number, lift: Lift): number {
@@ -125,24 +170,18 @@ export class SummaryGraph {
     };
     const e = n[s * NODE + N_END]!;
     for (let i = 0, len = n[s * NODE + N_ENDLEN]!; i < len; i++) push(this.ends.a[e + i]!);
-    if (base >= 0) {
-      const b = this.nodes.a[base * NODE + N_MAT]!;
-      for (let i = 0, len = this.mats.a[b - 1]!; i < len; i++) push(this.mats.a[b + i]!);
-    }
+    if (base >= 0) for (const d of this.mats.get(this.nodes.a[base * NODE + N_MAT]!)) push(d);
     for (let i = this.nodes.a[s * NODE + N_STEP]!; i >= 0; i = this.steps.a[i + S_NEXT]!) {
       const st = this.steps.a;
       const x = st[i + S_X]!;
       const spawned = st[i + S_SPAWNED]!;
       push(st[i + S_SELF]!);
-      const c = this.nodes.a[st[i + S_CHILD]! * NODE + N_MAT]!;
-      for (let j = 0, len = this.mats.a[c - 1]!; j < len; j++) push(lift(this.mats.a[c + j]!, x, spawned));
+      for (const d of this.mats.get(this.nodes.a[st[i + S_CHILD]! * NODE + N_MAT]!)) push(lift(d, x, spawned));
     }
     const sorted = this.scratch.subarray(0, k).sort();
     let m = 0;
     for (let i = 0; i < k; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[m++] = sorted[i]!;
-    const at = this.mats.reserve(m + 1) + 1;
-    this.mats.a[at - 1] = m;
-    this.mats.a.set(this.scratch.subarray(0, m), at);
+    const at = this.mats.add(this.scratch, m);
     this.nodes.a[s * NODE + N_MAT] = at;
     return at;
   }

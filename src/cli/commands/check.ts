@@ -447,7 +447,7 @@ export function checkCommand(out: Out) {
     .option('--seed <n>', 'seed for random/pct')
     .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
-    .option('--max-memory <MB>', 'stop each run cleanly, with partial results, once its heap exceeds this many MB (the stateful search grows with the states it stores)')
+    .option('--max-memory <MB>', 'stop each run cleanly, with partial results, once its heap (JS objects and typed arrays) exceeds this many MB (the stateful search grows with the states it stores)')
     .option('--max-steps <n>', `transitions per execution before it is reported as a livelock (default ${DEFAULT_MAX_STEPS})`)
     .option('--table-free <s>', 'override how page tables are freed: ipi or rcu')
     .option('--tlb-flush <s>', 'override how the TLB is flushed: ipi or broadcast')
