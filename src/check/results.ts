@@ -102,6 +102,8 @@ export class Results {
   /** The stateful search: distinct states stored, and states met again and not explored again. */
   statesStored: number | undefined = undefined;
   statesMatched: number | undefined = undefined;
+  /** The stateful search: how often it started again after a wrong guess of the object classes (check/coarsen.ts). */
+  restarts = 0;
 
   constructor(collectStates: boolean) {
     this.states = collectStates ? new Set() : null;

@@ -352,6 +352,7 @@ export class StatefulStrategy implements Strategy {
     stopRecording();
     r.statesStored = this.visited.size;
     r.statesMatched = this.matched;
+    r.restarts = this.restarts;
     if (this.ex?.violation) r.complete = false; // stopped by a limit after a wrong guess: not a complete search
   }
 
