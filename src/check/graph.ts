@@ -60,7 +60,7 @@ const CHUNK = 1 << 20;
 class SetPool {
   private readonly chunks: Int32Array[] = [];
   private fill = CHUNK;
-  /** Ints allocated. */
+  /** Bytes allocated. */
   bytes = 0;
 
   add(src: Int32Array, n: number): number {
@@ -85,6 +85,11 @@ class SetPool {
     const at = c * CHUNK + this.fill + 1;
     this.fill += n + 1;
     return at;
+  }
+
+  /** The size of the set at `at`. */
+  size(at: number): number {
+    return this.chunks[Math.floor(at / CHUNK)]![(at % CHUNK) - 1]!;
   }
 
   /** The set at `at` (a view into its chunk). */
@@ -159,30 +164,30 @@ export class SummaryGraph {
     const base = n[s * NODE + N_BASE]!;
     if (base >= 0) this.materialize(base, lift);
     for (let i = n[s * NODE + N_STEP]!; i >= 0; i = this.steps.a[i + S_NEXT]!) this.materialize(this.steps.a[i + S_CHILD]!, lift);
-    let k = 0;
-    const push = (d: number): void => {
-      if (k === this.scratch.length) {
-        const b = new Int32Array(k * 2);
-        b.set(this.scratch);
-        this.scratch = b;
-      }
-      this.scratch[k++] = d;
-    };
+    // Room for every entry before deduplication: the pending ops, the base's set, and per step
+    // its own descriptor and its child's set.
+    const sets = this.mats;
+    const st = this.steps.a;
     const e = n[s * NODE + N_END]!;
-    for (let i = 0, len = n[s * NODE + N_ENDLEN]!; i < len; i++) push(this.ends.a[e + i]!);
-    if (base >= 0) for (const d of this.mats.get(this.nodes.a[base * NODE + N_MAT]!)) push(d);
-    for (let i = this.nodes.a[s * NODE + N_STEP]!; i >= 0; i = this.steps.a[i + S_NEXT]!) {
-      const st = this.steps.a;
+    const nEnd = n[s * NODE + N_ENDLEN]!;
+    let room = nEnd + (base >= 0 ? sets.size(n[base * NODE + N_MAT]!) : 0);
+    for (let i = n[s * NODE + N_STEP]!; i >= 0; i = st[i + S_NEXT]!) room += 1 + sets.size(n[st[i + S_CHILD]! * NODE + N_MAT]!);
+    if (room > this.scratch.length) this.scratch = new Int32Array(Math.max(room, 2 * this.scratch.length));
+    const out = this.scratch;
+    let k = 0;
+    for (let i = 0; i < nEnd; i++) out[k++] = this.ends.a[e + i]!;
+    if (base >= 0) for (const d of sets.get(n[base * NODE + N_MAT]!)) out[k++] = d;
+    for (let i = n[s * NODE + N_STEP]!; i >= 0; i = st[i + S_NEXT]!) {
       const x = st[i + S_X]!;
       const spawned = st[i + S_SPAWNED]!;
-      push(st[i + S_SELF]!);
-      for (const d of this.mats.get(this.nodes.a[st[i + S_CHILD]! * NODE + N_MAT]!)) push(lift(d, x, spawned));
+      out[k++] = st[i + S_SELF]!;
+      for (const d of sets.get(n[st[i + S_CHILD]! * NODE + N_MAT]!)) out[k++] = lift(d, x, spawned);
     }
-    const sorted = this.scratch.subarray(0, k).sort();
+    const sorted = out.subarray(0, k).sort();
     let m = 0;
     for (let i = 0; i < k; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[m++] = sorted[i]!;
-    const at = this.mats.add(this.scratch, m);
-    this.nodes.a[s * NODE + N_MAT] = at;
+    const at = sets.add(out, m);
+    n[s * NODE + N_MAT] = at;
     return at;
   }
 }

@@ -145,12 +145,6 @@ export class Summaries {
     return this.descs.length;
   }
 
-
-  /** Threads of every event below the state that happens before the descriptor's (and its own). */
-  fullThreads(d: number): number {
-    return this.descs[d]!.full;
-  }
-
   fp(f: Footprint): number {
     // Packed exactly into a double (52 bits) while object ids stay below 2^20; a string beyond.
     const small = f.tid | (f.acc << 5) | (f.counter << 7) | (f.group << 9) | (f.choice ? 1 << 10 : 0) | (f.ctxWrite ? 1 << 11 : 0);
@@ -298,6 +292,11 @@ export class Summaries {
    */
   initials(d: number): number {
     return this.descs[d]!.init;
+  }
+
+  /** Threads of every event below the state that happens before the descriptor's (and its own). */
+  fullThreads(d: number): number {
+    return this.descs[d]!.full;
   }
 
   /** A path meets an explored state: clockBefore() results from an earlier path are forgotten. */

@@ -395,8 +395,10 @@ export class StatefulStrategy implements Strategy {
         const node = this.stack[j]!;
         const runnable = node.enabled & ~node.sleep;
         // The initials of notdep(partner, E·π).e', as source-DPOR picks one: the path's events
-        // after the partner give some exactly, if any of them is not after it.
-        const initials = prefixInitials(ex.events, j, i).initials;
+        // after the partner give some exactly, if any of them is not after it; else they lie
+        // below the matched state, and the descriptor knows one where it can
+        // (Summaries.initials()).
+        const initials = prefixInitials(ex.events, j, i).initials || this.sums.initials(d);
         if (initials) {
           if (initials & node.backtrack) return;
           const q = lowest(initials & runnable || initials);
@@ -406,16 +408,9 @@ export class StatefulStrategy implements Strategy {
           node.backtrack |= runnable & bit(q) ? bit(q) : node.sleep & bit(q) ? runnable : node.enabled;
           return;
         }
-        // Else they lie below the matched state: the thread of the first event of π before e'
-        // where the descriptor knows it (Summaries.initials()), as above; else among the threads
-        // of the events before e' (and e''s own): all of those, or every runnable thread if one
-        // of them cannot run here (Flanagan-Godefroid) or is asleep (as above).
-        const init = this.sums.initials(d);
-        if (init !== 0) {
-          if (init & node.backtrack) return;
-          node.backtrack |= runnable & init ? init : node.sleep & init ? runnable : node.enabled;
-          return;
-        }
+        // Else among the threads of the events before e' (and e''s own): all of those, or every
+        // runnable thread if one of them cannot run here (Flanagan-Godefroid) or is asleep (as
+        // above).
         const cand = this.sums.fullThreads(d) & ~node.backtrack;
         if (cand === 0) return;
         node.backtrack |= (cand & ~runnable) === 0 ? cand : runnable;
