@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFramesBundle } from '../../src/build/frames-bundle.ts';
+import type { Execution } from '../../src/check/execution.ts';
+import type { Strategy } from '../../src/check/explore.ts';
+import { FIRST_PASS_EXECUTIONS } from '../../src/check/strategies/stateful.ts';
+import type * as FramesEntry from '../../src/run/frames-entry.ts';
 import { loadScenario } from '../../src/run/load.ts';
 import { plannedRuns, type RunResult, runOne } from '../../src/run/run.ts';
 
@@ -21,7 +25,7 @@ const examples = readdirSync(join(ROOT, 'examples'))
   .sort()
   .map((f) => join(ROOT, 'examples', f));
 
-let framed: { runOne: typeof runOne; loadScenario: typeof loadScenario };
+let framed: typeof FramesEntry;
 beforeAll(async () => {
   const out = await buildFramesBundle(join(ROOT, 'src/run/frames-entry.ts'), join(ROOT, 'test/check/frames.bundle.mjs'));
   framed = (await import(pathToFileURL(out).href)) as typeof framed;
@@ -82,4 +86,51 @@ describe('a dependence the checker hid (docs/perf.md, "A gap the comparison foun
       expect(r.findings.map((f) => f.id)).toContain('pin-on-reused-page');
     }
   }, 120_000);
+});
+
+describe('the first passes rewind to their branch nodes and explore what a replaying DFS explores', () => {
+  /*
+   * `--strategy stateful` starts with stateless DPOR passes under preemption bounds
+   * (StatefulStrategy.firstPass()). They come back to a pass's branch node by rewinding the
+   * execution to a checkpoint, not by replaying it from the start, so the DFS's own bookkeeping of
+   * the steps it no longer sees (the last thread, the preemptions so far) is set by
+   * DfsStrategy.resumeAt(). Both must give the executions the replaying DFS gives, in its order.
+   */
+  /** Each execution a strategy ends: its schedule, values and whether it ran to its end. */
+  function logged(s: Strategy, log: string[]): Strategy {
+    return {
+      track: s.track,
+      beginExecution: () => s.beginExecution(),
+      nextThread: (ex, en) => s.nextThread(ex, en),
+      nextValue: (ex, tid, n) => s.nextValue(ex, tid, n),
+      endExecution: (ex: Execution, ended: boolean) => {
+        log.push(`${ended ? 'ended' : 'abandoned'} ${ex.schedule.join(',')} / ${ex.values.join(',')}${ended && ex.w.findings.length ? ' finding' : ''}`);
+        s.endExecution(ex, ended);
+      },
+      finish: (r) => s.finish(r),
+      ...(s.resume ? { resume: (program, o) => s.resume!(program, o) } : {}),
+    };
+  }
+
+  for (const file of examples) {
+    const p = loadScenario(file);
+    it(`${p.scenario.name}: bounds 1 and 2, every unmutated run`, () => {
+      const q = framed.loadScenario(file);
+      for (const run of plannedRuns(p.scenario, {}).filter((r) => r.mutant === null)) {
+        const program = framed.buildProgram(q.scenario, run);
+        for (const bound of [1, 2]) {
+          const label = `${run.kernel}/${run.arch}, bound ${bound}`;
+          // The replaying DFS, stopped where a first pass stops: a finding, or the budget.
+          const dfs: string[] = [];
+          const replaying = logged(new framed.DfsStrategy({ mode: 'dpor', preemptionBound: bound }), dfs);
+          framed.drain(framed.exploreSlices(program, replaying, { shouldStop: (r) => (r.findings.size > 0 || dfs.length >= FIRST_PASS_EXECUTIONS ? 'pass over' : undefined) }));
+          const stateful: string[] = [];
+          const rewinding = logged(new framed.StatefulStrategy({ firstPasses: [bound] }), stateful);
+          framed.drain(framed.exploreSlices(program, rewinding, { shouldStop: () => (stateful.length > dfs.length ? 'pass over' : undefined) }));
+          expect(dfs.length, label).toBeGreaterThan(0);
+          expect(stateful.slice(0, dfs.length), label).toEqual(dfs);
+        }
+      }
+    }, 120_000);
+  }
 });

@@ -128,6 +128,19 @@ export class DfsStrategy implements Strategy {
     return this.stack[ex.steps]!.value;
   }
 
+  /**
+   * For a caller that can put the execution back at the state before the next execution's
+   * branch node (a checkpoint, strategies/stateful.ts): that node's index, with what the replay
+   * of the steps before it would have counted (the last thread, the preemptions) set as if it had
+   * run. Call after beginExecution(); the execution then resumes at that step.
+   */
+  resumeAt(): number {
+    const b = this.branch;
+    this.prev = b > 0 ? this.stack[b - 1]!.chosen : -1;
+    this.preempts = preemptionsBefore(this.stack, b);
+    return b;
+  }
+
   endExecution(ex: Execution): void {
     if (!this.dpor) return;
     // Threads that never ran their pending op (blocked, or cut off by a fatal finding). Also

@@ -48,7 +48,7 @@ import { childSleep, DfsStrategy } from './dfs.ts';
 import { GupcheckError } from '../../errors.ts';
 
 /** The stateless passes run first (preemption bounds) and their execution budget: see StatefulStrategy.firstPass(). */
-export const FIRST_PASSES: readonly number[] = [0, 1];
+export const FIRST_PASSES: readonly number[] = [0, 1, 2];
 
 /** GUPCHECK_STATEFUL_FIRST_PASSES: `none`, or preemption bounds such as `0,1,2` (tests turn them off to test the stateful search alone). */
 export function firstPassesFromEnv(v: string | undefined): readonly number[] | undefined {
@@ -58,7 +58,7 @@ export function firstPassesFromEnv(v: string | undefined): readonly number[] | u
   if (ks.some((k) => !Number.isInteger(k) || k < 0 || k > 20)) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', `GUPCHECK_STATEFUL_FIRST_PASSES must be 'none' or preemption bounds 0..20, comma-separated (got '${v}')`, 'e.g. GUPCHECK_STATEFUL_FIRST_PASSES=0,1');
   return ks;
 }
-export const FIRST_PASS_EXECUTIONS = 1000;
+export const FIRST_PASS_EXECUTIONS = 3000;
 
 /** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
@@ -156,6 +156,14 @@ export class StatefulStrategy implements Strategy {
   private passExecutions = 0;
   private passFound = false;
 
+  /**
+   * The passes' execution, which comes back to a pass's branch node by a rewind instead of a
+   * replay from the start (as the stateful search does), and a checkpoint per step of the
+   * current path. Not coarsened: the stateless search's nodes are steps.
+   */
+  private passEx: Execution | null = null;
+  private readonly passCps: Checkpoint[] = [];
+
   /** The bounded pass to run now, or null once they are over. */
   private firstPass(): DfsStrategy | null {
     for (;;) {
@@ -164,10 +172,30 @@ export class StatefulStrategy implements Strategy {
       const k = this.passes.shift();
       if (k === undefined || this.passFound || this.passExecutions >= FIRST_PASS_EXECUTIONS) {
         this.passes.length = 0;
+        if (this.passEx) {
+          stopRecording();
+          this.passEx = null;
+          this.passCps.length = 0;
+        }
         return null;
       }
       this.pass = new DfsStrategy({ mode: 'dpor', preemptionBound: k });
     }
+  }
+
+  /** A first pass's next execution: the pass's branch node's state, restored. */
+  private resumePass(pass: DfsStrategy, program: Program, o: RunOnceOptions): Execution {
+    if (!this.passEx) {
+      startRecording();
+      this.passEx = new Execution(program, true, o.maxSteps ?? this.o.maxSteps);
+      return this.passEx;
+    }
+    const b = pass.resumeAt();
+    const cp = this.passCps[b];
+    if (!cp) throw new Error(`[gupcheck internal bug] stateful: no checkpoint for the first pass's step ${b}`);
+    this.passEx.rewind(cp);
+    this.passCps.length = b + 1;
+    return this.passEx;
   }
 
   private readonly por: boolean;
@@ -177,7 +205,7 @@ export class StatefulStrategy implements Strategy {
   }
 
   resume(program: Program, o: RunOnceOptions): Execution | undefined {
-    if (this.pass) return undefined; // a first pass: a fresh execution, replayed from the start
+    if (this.pass) return this.resumePass(this.pass, program, o);
     if (!this.ex) {
       const maxSteps = o.maxSteps ?? this.o.maxSteps;
       if (this.o.coarsen !== false) this.coarse ??= this.o.guess?.(program) ?? Coarsening.learn(program, 32, maxSteps);
@@ -219,7 +247,10 @@ export class StatefulStrategy implements Strategy {
   }
 
   nextThread(ex: Execution, en: number): number {
-    if (this.pass) return this.pass.nextThread(ex, en);
+    if (this.pass) {
+      if (ex.steps === this.passCps.length) this.passCps.push(ex.checkpoint());
+      return this.pass.nextThread(ex, en);
+    }
     if (ex.violation !== 0) return -1; // beginExecution() starts again
     const i = ex.decisions;
     let node: SNode;
