@@ -129,6 +129,12 @@ export class StatefulStrategy implements Strategy {
     private readonly o: {
       readonly por?: boolean;
       readonly coarsen?: boolean;
+      /**
+       * false: never match a state, so the search is the stateless source-DPOR over the same
+       * steps, with rewinds instead of replays, and the table counts the distinct states it
+       * visits (a measurement of the analysis beyond matches: docs/perf.md, tests).
+       */
+      readonly matchStates?: boolean;
       /** Tests: the first guess of the object classes (instead of Coarsening.learn()). */
       readonly guess?: (program: Program) => Coarsening;
       readonly maxSteps?: number;
@@ -140,6 +146,7 @@ export class StatefulStrategy implements Strategy {
     } = {},
   ) {
     this.por = o.por ?? true;
+    this.matchStates = o.matchStates ?? true;
     this.passes = [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
   }
 
@@ -199,6 +206,7 @@ export class StatefulStrategy implements Strategy {
   }
 
   private readonly por: boolean;
+  private readonly matchStates: boolean;
 
   get stats(): StatefulStats {
     return { states: this.visited.size, matched: this.matched, maxDepth: this.maxDepth, merged: this.merged + (this.ex?.merged ?? 0), restarts: this.restarts, descriptors: this.sums.size };
@@ -268,7 +276,7 @@ export class StatefulStrategy implements Strategy {
       const key = this.key(ex);
       const t = this.visited;
       let state = t.get(key.hi, key.lo);
-      if (state >= 0 && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0) {
+      if (state >= 0 && this.matchStates && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0) {
         this.match(ex, i, t.field(state, SUMMARY));
         return -1;
       }
