@@ -12,6 +12,7 @@ export { buildProgram } from '../scenarios/build.ts';
 export * as frames from '../sim/frames.ts';
 export { StatefulStrategy } from '../check/strategies/stateful.ts';
 export { DfsStrategy } from '../check/strategies/dfs.ts';
+export { RandomStrategy } from '../check/strategies/random.ts';
 export { exploreSlices } from '../check/explore.ts';
 export { drain } from '../check/slices.ts';
 export { replaySchedule } from '../check/record.ts';

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFramesBundle } from '../../src/build/frames-bundle.ts';
 import type { Execution } from '../../src/check/execution.ts';
 import type { Strategy } from '../../src/check/explore.ts';
-import { FIRST_PASS_EXECUTIONS } from '../../src/check/strategies/stateful.ts';
+import { FIRST_PASS_EXECUTIONS, FIRST_PASS_PCT, type FirstPass } from '../../src/check/strategies/stateful.ts';
 import type * as FramesEntry from '../../src/run/frames-entry.ts';
 import { loadScenario } from '../../src/run/load.ts';
 import { plannedRuns, type RunResult, runOne } from '../../src/run/run.ts';
@@ -41,6 +41,22 @@ function observed(r: RunResult): unknown {
     outcomes: Object.entries(r.outcomes)
       .map(([k, v]) => [k, Object.keys(v).sort()])
       .sort(),
+  };
+}
+
+/** Each execution a strategy ends: its schedule, values and whether it ran to its end. */
+function logged(s: Strategy, log: string[]): Strategy {
+  return {
+    track: s.track,
+    beginExecution: () => s.beginExecution(),
+    nextThread: (ex, en) => s.nextThread(ex, en),
+    nextValue: (ex, tid, n) => s.nextValue(ex, tid, n),
+    endExecution: (ex: Execution, ended: boolean) => {
+      log.push(`${ended ? 'ended' : 'abandoned'} ${ex.schedule.join(',')} / ${ex.values.join(',')}${ended && ex.w.findings.length ? ' finding' : ''}`);
+      s.endExecution(ex, ended);
+    },
+    finish: (r) => s.finish(r),
+    ...(s.resume ? { resume: (program, o) => s.resume!(program, o) } : {}),
   };
 }
 
@@ -96,22 +112,6 @@ describe('the first passes rewind to their branch nodes and explore what a repla
    * the steps it no longer sees (the last thread, the preemptions so far) is set by
    * DfsStrategy.resumeAt(). Both must give the executions the replaying DFS gives, in its order.
    */
-  /** Each execution a strategy ends: its schedule, values and whether it ran to its end. */
-  function logged(s: Strategy, log: string[]): Strategy {
-    return {
-      track: s.track,
-      beginExecution: () => s.beginExecution(),
-      nextThread: (ex, en) => s.nextThread(ex, en),
-      nextValue: (ex, tid, n) => s.nextValue(ex, tid, n),
-      endExecution: (ex: Execution, ended: boolean) => {
-        log.push(`${ended ? 'ended' : 'abandoned'} ${ex.schedule.join(',')} / ${ex.values.join(',')}${ended && ex.w.findings.length ? ' finding' : ''}`);
-        s.endExecution(ex, ended);
-      },
-      finish: (r) => s.finish(r),
-      ...(s.resume ? { resume: (program, o) => s.resume!(program, o) } : {}),
-    };
-  }
-
   for (const file of examples) {
     const p = loadScenario(file);
     it(`${p.scenario.name}: bounds 1 and 2, every unmutated run`, () => {
@@ -133,6 +133,49 @@ describe('the first passes rewind to their branch nodes and explore what a repla
       }
     }, 120_000);
   }
+});
+
+describe('the PCT pass replays what a replaying PCT samples, and runs only where the bounded passes ran out', () => {
+  const file = join(ROOT, 'examples', '09-fast-pin-vs-unmap-reuse.yaml');
+  const p = loadScenario(file);
+  it('09: the same executions as PCT with the same seed, on every unmutated run (v7/arm64: up to its wild-deref)', () => {
+    const q = framed.loadScenario(file);
+    for (const run of plannedRuns(p.scenario, {}).filter((r) => r.mutant === null)) {
+      const label = `${run.kernel}/${run.arch}`;
+      const program = framed.buildProgram(q.scenario, run);
+      const pct: string[] = [];
+      framed.drain(framed.exploreSlices(program, logged(new framed.RandomStrategy({ strategy: 'pct', ...FIRST_PASS_PCT }), pct), { shouldStop: (r) => (r.findings.size > 0 ? 'pass over' : undefined) }));
+      const stateful: string[] = [];
+      framed.drain(framed.exploreSlices(program, logged(new framed.StatefulStrategy({ firstPasses: ['pct'] }), stateful), { shouldStop: () => (stateful.length > pct.length ? 'pass over' : undefined) }));
+      expect(pct.length, label).toBeGreaterThan(0);
+      expect(stateful.slice(0, pct.length), label).toEqual(pct);
+      if (run.kernel === 'v7' && run.arch === 'arm64') expect(pct.at(-1), label).toMatch(/ finding$/);
+    }
+  }, 120_000);
+  it('09: after bounded passes that ran out of their budget, PCT from the first step', () => {
+    const q = framed.loadScenario(file);
+    const run = plannedRuns(p.scenario, {}).find((r) => r.mutant === null && r.kernel === '6.5' && r.arch === 'arm64')!;
+    const program = framed.buildProgram(q.scenario, run);
+    const pct: string[] = [];
+    framed.drain(framed.exploreSlices(program, logged(new framed.RandomStrategy({ strategy: 'pct', ...FIRST_PASS_PCT, executions: 50 }), pct)));
+    const stateful: string[] = [];
+    const s = new framed.StatefulStrategy({ firstPasses: [2, 'pct'], firstPassExecutions: 10 });
+    framed.drain(framed.exploreSlices(program, logged(s, stateful), { shouldStop: () => (stateful.length >= 10 + pct.length ? 'enough' : undefined) }));
+    expect(pct).toHaveLength(50);
+    expect(stateful.slice(10, 10 + pct.length)).toEqual(pct);
+  }, 120_000);
+  it('09: not after bounded passes that covered their bounds (the same executions as without it)', () => {
+    const q = framed.loadScenario(file);
+    for (const run of plannedRuns(p.scenario, {}).filter((r) => r.mutant === null && r.kernel === '6.5')) {
+      const program = framed.buildProgram(q.scenario, run);
+      const executions = (firstPasses: readonly FirstPass[]): string[] => {
+        const log: string[] = [];
+        framed.drain(framed.exploreSlices(program, logged(new framed.StatefulStrategy({ firstPasses }), log)));
+        return log;
+      };
+      expect(executions([0, 1, 2, 'pct']), `${run.kernel}/${run.arch}`).toEqual(executions([0, 1, 2]));
+    }
+  }, 120_000);
 });
 
 describe('the analysis beyond matched states costs almost no states', () => {

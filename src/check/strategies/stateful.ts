@@ -45,20 +45,29 @@ import { StateTable } from '../table.ts';
 import type { Frontier, Results } from '../results.ts';
 import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, NondeterminismError } from '../split.ts';
 import { childSleep, DfsStrategy } from './dfs.ts';
+import { RandomStrategy } from './random.ts';
 import { GupcheckError } from '../../errors.ts';
 
-/** The stateless passes run first (preemption bounds) and their execution budget: see StatefulStrategy.firstPass(). */
-export const FIRST_PASSES: readonly number[] = [0, 1, 2];
+/**
+ * The passes run first (see StatefulStrategy.firstPass()): stateless DPOR under these preemption
+ * bounds, then PCT samples ('pct') where the bounded passes did not cover their whole space.
+ */
+export type FirstPass = number | 'pct';
+export const FIRST_PASSES: readonly FirstPass[] = [0, 1, 2, 'pct'];
 
-/** GUPCHECK_STATEFUL_FIRST_PASSES: `none`, or preemption bounds such as `0,1,2` (tests turn them off to test the stateful search alone). */
-export function firstPassesFromEnv(v: string | undefined): readonly number[] | undefined {
+/** GUPCHECK_STATEFUL_FIRST_PASSES: `none`, or passes such as `0,1,2,pct` (tests turn them off to test the stateful search alone). */
+export function firstPassesFromEnv(v: string | undefined): readonly FirstPass[] | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'none') return [];
-  const ks = v.split(',').map((x) => Number(x.trim()));
-  if (ks.some((k) => !Number.isInteger(k) || k < 0 || k > 20)) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', `GUPCHECK_STATEFUL_FIRST_PASSES must be 'none' or preemption bounds 0..20, comma-separated (got '${v}')`, 'e.g. GUPCHECK_STATEFUL_FIRST_PASSES=0,1');
+  const ks = v.split(',').map((x): FirstPass => (x.trim() === 'pct' ? 'pct' : Number(x.trim())));
+  if (ks.some((k) => k !== 'pct' && (!Number.isInteger(k) || k < 0 || k > 20)))
+    throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', `GUPCHECK_STATEFUL_FIRST_PASSES must be 'none', or preemption bounds 0..20 and 'pct', comma-separated (got '${v}')`, 'e.g. GUPCHECK_STATEFUL_FIRST_PASSES=0,1,2,pct');
   return ks;
 }
+/** Executions of the bounded passes in all (ended or abandoned). */
 export const FIRST_PASS_EXECUTIONS = 3000;
+/** The PCT pass: executions, seed and bug depth (Burckhardt et al.: d - 1 priority change points). */
+export const FIRST_PASS_PCT = { executions: 1000, seed: 1, depth: 3 } as const;
 
 /** GUPCHECK_CHECK_FINGERPRINTS=1: compare every fingerprint match with the canonical dump (tests). */
 const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
@@ -139,14 +148,18 @@ export class StatefulStrategy implements Strategy {
       readonly guess?: (program: Program) => Coarsening;
       readonly maxSteps?: number;
       /**
-       * Preemption bounds of the stateless passes run first, to find bugs early (iterative
-       * context bounding, CHESS); [] for none. Default: GUPCHECK_STATEFUL_FIRST_PASSES, else FIRST_PASSES.
+       * The passes run first, to find bugs early: preemption bounds of stateless DPOR passes
+       * (iterative context bounding, CHESS) and 'pct'; [] for none. Default:
+       * GUPCHECK_STATEFUL_FIRST_PASSES, else FIRST_PASSES.
        */
-      readonly firstPasses?: readonly number[];
+      readonly firstPasses?: readonly FirstPass[];
+      /** The bounded passes' executions in all (default FIRST_PASS_EXECUTIONS; tests). */
+      readonly firstPassExecutions?: number;
     } = {},
   ) {
     this.por = o.por ?? true;
     this.matchStates = o.matchStates ?? true;
+    this.passBudget = o.firstPassExecutions ?? FIRST_PASS_EXECUTIONS;
     this.passes = [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
   }
 
@@ -154,30 +167,46 @@ export class StatefulStrategy implements Strategy {
    * Finding bugs early: before the stateful search, stateless DPOR passes with small preemption
    * bounds (Musuvathi and Qadeer, "Iterative context bounding for systematic testing of
    * multithreaded programs", PLDI 2007: most bugs need one or two preemptions), up to
-   * FIRST_PASS_EXECUTIONS executions in all, stopping at the first finding. Their executions are real ones and count
-   * (so a finding's best example is one with few preemptions); the search is complete only once
-   * the stateful search after them is.
+   * FIRST_PASS_EXECUTIONS executions in all; then, only if they ran out of that budget before
+   * covering their bounds (so not on small scenarios, where the stateful search is quick
+   * anyway), FIRST_PASS_PCT's samples (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+   * "A randomized scheduler with probabilistic guarantees of finding bugs", ASPLOS 2010), which
+   * reach bugs of more preemptions. Everything stops at the first finding. Their executions are
+   * real ones and count (so a finding's best example is one with few preemptions); the search
+   * is complete only once the stateful search after them is.
    */
-  private passes: number[];
-  private pass: DfsStrategy | null = null;
+  private passes: FirstPass[];
+  private readonly passBudget: number;
+  private pass: DfsStrategy | RandomStrategy | null = null;
   private passExecutions = 0;
   private passFound = false;
+  /** A bounded pass ran; one stopped at the budget (perhaps with alternatives left) or could not start. */
+  private boundedRan = false;
+  private boundedCutShort = false;
 
   /**
    * The passes' execution, which comes back to a pass's branch node by a rewind instead of a
    * replay from the start (as the stateful search does), and a checkpoint per step of the
-   * current path. Not coarsened: the stateless search's nodes are steps.
+   * current path (a PCT execution goes back to the first). Not coarsened: the stateless search's
+   * nodes are steps.
    */
   private passEx: Execution | null = null;
   private readonly passCps: Checkpoint[] = [];
 
-  /** The bounded pass to run now, or null once they are over. */
-  private firstPass(): DfsStrategy | null {
+  /** The pass to run now, or null once they are over. */
+  private firstPass(): DfsStrategy | RandomStrategy | null {
     for (;;) {
-      if (this.pass && !this.passFound && this.passExecutions < FIRST_PASS_EXECUTIONS && this.pass.beginExecution()) return this.pass;
+      const pass = this.pass;
+      if (pass && !this.passFound) {
+        if (pass instanceof RandomStrategy) {
+          if (pass.beginExecution()) return pass;
+        } else if (this.passExecutions < this.passBudget) {
+          if (pass.beginExecution()) return pass;
+        } else this.boundedCutShort = true;
+      }
       this.pass = null;
       const k = this.passes.shift();
-      if (k === undefined || this.passFound || this.passExecutions >= FIRST_PASS_EXECUTIONS) {
+      if (k === undefined || this.passFound) {
         this.passes.length = 0;
         if (this.passEx) {
           stopRecording();
@@ -186,18 +215,23 @@ export class StatefulStrategy implements Strategy {
         }
         return null;
       }
-      this.pass = new DfsStrategy({ mode: 'dpor', preemptionBound: k });
+      if (k === 'pct') {
+        if (!this.boundedRan || this.boundedCutShort) this.pass = new RandomStrategy({ strategy: 'pct', ...FIRST_PASS_PCT });
+      } else if (this.passExecutions < this.passBudget) {
+        this.boundedRan = true;
+        this.pass = new DfsStrategy({ mode: 'dpor', preemptionBound: k });
+      } else this.boundedCutShort = true; // a bound the budget left no room for
     }
   }
 
-  /** A first pass's next execution: the pass's branch node's state, restored. */
-  private resumePass(pass: DfsStrategy, program: Program, o: RunOnceOptions): Execution {
+  /** A first pass's next execution: the pass's branch node's state (a PCT sample's: the first), restored. */
+  private resumePass(pass: DfsStrategy | RandomStrategy, program: Program, o: RunOnceOptions): Execution {
     if (!this.passEx) {
       startRecording();
       this.passEx = new Execution(program, true, o.maxSteps ?? this.o.maxSteps);
       return this.passEx;
     }
-    const b = pass.resumeAt();
+    const b = pass instanceof DfsStrategy ? pass.resumeAt() : 0;
     const cp = this.passCps[b];
     if (!cp) throw new Error(`[gupcheck internal bug] stateful: no checkpoint for the first pass's step ${b}`);
     this.passEx.rewind(cp);
@@ -256,7 +290,8 @@ export class StatefulStrategy implements Strategy {
 
   nextThread(ex: Execution, en: number): number {
     if (this.pass) {
-      if (ex.steps === this.passCps.length) this.passCps.push(ex.checkpoint());
+      // A PCT sample always starts again from the first step: it needs no other checkpoint.
+      if (ex.steps === this.passCps.length && (ex.steps === 0 || this.pass instanceof DfsStrategy)) this.passCps.push(ex.checkpoint());
       return this.pass.nextThread(ex, en);
     }
     if (ex.violation !== 0) return -1; // beginExecution() starts again
@@ -330,16 +365,14 @@ export class StatefulStrategy implements Strategy {
   }
 
   nextValue(ex: Execution, tid: number, n: number): number {
-    if (this.pass) return this.pass.nextValue(ex);
-    void tid;
-    void n;
+    if (this.pass) return this.pass.nextValue(ex, tid, n);
     return this.stack[ex.decisions]!.value;
   }
 
   endExecution(ex: Execution, ended: boolean): void {
     if (this.pass) {
       this.pass.endExecution(ex);
-      this.passExecutions++;
+      if (this.pass instanceof DfsStrategy) this.passExecutions++;
       if (ended && ex.w.findings.length > 0) this.passFound = true;
       return;
     }
