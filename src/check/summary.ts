@@ -33,28 +33,37 @@ interface Sig {
   readonly atoms: readonly number[];
 }
 
-/** An event below a state, as far as a race analysis from a new prefix needs it (see the header). */
-interface Desc {
-  /** Footprint id of the event (Summaries.fp()). */
-  readonly fp: number;
-  /** Its own accesses (a sig id). */
-  readonly self: number;
-  /** Its own thread, and the threads of the events of π that happen before its previous event. */
-  readonly threads: number;
-  /** Accesses of those events (an atom-set id). */
-  readonly past: number;
-  /** Threads of every event of π that happens before it (its own dependencies too), and its own. */
-  readonly full: number;
-  /** Accesses of those events and its own (an atom-set id): what an earlier event must conflict with to happen before it. */
-  readonly fullPast: number;
-  /**
-   * While every event of π that happens before e' happens before its previous event (or is
-   * it): the thread of the first of them, or e''s own (it follows no other event of π); 0 once
-   * some event happens before e' through e''s own dependencies only. See initials().
-   */
-  readonly init: number;
-  /** Interned (threads, past): descriptors with the same one start from the same clock. */
-  readonly start: number;
+/**
+ * An event below a state, as far as a race analysis from a new prefix needs it (see the header):
+ * a descriptor, kept as DESC ints in Summaries' table.
+ */
+/** Footprint id of the event (Summaries.fp()). */
+const D_FP = 0;
+/** Its own thread, and the threads of the events of π that happen before its previous event. */
+const D_THREADS = 1;
+/** Accesses of those events (an atom-set id). */
+const D_PAST = 2;
+/** Threads of every event of π that happens before it (its own dependencies too), and its own. */
+const D_FULL = 3;
+/** Accesses of those events and its own (an atom-set id): what an earlier event must conflict with to happen before it. */
+const D_FULLPAST = 4;
+/**
+ * While every event of π that happens before e' happens before its previous event (or is
+ * it): the thread of the first of them, or e''s own (it follows no other event of π); 0 once
+ * some event happens before e' through e''s own dependencies only. See initials().
+ */
+const D_INIT = 5;
+/** Interned (threads, past): descriptors with the same one start from the same clock. */
+const D_START = 6;
+/** Ints a descriptor; the first D_START of them are its identity. */
+const DESC = 7;
+
+/** A hash of a descriptor's identity (its fields before D_START). */
+function descHash(fp: number, threads: number, past: number, full: number, fullPast: number, init: number): number {
+  let h = Math.imul(fp, 0x9e3779b1) ^ Math.imul(threads + 0x7f4a7c15, 0x85ebca77);
+  h = Math.imul(h ^ past, 0xc2b2ae35) ^ Math.imul(full + 0x165667b1, 0x27d4eb2d);
+  h = Math.imul(h ^ fullPast, 0x9e3779b1) ^ Math.imul(init + 0x3c6ef372, 0x85ebca77);
+  return h ^ (h >>> 15);
 }
 
 function conflicts(x: readonly number[], y: readonly number[]): boolean {
@@ -132,7 +141,10 @@ export class Summaries {
   private readonly sigs: Sig[] = [];
   private readonly sigIds = new Map<string, number>();
   private readonly atomSets = new Lists();
-  private readonly descs: Desc[] = [];
+  /** The descriptors, DESC ints each, and an open-addressing index over them by identity (-1: empty). */
+  private descs = new Int32Array(DESC << 12);
+  private nDescs = 0;
+  private descIndex = new Int32Array(1 << 13).fill(-1);
   private readonly lifted = new PairMap();
   private readonly empty: number;
 
@@ -142,7 +154,7 @@ export class Summaries {
 
   /** Distinct descriptors made so far. */
   get size(): number {
-    return this.descs.length;
+    return this.nDescs;
   }
 
   fp(f: Footprint): number {
@@ -181,42 +193,65 @@ export class Summaries {
     return atoms;
   }
 
-  private readonly byFpThreads = new PairMap();
-  private readonly byPast = new PairMap();
-  private readonly byFull = new PairMap();
-  private readonly byFullPast = new PairMap();
-  private readonly byInit = new PairMap();
-  private keys = 0;
   private readonly byStart = new PairMap();
   private starts = 0;
   /** clockBefore()'s results for the path as it is now (see beginMatch()). */
   private readonly clocks = new Map<number, Int32Array>();
 
-  private make(fp: number, self: number, threads: number, past: number, full: number, fullPast: number, init: number): number {
-    let k1 = this.byFpThreads.get(fp, threads);
-    if (k1 < 0) this.byFpThreads.set(fp, threads, (k1 = this.keys++));
-    let k2 = this.byPast.get(k1, past);
-    if (k2 < 0) this.byPast.set(k1, past, (k2 = this.keys++));
-    let k3 = this.byFull.get(k2, full);
-    if (k3 < 0) this.byFull.set(k2, full, (k3 = this.keys++));
-    let k4 = this.byFullPast.get(k3, fullPast);
-    if (k4 < 0) this.byFullPast.set(k3, fullPast, (k4 = this.keys++));
-    let id = this.byInit.get(k4, init);
-    if (id < 0) {
-      let start = this.byStart.get(threads, past);
-      if (start < 0) this.byStart.set(threads, past, (start = this.starts++));
-      id = this.descs.length;
-      this.descs.push({ fp, self, threads, past, full, fullPast, init, start });
-      this.byInit.set(k4, init, id);
+  /** The descriptor with this identity, made if new. */
+  private make(fp: number, threads: number, past: number, full: number, fullPast: number, init: number): number {
+    const dv = this.descs;
+    const idx = this.descIndex;
+    const mask = idx.length - 1;
+    let i = descHash(fp, threads, past, full, fullPast, init) & mask;
+    for (;;) {
+      const d = idx[i]!;
+      if (d < 0) break;
+      const o = d * DESC;
+      if (dv[o + D_FP] === fp && dv[o + D_THREADS] === threads && dv[o + D_PAST] === past && dv[o + D_FULL] === full && dv[o + D_FULLPAST] === fullPast && dv[o + D_INIT] === init) return d;
+      i = (i + 1) & mask;
     }
+    let start = this.byStart.get(threads, past);
+    if (start < 0) this.byStart.set(threads, past, (start = this.starts++));
+    const id = this.nDescs++;
+    if (this.nDescs * DESC > this.descs.length) {
+      const b = new Int32Array(this.descs.length * 2);
+      b.set(this.descs);
+      this.descs = b;
+    }
+    const o = id * DESC;
+    const a = this.descs;
+    a[o + D_FP] = fp;
+    a[o + D_THREADS] = threads;
+    a[o + D_PAST] = past;
+    a[o + D_FULL] = full;
+    a[o + D_FULLPAST] = fullPast;
+    a[o + D_INIT] = init;
+    a[o + D_START] = start;
+    idx[i] = id;
+    if (2 * this.nDescs > idx.length) this.reindex();
     return id;
+  }
+
+  /** The index at twice the size (kept at most half full). */
+  private reindex(): void {
+    const idx = new Int32Array(this.descIndex.length * 2).fill(-1);
+    const mask = idx.length - 1;
+    const dv = this.descs;
+    for (let d = 0; d < this.nDescs; d++) {
+      const o = d * DESC;
+      let i = descHash(dv[o + D_FP]!, dv[o + D_THREADS]!, dv[o + D_PAST]!, dv[o + D_FULL]!, dv[o + D_FULLPAST]!, dv[o + D_INIT]!) & mask;
+      while (idx[i]! >= 0) i = (i + 1) & mask;
+      idx[i] = d;
+    }
+    this.descIndex = idx;
   }
 
   /** The descriptor of an op about to run (pending) at a state: nothing below it happens before it. */
   pending(f: Footprint): number {
     const fp = this.fp(f);
     const self = this.sig(f.tid, this.atomsOf(f, undefined));
-    return this.make(fp, self, bit(f.tid), this.empty, bit(f.tid), this.pastWith(this.empty, self), bit(f.tid));
+    return this.make(fp, bit(f.tid), this.empty, bit(f.tid), this.pastWith(this.empty, self), bit(f.tid));
   }
 
   /** The event's own accesses (with the locks released by ops merged into it); cached on the event, which no longer changes. */
@@ -231,22 +266,26 @@ export class Summaries {
       const got = this.lifted.get(d, x);
       if (got >= 0) return got;
     }
-    const desc = this.descs[d]!;
+    const dv = this.descs;
+    const o = d * DESC;
+    const threads = dv[o + D_THREADS]!;
+    const past = dv[o + D_PAST]!;
+    const full = dv[o + D_FULL]!;
+    const fullPast = dv[o + D_FULLPAST]!;
     const xs = this.sigs[x]!;
     const t = bit(xs.tid) | spawned;
     let out = d;
-    if ((desc.full & t) !== 0 || this.conflictsPast(x, desc.fullPast)) {
+    if ((full & t) !== 0 || this.conflictsPast(x, fullPast)) {
       // x happens before e', through e''s previous event or through its own dependencies only;
       // it is now the first event of π before e'.
-      const prev = (desc.threads & t) !== 0 || this.conflictsPast(x, desc.past);
+      const prev = (threads & t) !== 0 || this.conflictsPast(x, past);
       out = this.make(
-        desc.fp,
-        desc.self,
-        prev ? desc.threads | bit(xs.tid) : desc.threads,
-        prev ? this.pastWith(desc.past, x) : desc.past,
-        desc.full | bit(xs.tid),
-        this.pastWith(desc.fullPast, x),
-        prev && desc.init !== 0 ? bit(xs.tid) : 0,
+        dv[o + D_FP]!,
+        prev ? threads | bit(xs.tid) : threads,
+        prev ? this.pastWith(past, x) : past,
+        full | bit(xs.tid),
+        this.pastWith(fullPast, x),
+        prev && dv[o + D_INIT] !== 0 ? bit(xs.tid) : 0,
       );
     }
     if (memo) this.lifted.set(d, x, out);
@@ -276,7 +315,7 @@ export class Summaries {
    */
 
   footprint(d: number): Footprint {
-    return this.fps[this.descs[d]!.fp]!;
+    return this.fps[this.descs[d * DESC + D_FP]!]!;
   }
 
   /**
@@ -291,12 +330,12 @@ export class Summaries {
    * of fullThreads() then.
    */
   initials(d: number): number {
-    return this.descs[d]!.init;
+    return this.descs[d * DESC + D_INIT]!;
   }
 
   /** Threads of every event below the state that happens before the descriptor's (and its own). */
   fullThreads(d: number): number {
-    return this.descs[d]!.full;
+    return this.descs[d * DESC + D_FULL]!;
   }
 
   /** A path meets an explored state: clockBefore() results from an earlier path are forgotten. */
@@ -309,17 +348,18 @@ export class Summaries {
    * same for descriptors with the same threads and past, so kept until beginMatch(). Read only.
    */
   clockBefore(ex: Execution, d: number): Int32Array {
-    const desc = this.descs[d]!;
-    const got = this.clocks.get(desc.start);
+    const o = d * DESC;
+    const start = this.descs[o + D_START]!;
+    const got = this.clocks.get(start);
     if (got) return got;
     const cp = new Int32Array(ex.width);
-    this.clocks.set(desc.start, cp);
+    this.clocks.set(start, cp);
     const n = ex.threads.length;
-    for (let m = desc.threads; m; m &= m - 1) {
+    for (let m = this.descs[o + D_THREADS]!; m; m &= m - 1) {
       const t = 31 - Math.clz32(m & -m);
       if (t < n) joinInto(cp, ex.threadClock(t));
     }
-    for (const atom of this.atomSets.lists[desc.past]!) {
+    for (const atom of this.atomSets.lists[this.descs[o + D_PAST]!]!) {
       if (atom === CTXW_ATOM) continue; // its (ctx, write) atom is there too
       if (atom === GROUP_ATOM) {
         for (const o of ex.ctxObjects()) joinObject(ex, cp, o, 1);
