@@ -33,10 +33,9 @@ interface Sig {
   readonly atoms: readonly number[];
 }
 
-/**
- * An event below a state, as far as a race analysis from a new prefix needs it (see the header):
- * a descriptor, kept as DESC ints in Summaries' table.
- */
+// A descriptor: an event below a state, as far as a race analysis from a new prefix needs it
+// (see the header), kept as DESC ints in Summaries' table. Its fields:
+
 /** Footprint id of the event (Summaries.fp()). */
 const D_FP = 0;
 /** Its own thread, and the threads of the events of π that happen before its previous event. */
