@@ -14,7 +14,7 @@
  */
 
 /** A growable Int32Array. */
-class IntPool {
+export class IntPool {
   a: Int32Array;
   n = 0;
   constructor(capacity: number) {

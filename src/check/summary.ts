@@ -21,6 +21,7 @@
  */
 import { COUNTER_ADD, GROUP_CPU, READ } from '../sim/op.ts';
 import { accessesConflict, type Ev, type Execution, type Footprint, joinInto } from './execution.ts';
+import { IntPool } from './graph.ts';
 import { bit } from './split.ts';
 
 /** Atoms of an access set: obj * 4 + kind (1 read, 2 write, 3 add); obj 0 holds the two group atoms. */
@@ -141,8 +142,7 @@ export class Summaries {
   private readonly sigIds = new Map<string, number>();
   private readonly atomSets = new Lists();
   /** The descriptors, DESC ints each, and an open-addressing index over them by identity (-1: empty). */
-  private descs = new Int32Array(DESC << 12);
-  private nDescs = 0;
+  private readonly descs = new IntPool(DESC << 12);
   private descIndex = new Int32Array(1 << 13).fill(-1);
   private readonly lifted = new PairMap();
   private readonly empty: number;
@@ -153,7 +153,7 @@ export class Summaries {
 
   /** Distinct descriptors made so far. */
   get size(): number {
-    return this.nDescs;
+    return this.descs.n / DESC;
   }
 
   fp(f: Footprint): number {
@@ -199,7 +199,7 @@ export class Summaries {
 
   /** The descriptor with this identity, made if new. */
   private make(fp: number, threads: number, past: number, full: number, fullPast: number, init: number): number {
-    const dv = this.descs;
+    const dv = this.descs.a;
     const idx = this.descIndex;
     const mask = idx.length - 1;
     let i = descHash(fp, threads, past, full, fullPast, init) & mask;
@@ -212,14 +212,9 @@ export class Summaries {
     }
     let start = this.byStart.get(threads, past);
     if (start < 0) this.byStart.set(threads, past, (start = this.starts++));
-    const id = this.nDescs++;
-    if (this.nDescs * DESC > this.descs.length) {
-      const b = new Int32Array(this.descs.length * 2);
-      b.set(this.descs);
-      this.descs = b;
-    }
-    const o = id * DESC;
-    const a = this.descs;
+    const o = this.descs.reserve(DESC);
+    const id = o / DESC;
+    const a = this.descs.a;
     a[o + D_FP] = fp;
     a[o + D_THREADS] = threads;
     a[o + D_PAST] = past;
@@ -228,7 +223,7 @@ export class Summaries {
     a[o + D_INIT] = init;
     a[o + D_START] = start;
     idx[i] = id;
-    if (2 * this.nDescs > idx.length) this.reindex();
+    if (2 * this.size > idx.length) this.reindex();
     return id;
   }
 
@@ -236,8 +231,8 @@ export class Summaries {
   private reindex(): void {
     const idx = new Int32Array(this.descIndex.length * 2).fill(-1);
     const mask = idx.length - 1;
-    const dv = this.descs;
-    for (let d = 0; d < this.nDescs; d++) {
+    const dv = this.descs.a;
+    for (let d = 0; d < this.size; d++) {
       const o = d * DESC;
       let i = descHash(dv[o + D_FP]!, dv[o + D_THREADS]!, dv[o + D_PAST]!, dv[o + D_FULL]!, dv[o + D_FULLPAST]!, dv[o + D_INIT]!) & mask;
       while (idx[i]! >= 0) i = (i + 1) & mask;
@@ -265,7 +260,7 @@ export class Summaries {
       const got = this.lifted.get(d, x);
       if (got >= 0) return got;
     }
-    const dv = this.descs;
+    const dv = this.descs.a;
     const o = d * DESC;
     const threads = dv[o + D_THREADS]!;
     const past = dv[o + D_PAST]!;
@@ -314,7 +309,7 @@ export class Summaries {
    */
 
   footprint(d: number): Footprint {
-    return this.fps[this.descs[d * DESC + D_FP]!]!;
+    return this.fps[this.descs.a[d * DESC + D_FP]!]!;
   }
 
   /**
@@ -329,12 +324,12 @@ export class Summaries {
    * of fullThreads() then.
    */
   initials(d: number): number {
-    return this.descs[d * DESC + D_INIT]!;
+    return this.descs.a[d * DESC + D_INIT]!;
   }
 
   /** Threads of every event below the state that happens before the descriptor's (and its own). */
   fullThreads(d: number): number {
-    return this.descs[d * DESC + D_FULL]!;
+    return this.descs.a[d * DESC + D_FULL]!;
   }
 
   /** A path meets an explored state: clockBefore() results from an earlier path are forgotten. */
@@ -348,17 +343,17 @@ export class Summaries {
    */
   clockBefore(ex: Execution, d: number): Int32Array {
     const o = d * DESC;
-    const start = this.descs[o + D_START]!;
+    const start = this.descs.a[o + D_START]!;
     const got = this.clocks.get(start);
     if (got) return got;
     const cp = new Int32Array(ex.width);
     this.clocks.set(start, cp);
     const n = ex.threads.length;
-    for (let m = this.descs[o + D_THREADS]!; m; m &= m - 1) {
+    for (let m = this.descs.a[o + D_THREADS]!; m; m &= m - 1) {
       const t = 31 - Math.clz32(m & -m);
       if (t < n) joinInto(cp, ex.threadClock(t));
     }
-    for (const atom of this.atomSets.lists[this.descs[o + D_PAST]!]!) {
+    for (const atom of this.atomSets.lists[this.descs.a[o + D_PAST]!]!) {
       if (atom === CTXW_ATOM) continue; // its (ctx, write) atom is there too
       if (atom === GROUP_ATOM) {
         for (const o of ex.ctxObjects()) joinObject(ex, cp, o, 1);

@@ -198,11 +198,9 @@ export class StatefulStrategy implements Strategy {
     for (;;) {
       const pass = this.pass;
       if (pass && !this.passFound) {
-        if (pass instanceof RandomStrategy) {
-          if (pass.beginExecution()) return pass;
-        } else if (this.passExecutions < this.passBudget) {
-          if (pass.beginExecution()) return pass;
-        } else this.boundedCutShort = true;
+        // PCT counts its own samples; the bounded passes share one budget.
+        if (pass instanceof DfsStrategy && this.passExecutions >= this.passBudget) this.boundedCutShort = true;
+        else if (pass.beginExecution()) return pass;
       }
       this.pass = null;
       const k = this.passes.shift();
