@@ -448,7 +448,7 @@ export const OP_TABLE = [
       .strict(),
     models: 'the page allocator handing the next free page to a new owner. That is the freed page if one is on the free list (a reused page), a fresh page otherwise.',
     outcomes:
-      'what each allocation got, comma-separated: `slab(reused page)`, `kernel(fresh page)`, `anon(reused page)`, `pagecache(fresh page)`, ..., or `anon(fault failed)`',
+      'what each allocation got, comma-separated: `slab(reused page)`, `kernel(fresh page)`, `anon(reused page)`, `pagecache(fresh page)`, ..., or `anon(fault failed)`: the fault raised SIGBUS (past the end of a truncated file) or SIGSEGV, and the reallocator goes on to its next allocation, as a task with a handler for the signal would',
     check: (op) =>
       reuseOwners(op.owner).includes('anon') && op.vma === undefined
         ? { what: 'the anon owner faults at a VMA: give `vma:`', hint: 'add vma: <the VMA whose page gets reused>' }
