@@ -16,6 +16,7 @@
  *
  * Page arrays hold pfns (a `struct page *` is just an identity).
  */
+import { byValue } from '../sim/frames.ts';
 import { READ_ONCE, announce } from '../sim/cell.ts';
 import { READ, type Site, type Step, site } from '../sim/op.ts';
 import { down_read, local_irq_restore, local_irq_save, raw_read_seqcount, read_seqcount_retry, spin_lock, spin_unlock, up_read } from '../sim/sync.ts';
@@ -124,6 +125,12 @@ const S_record: Readonly<Record<string, Site>> = Object.fromEntries(CHECKER_FNS.
  * "after it" as one interleaving and could explore only the order that hides the finding (the
  * stateful search against DPOR on example 10, no-recheck, 6.5/x86). A write to the PTE later
  * sets `seen` (pgtable-generic.ts notePte()).
+ *
+ * A watcher is fingerprinted by its contents (byValue()): the stateful search matches two states
+ * whichever CPU's watcher was made or registered first, and an unwatched one leaves no term
+ * behind (docs/perf.md, "Watchers by value"). Identity cannot matter: notePte()
+ * changes every watcher of a (cell, pfn) alike, so equal ones stay equal, and no local refers to
+ * a watcher at a scheduling point after unwatch() (checkRecord() reads `seen` in the same step).
  */
 export function* watch(c: Ctx, table: PageTable, addr: number, pfn: number, fn: WalkFn = 'gup_pte_range'): Step<PteWatcher> {
   const cell = table.entry(addr);
@@ -131,7 +138,7 @@ export function* watch(c: Ctx, table: PageTable, addr: number, pfn: number, fn: 
   yield op;
   const v = cell.v;
   op.after = v;
-  const w: PteWatcher = { cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn };
+  const w: PteWatcher = byValue({ cellId: cell.id, pfn, seen: pte_present(v) && pte_pfn(v) === pfn });
   c.k.pteWatchers.push(w);
   return w;
 }

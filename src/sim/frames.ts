@@ -57,6 +57,8 @@ export class Frame implements Iterator<unknown, unknown, unknown> {
   hA = 0;
   hB = 0;
   hVer = -1;
+  /** Its last hash met a byValue() object (mixLocal()): rehash it whenever its thread ran. */
+  hLocal = false;
   /** A copy of its context as of version snapVer (snapshot()). */
   snapCtx: FrameCtx | null = null;
   snapVer = -1;
@@ -332,11 +334,19 @@ export function mark(): number {
 }
 
 function log(tag: Tag, o: object, k: unknown, old: unknown): void {
-  if ((o as { [SID_A]?: number })[SID_A] !== undefined && (o as { [DIRTY]?: boolean })[DIRTY] !== true) {
-    (o as { [DIRTY]?: boolean })[DIRTY] = true;
-    dirty.push(o);
+  if ((o as { [SID_A]?: number })[SID_A] !== undefined) markDirty(o);
+  else {
+    // A byValue() object: the objects whose terms include its contents changed with it.
+    const hs = (o as { [HOLDERS]?: Set<object> })[HOLDERS];
+    if (hs !== undefined) for (const h of hs) if ((h as { [SID_A]?: number })[SID_A] !== undefined) markDirty(h);
   }
   rawLog(tag, o, k, old);
+}
+
+function markDirty(o: object): void {
+  if ((o as { [DIRTY]?: boolean })[DIRTY] === true) return;
+  (o as { [DIRTY]?: boolean })[DIRTY] = true;
+  dirty.push(o);
 }
 
 /** Log without marking the object changed (the fingerprint's own bookkeeping). */
@@ -596,6 +606,26 @@ function hashString(s: string): number {
   return h;
 }
 
+const BY_VALUE: unique symbol = Symbol('gupcheck.byValue');
+/** A byValue() object's holders: the registered objects whose terms mixed its contents (a superset: extra ones are only rehashed). */
+const HOLDERS: unique symbol = Symbol('gupcheck.holders');
+
+/**
+ * Mark an object to be fingerprinted by its contents wherever it is referred to, never as an
+ * object of its own: two states where it has the same contents match whichever interleaving made
+ * it, and it leaves no term behind once dropped. For small records of gupcheck's own books that
+ * a list holds while they are live (kernel/gup.ts watch()). A write to it marks its holders
+ * changed. The canonical dump takes it by contents too, so the test mode cannot check the
+ * contract, which its user argues: nothing may tell two of them with equal contents apart by
+ * identity (equal ones stay equal, and a live reference to one is held only while its list holds
+ * it).
+ */
+export function byValue<T extends object>(o: T): T {
+  Object.defineProperty(o, BY_VALUE, { value: true, enumerable: false });
+  Object.defineProperty(o, HOLDERS, { value: new Set<object>(), enumerable: false });
+  return o;
+}
+
 const MARK: unique symbol = Symbol('gupcheck.walk');
 const SHAPE: unique symbol = Symbol('gupcheck.shape');
 let walkEpoch = 0;
@@ -688,6 +718,22 @@ export function fingerprint(root: object, dump = false): { hi: number; lo: numbe
             return;
           }
           if (out) out.push('nolog');
+          return;
+        }
+        if ((v as { [BY_VALUE]?: boolean })[BY_VALUE] === true) {
+          // By its contents, as the incremental fingerprint takes it (byValue()).
+          word(18);
+          if (out) out.push('value(');
+          if (Array.isArray(v)) for (const x of v) value(x);
+          else {
+            const sh = shapeOf(v);
+            for (let i = 0; i < sh.keys.length; i++) {
+              word(sh.hashes[i]!);
+              if (out) out.push(` ${sh.keys[i]}=`);
+              value((v as Record<string, unknown>)[sh.keys[i]!]);
+            }
+          }
+          if (out) out.push(')');
           return;
         }
         const m = (v as { [MARK]?: number })[MARK];
@@ -870,6 +916,12 @@ function mixValue(v: unknown, pa: number, pb: number): void {
       if (v === null) return mixWord(9);
       if ((v as { [NOLOG]?: boolean })[NOLOG] === true) return mixWord(10);
       if (v instanceof Frame) return mixWord(13); // a thread's frames are hashed with the thread
+      if ((v as { [BY_VALUE]?: boolean })[BY_VALUE] === true) {
+        if (holder !== null) (v as { [HOLDERS]?: Set<object> })[HOLDERS]!.add(holder);
+        mixWord(18);
+        mixContents(v, mixValue, pa, pb);
+        return;
+      }
       let a = (v as Reg)[SID_A];
       if (a === undefined) {
         if (probing) {
@@ -893,8 +945,12 @@ function mixValue(v: unknown, pa: number, pb: number): void {
 
 const slot = (sa: number, k: number) => fmix(sa ^ Math.imul(k, 0x2c1b3c6d));
 
+/** The registered object being rehashed (a byValue() object met is recorded as held by it). */
+let holder: object | null = null;
+
 /** Rehash one registered object's contents; update the sums. */
 function rehash(o: object): void {
+  holder = o;
   const sa = (o as Reg)[SID_A]!;
   const sb = (o as Reg)[SID_B]!;
   la = sa;
@@ -939,6 +995,7 @@ function rehash(o: object): void {
   sumB = (sumB - ob + nb) | 0;
   setHidden(o, CA, na);
   setHidden(o, CB, nb);
+  holder = null;
 }
 
 /** What a thread is about to do, as the fingerprint sees it (sim/op.ts Op; nolog, saved with the thread). */
@@ -972,6 +1029,7 @@ function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefine
   const c = (root as unknown as { [FRAME_HASH]?: readonly [number, number, number] })[FRAME_HASH];
   if (c !== undefined && c[2] === root.version) return c;
   const st = root.stack ?? [root];
+  localIds.clear();
   let a = ta ^ 0x3c6ef372;
   let b = tb ^ 0xa54ff53a;
   for (let d = 0; d < st.length; d++) {
@@ -980,7 +1038,7 @@ function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefine
       a = Math.imul(a ^ 14, 0x01000193);
       continue;
     }
-    if (f.hVer !== f.ver || VOLATILE.has(f.id)) frameHash(f, d, ta, tb);
+    if (f.hVer !== f.ver || f.hLocal || VOLATILE.has(f.id)) frameHash(f, d, ta, tb);
     a = Math.imul(a ^ f.hA, 0x01000193) + 0x7ed55d16;
     b = Math.imul(b ^ (f.hB + 0x165667b1), 0x27d4eb2d) ^ (b >>> 15);
   }
@@ -996,6 +1054,65 @@ function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefine
   return h;
 }
 
+// byValue() objects (see there) are mixed by their contents where they are referred to. In a
+// thread's stack they are numbered by first meeting, so two locals referring to one count; the
+// frames that met one are rehashed whenever their thread ran (hLocal).
+
+const localIds = new Map<object, number>();
+let metLocal = false;
+
+/** A frame local's value. */
+function mixLocal(v: unknown, pa: number, pb: number): void {
+  if (typeof v !== 'object' || v === null || (v as { [BY_VALUE]?: boolean })[BY_VALUE] !== true) {
+    mixValue(v, pa, pb);
+    return;
+  }
+  metLocal = true;
+  const seen = localIds.get(v);
+  if (seen !== undefined) {
+    mixWord(16);
+    mixWord(seen);
+    return;
+  }
+  localIds.set(v, localIds.size);
+  mixWord(17);
+  mixContents(v, mixValue, pa, pb);
+}
+
+/** An object's contents, each value mixed by `mix`. */
+function mixContents(v: object, mix: (x: unknown, pa: number, pb: number) => void, pa: number, pb: number): void {
+  if (Array.isArray(v)) {
+    mixWord(20);
+    mixWord(v.length);
+    for (let i = 0; i < v.length; i++) mix(v[i], slot(pa, i + 1), slot(pb, i + 1));
+  } else if (v instanceof Map) {
+    mixWord(21);
+    mixWord(v.size);
+    let i = 0;
+    for (const [k, x] of v) {
+      i++;
+      mix(k, slot(pa, 0x10000 + i), slot(pb, 0x10000 + i));
+      mix(x, slot(pa, i), slot(pb, i));
+    }
+  } else if (v instanceof Set) {
+    mixWord(22);
+    mixWord(v.size);
+    let i = 0;
+    for (const x of v) {
+      i++;
+      mix(x, slot(pa, i), slot(pb, i));
+    }
+  } else {
+    const sh = shapeOf(v);
+    mixWord(sh.name);
+    for (let i = 0; i < sh.keys.length; i++) {
+      const kh = sh.hashes[i]!;
+      mixWord(kh);
+      mix((v as Record<string, unknown>)[sh.keys[i]!], slot(pa, kh), slot(pb, kh ^ 0x5bd1e995));
+    }
+  }
+}
+
 /**
  * One frame's part: its function, where it is suspended and the locals live there (dead ones
  * cannot change what the thread does). Objects first reached from a local are registered at a
@@ -1007,14 +1124,16 @@ function frameHash(f: Frame, d: number, ta: number, tb: number): void {
   la = Math.imul(f.id, 0x9e3779b1) ^ d;
   lb = f.id + Math.imul(d, 0x85ebca77);
   mixWord(f.ctx.n);
+  metLocal = false;
   const idx = liveNow(f, l);
   const n = idx ? idx.length : l.keys.length;
   for (let j = 0; j < n; j++) {
     const i = idx ? idx[j]! : j;
     const kh = l.hashes[i]!;
     mixWord(kh);
-    mixValue(ctx[l.keys[i]!], slot(ta, kh + d * 0x1000193), slot(tb, kh ^ d));
+    mixLocal(ctx[l.keys[i]!], slot(ta, kh + d * 0x1000193), slot(tb, kh ^ d));
   }
+  f.hLocal = metLocal;
   f.hA = fmix(la);
   f.hB = fmix(lb ^ la);
   f.hVer = f.ver;

@@ -184,9 +184,12 @@ describe('the analysis beyond matched states costs almost no states', () => {
    * from its summary (check/summary.ts). Where that analysis is coarser than what the stateless
    * search would do by running on, it adds backtrack points, and states. The same search with
    * matching off is the stateless source-DPOR over the same steps; its table counts the distinct
-   * states it visits. On every unmutated example run the stateful search stores 0.91-1.03 times as
-   * many (measured 2026-12-07); the test allows 1.1 times, which catches an analysis made coarser
-   * (before the exact clocks beyond matches, spin-l1 had 98,166 states instead of 66,454).
+   * states it visits. On every unmutated example run the stateful search stores 0.90-1.17 times as
+   * many (measured 2026-12-07, with the PTE watchers fingerprinted by value; 0.91-1.03 before, when
+   * the fingerprint told more states apart for both searches). The test allows 1.2 times, which
+   * catches an analysis made coarser: clockBefore() without the past's accesses gives up to 2.33
+   * (13 6.5/arm64; 09 6.5/x86 1.49), and before the exact clocks beyond matches spin-l1 had
+   * 98,166 states instead of 66,454.
    */
   for (const file of examples) {
     const p = loadScenario(file);
@@ -203,7 +206,7 @@ describe('the analysis beyond matched states costs almost no states', () => {
         };
         const stateful = states(true);
         const stateless = states(false);
-        expect(stateful, `${label}: ${stateful} states stored, ${stateless} distinct states visited by stateless DPOR`).toBeLessThanOrEqual(Math.ceil(stateless * 1.1));
+        expect(stateful, `${label}: ${stateful} states stored, ${stateless} distinct states visited by stateless DPOR`).toBeLessThanOrEqual(Math.ceil(stateless * 1.2));
       }
     }, 300_000);
   }
