@@ -919,7 +919,7 @@ function mixValue(v: unknown, pa: number, pb: number): void {
       if ((v as { [BY_VALUE]?: boolean })[BY_VALUE] === true) {
         if (holder !== null) (v as { [HOLDERS]?: Set<object> })[HOLDERS]!.add(holder);
         mixWord(18);
-        mixContents(v, mixValue, pa, pb);
+        mixContents(v, pa, pb);
         return;
       }
       let a = (v as Reg)[SID_A];
@@ -955,38 +955,7 @@ function rehash(o: object): void {
   const sb = (o as Reg)[SID_B]!;
   la = sa;
   lb = sb;
-  if (Array.isArray(o)) {
-    mixWord(20);
-    mixWord(o.length);
-    for (let i = 0; i < o.length; i++) mixValue(o[i], slot(sa, i + 1), slot(sb, i + 1));
-  } else if (o instanceof Map) {
-    mixWord(21);
-    mixWord(o.size);
-    let i = 0;
-    for (const [k, v] of o) {
-      i++;
-      mixValue(k, slot(sa, 0x10000 + i), slot(sb, 0x10000 + i));
-      const kh = typeof k === 'object' && k !== null ? ((k as Reg)[SID_A] ?? i) : typeof k === 'string' ? hashString(k) : typeof k === 'number' ? k | 0 : i;
-      mixValue(v, slot(sa, kh), slot(sb, kh + 1));
-    }
-  } else if (o instanceof Set) {
-    mixWord(22);
-    mixWord(o.size);
-    let i = 0;
-    for (const v of o) {
-      i++;
-      mixValue(v, slot(sa, i), slot(sb, i));
-    }
-  } else {
-    const sh = shapeOf(o);
-    mixWord(sh.name);
-    const keys = sh.keys;
-    for (let i = 0; i < keys.length; i++) {
-      const kh = sh.hashes[i]!;
-      mixWord(kh);
-      mixValue((o as Record<string, unknown>)[keys[i]!], slot(sa, kh), slot(sb, kh ^ 0x5bd1e995));
-    }
-  }
+  mixContents(o, sa, sb);
   const na = fmix(la);
   const nb = fmix(lb ^ la);
   const oa = (o as Reg)[CA] ?? 0;
@@ -1076,39 +1045,41 @@ function mixLocal(v: unknown, pa: number, pb: number): void {
   }
   localIds.set(v, localIds.size);
   mixWord(17);
-  mixContents(v, mixValue, pa, pb);
+  mixContents(v, pa, pb);
 }
 
-/** An object's contents, each value mixed by `mix`. */
-function mixContents(v: object, mix: (x: unknown, pa: number, pb: number) => void, pa: number, pb: number): void {
-  if (Array.isArray(v)) {
+/** An object's contents (its fields, elements or entries), objects in them registered at paths under (sa, sb). */
+function mixContents(o: object, sa: number, sb: number): void {
+  if (Array.isArray(o)) {
     mixWord(20);
-    mixWord(v.length);
-    for (let i = 0; i < v.length; i++) mix(v[i], slot(pa, i + 1), slot(pb, i + 1));
-  } else if (v instanceof Map) {
+    mixWord(o.length);
+    for (let i = 0; i < o.length; i++) mixValue(o[i], slot(sa, i + 1), slot(sb, i + 1));
+  } else if (o instanceof Map) {
     mixWord(21);
-    mixWord(v.size);
+    mixWord(o.size);
     let i = 0;
-    for (const [k, x] of v) {
+    for (const [k, v] of o) {
       i++;
-      mix(k, slot(pa, 0x10000 + i), slot(pb, 0x10000 + i));
-      mix(x, slot(pa, i), slot(pb, i));
+      mixValue(k, slot(sa, 0x10000 + i), slot(sb, 0x10000 + i));
+      const kh = typeof k === 'object' && k !== null ? ((k as Reg)[SID_A] ?? i) : typeof k === 'string' ? hashString(k) : typeof k === 'number' ? k | 0 : i;
+      mixValue(v, slot(sa, kh), slot(sb, kh + 1));
     }
-  } else if (v instanceof Set) {
+  } else if (o instanceof Set) {
     mixWord(22);
-    mixWord(v.size);
+    mixWord(o.size);
     let i = 0;
-    for (const x of v) {
+    for (const v of o) {
       i++;
-      mix(x, slot(pa, i), slot(pb, i));
+      mixValue(v, slot(sa, i), slot(sb, i));
     }
   } else {
-    const sh = shapeOf(v);
+    const sh = shapeOf(o);
     mixWord(sh.name);
-    for (let i = 0; i < sh.keys.length; i++) {
+    const keys = sh.keys;
+    for (let i = 0; i < keys.length; i++) {
       const kh = sh.hashes[i]!;
       mixWord(kh);
-      mix((v as Record<string, unknown>)[sh.keys[i]!], slot(pa, kh), slot(pb, kh ^ 0x5bd1e995));
+      mixValue((o as Record<string, unknown>)[keys[i]!], slot(sa, kh), slot(sb, kh ^ 0x5bd1e995));
     }
   }
 }
