@@ -336,9 +336,14 @@ export function mark(): number {
 function log(tag: Tag, o: object, k: unknown, old: unknown): void {
   if ((o as { [SID_A]?: number })[SID_A] !== undefined) markDirty(o);
   else {
-    // A byValue() object: the objects whose terms include its contents changed with it.
+    // A byValue() object: the objects whose terms include its contents changed with it, and so
+    // did the stacks of the threads whose locals refer to it (their cached hashes are dropped).
     const hs = (o as { [HOLDERS]?: Set<object> })[HOLDERS];
-    if (hs !== undefined) for (const h of hs) if ((h as { [SID_A]?: number })[SID_A] !== undefined) markDirty(h);
+    if (hs !== undefined)
+      for (const h of hs) {
+        if (h instanceof Frame) h.version = ++frameVersions;
+        else if ((h as { [SID_A]?: number })[SID_A] !== undefined) markDirty(h);
+      }
   }
   rawLog(tag, o, k, old);
 }
@@ -607,7 +612,10 @@ function hashString(s: string): number {
 }
 
 const BY_VALUE: unique symbol = Symbol('gupcheck.byValue');
-/** A byValue() object's holders: the registered objects whose terms mixed its contents (a superset: extra ones are only rehashed). */
+/**
+ * A byValue() object's holders: the registered objects whose terms mixed its contents, and the
+ * threads (their root frames) whose stack hashes did (a superset: extra ones are only rehashed).
+ */
 const HOLDERS: unique symbol = Symbol('gupcheck.holders');
 
 /**
@@ -999,6 +1007,7 @@ function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefine
   if (c !== undefined && c[2] === root.version) return c;
   const st = root.stack ?? [root];
   localIds.clear();
+  hashingRoot = root;
   let a = ta ^ 0x3c6ef372;
   let b = tb ^ 0xa54ff53a;
   for (let d = 0; d < st.length; d++) {
@@ -1025,10 +1034,14 @@ function stackHash(root: Frame, ta: number, tb: number, op: PendingOp | undefine
 
 // byValue() objects (see there) are mixed by their contents where they are referred to. In a
 // thread's stack they are numbered by first meeting, so two locals referring to one count; the
-// frames that met one are rehashed whenever their thread ran (hLocal).
+// frames that met one are rehashed whenever their thread's stack is (hLocal), which a write to
+// the object forces (log()): a stack hash with an old `seen` would let two states match whose
+// watchers are the same list swapped between two CPUs.
 
 const localIds = new Map<object, number>();
 let metLocal = false;
+/** The root frame of the thread whose stack is being hashed. */
+let hashingRoot: Frame | null = null;
 
 /** A frame local's value. */
 function mixLocal(v: unknown, pa: number, pb: number): void {
@@ -1037,6 +1050,7 @@ function mixLocal(v: unknown, pa: number, pb: number): void {
     return;
   }
   metLocal = true;
+  (v as { [HOLDERS]?: Set<object> })[HOLDERS]!.add(hashingRoot!);
   const seen = localIds.get(v);
   if (seen !== undefined) {
     mixWord(16);

@@ -6,7 +6,7 @@
  * the compiled model calls it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { byValue, fingerprint, fingerprintIncremental, hashSums, m_push, m_splice, mark, set, setHashSums, staleTerms, startRecording, stopRecording, undo } from '../../src/sim/frames.ts';
+import { byValue, fingerprint, fingerprintIncremental, Frame, hashSums, m_push, m_splice, mark, set, setHashSums, staleTerms, startRecording, stopRecording, undo } from '../../src/sim/frames.ts';
 
 interface Watcher {
   cellId: number;
@@ -68,6 +68,27 @@ describe('byValue() objects in the incremental fingerprint', () => {
     setHashSums(sums);
     expect(key(root)).toBe(before);
     expect(staleTerms(root)).toEqual([]);
+  });
+
+  it("a write by another thread changes the hash of a thread whose local holds it, though that thread did not run", () => {
+    // Two CPUs' watchers of one (cell, pfn), the list holding them in the other order: only the
+    // locals say whose is whose. A stack hash that kept an old `seen` would match the two states.
+    const a = byValue<Watcher>({ cellId: 7, pfn: 3, seen: false });
+    const b = byValue<Watcher>({ cellId: 7, pfn: 3, seen: false });
+    const root = { list: [a, b] as Watcher[] };
+    const frame = new Frame(() => undefined, { n: 1, v: undefined, _child: undefined, _ret: undefined, $w: a }, 990_001);
+    const threads = [{ gen: frame, id: 0 }];
+    const keyNow = () => {
+      const f = fingerprintIncremental(root, threads);
+      return `${f.hi}.${f.lo}`;
+    };
+    keyNow();
+    set(b, 'seen', true); // the list is [false, true], and CPU0's watcher is the false one
+    const mine = keyNow();
+    set(b, 'seen', false);
+    set(a, 'seen', true); // the list is [true, false], and CPU0's watcher is the true one
+    m_splice(root.list, 0, 2, b, a); // [false, true] again: the list alone cannot tell them apart
+    expect(keyNow()).not.toBe(mine);
   });
 
   it('a dropped one leaves no term: the state before it was made', () => {
