@@ -9,3 +9,9 @@ export const DEFAULT_MAX_STEPS = 10_000;
 export const DEFAULT_SAMPLES = 1000;
 /** How long a long search runs before it returns to the event loop (signals, timers, progress). */
 export const DEFAULT_SLICE_MS = 50;
+/**
+ * --strategy auto: the DPOR executions a run gets before it moves to the stateful search
+ * (run/pool.ts runAuto()). On the bundled examples only THP split's arm64 runs (9,833-23,239
+ * DPOR executions, 1.3-3.1 s) pass it; the largest of the others takes 829.
+ */
+export const AUTO_DPOR_EXECUTIONS = 2000;

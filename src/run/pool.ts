@@ -21,12 +21,12 @@ import { LimitError } from '../sim/world.ts';
 import { RunLimitError } from './run-limit.ts';
 import { loadScenario } from './load.ts';
 import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
-import { judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
+import { type FindingReport, judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import { type DonatedNode, type Path, ROOT_ITEM, type SplitItem, SplitSearch } from '../check/split.ts';
-import { DEFAULT_SAMPLES } from '../check/defaults.ts';
+import { AUTO_DPOR_EXECUTIONS, DEFAULT_SAMPLES } from '../check/defaults.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
 import { assertNever } from '../sim/op.ts';
-import { type Frontier, Results, type ResultsData } from '../check/results.ts';
+import { better, type Frontier, Results, type ResultsData } from '../check/results.ts';
 import type { ParsedScenario } from '../scenarios/parse.ts';
 
 export interface Job {
@@ -129,10 +129,62 @@ export async function runJobs(
   hooks: PoolHooks = {},
   parsed: ReadonlyMap<string, ParsedScenario> = new Map(),
 ): Promise<PoolResult> {
+  if (opts.strategy === 'auto') return runAuto(jobs, opts, workers, hooks, parsed);
   // The stateful search runs on the model compiled to frames, which only its worker bundle has.
   if (strategyInfo(opts.strategy).needsFrames) return runOnWorkers(jobs, opts, Math.max(1, workers), hooks, parsed, await framesWorkerEntry());
   if (workers <= 1) return runHere(jobs, opts, hooks, new Map(parsed));
   return runOnWorkers(jobs, opts, workers, hooks, parsed, workerEntry());
+}
+
+/**
+ * `--strategy auto` (the default): every run starts with DPOR, which is the reference and costs
+ * nothing to start; a run DPOR has not finished after AUTO_DPOR_EXECUTIONS executions starts
+ * again with the stateful search, which finishes the large ones DPOR cannot (docs/perf.md,
+ * "Default"). At most those executions are lost, a few hundred milliseconds. Runs the stateful
+ * search cannot take stay with DPOR, unbounded: revision modules and C patches (the model
+ * compiled to frames has none) and preemption-bounded runs. With --max-executions at or below
+ * the switch, DPOR alone runs, bounded by it as asked.
+ */
+async function runAuto(jobs: readonly Job[], opts: JobOptions, workers: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
+  const scenario = (j: Job) => (parsed.get(j.file) ?? loadScenario(j.file)).scenario;
+  const canMove = (j: Job) => !j.run.kernelSource && opts.preemptionBound === undefined && scenario(j)['preemption-bound'] === undefined;
+  const switches = opts.maxExecutions === undefined || opts.maxExecutions > AUTO_DPOR_EXECUTIONS;
+  const results: (RunResult | undefined)[] = jobs.map(() => undefined);
+  let interrupted = false;
+  const phase = async (idx: readonly number[], o: JobOptions, relabel: (j: Job) => Job = (j) => j) => {
+    if (!idx.length || interrupted) return;
+    const done = await runJobs(idx.map((i) => relabel(jobs[i]!)), o, workers, hooks, parsed);
+    idx.forEach((i, k) => {
+      if (done.results[k]) results[i] = done.results[k];
+    });
+    interrupted ||= done.interrupted;
+  };
+  const all = jobs.map((_, i) => i);
+  const movable = switches ? all.filter((i) => canMove(jobs[i]!)) : [];
+  await phase(movable, { ...opts, strategy: 'dpor', maxExecutions: AUTO_DPOR_EXECUTIONS });
+  await phase(all.filter((i) => !movable.includes(i)), { ...opts, strategy: 'dpor' });
+  const unfinished = movable.filter((i) => results[i] && !results[i].complete && results[i].limit === 'executions');
+  const first = new Map(unfinished.map((i) => [i, results[i]!] as const));
+  await phase(unfinished, { ...opts, strategy: 'stateful' }, (j) => ({ ...j, label: `${j.label} (stateful)` }));
+  for (const [i, d] of first) {
+    const r = results[i]!;
+    // Not reached by an interrupt: DPOR's partial result stands, as interrupted.
+    if (r === d) results[i] = { ...d, limit: 'interrupted', stopReason: 'interrupted' };
+    else results[i] = { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, dporFirst: d.executions };
+  }
+  return { results, interrupted };
+}
+
+/**
+ * A finding's example: the stateful search's, or DPOR's first executions' when that is better
+ * (fewer preemptions, then steps; check/results.ts better()). Both are real executions of the
+ * run; state matching can leave the shortest one unexplored, DPOR's first executions may have
+ * met it. Its count stays the stateful search's.
+ */
+function betterOf(f: FindingReport, d: FindingReport | undefined): FindingReport {
+  const ex = (x: FindingReport) => ({ ...x, at: 0, thread: 0 });
+  if (!d || !better(ex(d), ex(f))) return f;
+  return { ...f, message: d.message, schedule: d.schedule, values: d.values, preemptions: d.preemptions, steps: d.steps };
 }
 
 async function runHere(jobs: readonly Job[], opts: JobOptions, hooks: PoolHooks, parsed: Map<string, ParsedScenario>): Promise<PoolResult> {

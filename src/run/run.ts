@@ -208,6 +208,8 @@ export interface RunResult {
   readonly outcomeExamples: readonly OutcomeExample[];
   /** The stateful search: distinct states stored (undefined for the other strategies). */
   readonly statesStored: number | undefined;
+  /** --strategy auto: the DPOR executions explored before the run moved to the stateful search (ms includes them). */
+  readonly dporFirst?: number | undefined;
 }
 
 export interface OutcomeExample {

@@ -103,7 +103,7 @@ describe.concurrent('option values: the option, the valid values', () => {
     await refused(['check', OK, '--mutant', 'nope'], 'GUPCHECK_UNKNOWN_MUTANT', /unknown mutant 'nope' \(valid: check-before-recheck, /);
   });
   it('an unknown strategy or scheme', async () => {
-    await refused(['check', OK, '--strategy', 'bfs'], 'GUPCHECK_BAD_ARGUMENT', /unknown strategy 'bfs' \(valid: dpor, naive, random, pct, stateful\)/);
+    await refused(['check', OK, '--strategy', 'bfs'], 'GUPCHECK_BAD_ARGUMENT', /unknown strategy 'bfs' \(valid: auto, dpor, naive, random, pct, stateful\)/);
     await refused(['check', OK, '--table-free', 'x'], 'GUPCHECK_BAD_ARGUMENT', /unknown --table-free scheme 'x'/);
     await refused(['check', OK, '--tlb-flush', 'x'], 'GUPCHECK_BAD_ARGUMENT', /unknown --tlb-flush scheme 'x'/);
   });

@@ -105,7 +105,7 @@ describe('a newcomer runs a long search on a terminal', () => {
    */
   it('the progress line shows the search and says the size is not known yet instead of guessing a time', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gupcheck-tty-'));
-    const cmd = `timeout -s INT 8 ${process.execPath} ${join(ROOT, 'bin', 'gupcheck.mjs')} check bench/spin-l1.yaml --kernel 6.5 --arch arm64 --out ${join(dir, 'out')}`;
+    const cmd = `timeout -s INT 8 ${process.execPath} ${join(ROOT, 'bin', 'gupcheck.mjs')} check bench/spin-l1.yaml --kernel 6.5 --arch arm64 --strategy dpor --out ${join(dir, 'out')}`;
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
     const lines = r.stdout.split(new RegExp(`\r${String.fromCharCode(27)}\\[K|\r?\n`)).map((l) => l.trim()).filter((l) => l.startsWith('gupcheck: spin-l1 6.5/arm64:'));
     expect(lines.length, r.stdout).toBeGreaterThan(0);

@@ -9,9 +9,11 @@ import { DfsStrategy } from './dfs.ts';
 import { RandomStrategy } from './random.ts';
 import { StatefulStrategy } from './stateful.ts';
 import { GupcheckError } from '../../errors.ts';
+import { AUTO_DPOR_EXECUTIONS } from '../defaults.ts';
 
 export const STRATEGIES = [
-  { name: 'dpor', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, with partial-order reduction (the default)' },
+  { name: 'auto', exhaustive: true, splittable: true, needsFrames: false, summary: `exhaustive: dpor, then stateful for a run dpor has not finished in ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} executions (the default)` },
+  { name: 'dpor', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, with partial-order reduction' },
   { name: 'naive', exhaustive: true, splittable: true, needsFrames: false, summary: 'exhaustive, every interleaving (the reference DPOR is tested against)' },
   { name: 'random', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: a random enabled CPU at each step' },
   { name: 'pct', exhaustive: false, splittable: false, needsFrames: false, summary: 'sampling: probabilistic concurrency testing (random priorities, d-1 change points)' },
@@ -39,6 +41,8 @@ export interface StrategyOptions {
 
 export function makeStrategy(name: StrategyName, o: StrategyOptions): Strategy {
   switch (name) {
+    case 'auto':
+      throw new Error('[gupcheck internal bug] --strategy auto is resolved into dpor and stateful runs by run/pool.ts runJobs(), not run as one strategy');
     case 'dpor':
     case 'naive':
       return new DfsStrategy({ mode: name, preemptionBound: o.preemptionBound, split: o.split });
@@ -46,7 +50,7 @@ export function makeStrategy(name: StrategyName, o: StrategyOptions): Strategy {
     case 'pct':
       return new RandomStrategy({ strategy: name, seed: o.seed ?? 1, executions: o.samples });
     case 'stateful':
-      if (o.preemptionBound !== undefined) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', 'the stateful search explores every state: it takes no preemption bound', 'drop --preemption-bound (and the scenario\'s preemption-bound), or use --strategy dpor');
+      if (o.preemptionBound !== undefined) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', 'the stateful search explores every state: it takes no preemption bound', 'drop --preemption-bound (and the scenario\'s preemption-bound), or use --strategy auto or dpor');
       return new StatefulStrategy();
   }
 }

@@ -13,7 +13,7 @@ import { isModulePath } from '../../scenarios/schema.ts';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { isStrategyName, STRATEGIES, STRATEGY_NAMES, strategyInfo, type StrategyName } from '../../check/strategies/index.ts';
-import { DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
+import { AUTO_DPOR_EXECUTIONS, DEFAULT_MAX_STEPS } from '../../check/defaults.ts';
 import { enableCheckModel } from '../../check/execution.ts';
 import type { ParsedScenario } from '../../scenarios/parse.ts';
 import { buildTrace, shellWord } from '../../run/trace.ts';
@@ -127,6 +127,8 @@ export interface ResultOut {
   states: number | null;
   /** The stateful search: the chance that two of its states share a 64-bit fingerprint (fingerprintCollision()), or null. */
   collisionProbability: number | null;
+  /** --strategy auto: the DPOR executions explored before the run moved to the stateful search (included in ms), or null. */
+  dporFirst: number | null;
 }
 
 /**
@@ -206,7 +208,7 @@ export async function runCheck(
       throw new UserError(
         'GUPCHECK_STRATEGY_UNSUPPORTED',
         `--strategy ${opts.strategy} runs the model compiled to frames, which has no revision modules or C patches (${custom.run.kernel})`,
-        'use --strategy dpor (the default, exhaustive), naive, random or pct for revision modules and C patches',
+        'use --strategy auto (the default: it keeps such runs on dpor), dpor, naive, random or pct for revision modules and C patches',
       );
     }
   }
@@ -244,6 +246,7 @@ export async function runCheck(
       stopReason: r.stopReason ?? null,
       states: r.statesStored ?? null,
       collisionProbability: r.statesStored === undefined ? null : fingerprintCollision(r.statesStored),
+      dporFirst: r.dporFirst ?? null,
     });
   }
   const outcomeTraces = flags.report !== undefined ? diffOutcomeTraces(jobs, done.results, parsed, opts) : [];
@@ -397,11 +400,16 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   const stopped = new Map<string, number>();
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
+  const moved = results.filter((r) => r.dporFirst !== null);
+  if (moved.length) {
+    const n = moved.length === 1 ? '1 run' : `${moved.length} runs`;
+    s += `\n${n} moved to the stateful search after ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} DPOR executions had not finished ${moved.length === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those\n`;
+  }
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
   if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
   const notJudged = results.filter((r) => r.verdict === 'not-judged').length;
   if (notJudged) {
-    s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails them' : '--strict would fail them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
+    s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails' : '--strict would fail'} ${notJudged === 1 ? 'it' : 'them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
     for (const r of results.filter((x) => x.verdict === 'not-judged')) {
       const outcomes = Object.entries(r.outcomes).map(([cpu, vs]) => `${cpu} ${Object.entries(vs).map(([v, n]) => `${v} ×${n}`).join(', ')}`);
       s += `  ${r.scenario} ${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}: ${r.findings.length ? r.findings.map((f) => `${f.id} ×${f.executions}`).join(', ') : NO_FINDING}; outcomes: ${outcomes.join('; ') || 'none'}\n`;
@@ -443,7 +451,7 @@ export function checkCommand(out: Out) {
     .option('--patch <file.c>', 'replace functions of the --kernel revision with the C definitions in this file, or the functions a unified diff changes (whole in its hunks: git diff -W) (repeatable); the runs are named BASE+file.c', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--arch <arches>', `run on these architectures instead of the scenario's (${ARCHES.join(', ')})`)
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
-    .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'dpor')
+    .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'auto')
     .option('--seed <n>', 'seed for random/pct')
     .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
