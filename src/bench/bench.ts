@@ -170,7 +170,9 @@ export interface StrategyRow {
   readonly runs: number;
   readonly dpor: { readonly executions: number; readonly ms: number; readonly cpuMs: number };
   readonly stateful: { readonly executions: number; readonly states: number; readonly ms: number; readonly cpuMs: number };
-  /** Every run has the same findings, outcome values and completeness under both. */
+  /** The default, `auto`: the runs it moved to the stateful search, and its CPU (all runs). */
+  readonly auto: { readonly moved: number; readonly ms: number; readonly cpuMs: number };
+  /** Every run has the same findings, outcome values and completeness under all three. */
   readonly same: boolean;
   /** The larger peak RSS of the two children. */
   readonly rssMB: number;
@@ -311,9 +313,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const strategies: StrategyRow[] = [];
   if (on('strategies')) {
     for (const file of examples) {
-      o.log(`bench: ${file}: DPOR and the stateful search`);
+      o.log(`bench: ${file}: DPOR, the stateful search and auto`);
       const d = await child({ files: [file], strategy: 'dpor', budgetMs: o.tableBudgetMs });
       const f = await child({ files: [file], strategy: 'stateful', budgetMs: o.tableBudgetMs });
+      const a = await child({ files: [file], strategy: 'auto', budgetMs: o.tableBudgetMs });
       const sum = (c: ChildReport, k: 'executions' | 'ms' | 'cpuMs') => c.runs.reduce((a, r) => a + r[k], 0);
       const obs = (c: ChildReport) => JSON.stringify(c.runs.map((r) => [key(r), r.findings, r.outcomes, r.complete]));
       strategies.push({
@@ -321,7 +324,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         runs: d.runs.length,
         dpor: { executions: sum(d, 'executions'), ms: sum(d, 'ms'), cpuMs: sum(d, 'cpuMs') },
         stateful: { executions: sum(f, 'executions'), states: f.runs.reduce((a, r) => a + (r.states ?? 0), 0), ms: sum(f, 'ms'), cpuMs: sum(f, 'cpuMs') },
-        same: obs(d) === obs(f),
+        auto: { moved: a.runs.filter((r) => r.states !== null).length, ms: sum(a, 'ms'), cpuMs: a.totalCpuMs ?? sum(a, 'cpuMs') },
+        same: obs(d) === obs(f) && obs(d) === obs(a),
         rssMB: Math.max(d.maxRssMB, f.maxRssMB),
       });
     }

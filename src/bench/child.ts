@@ -108,8 +108,18 @@ const cpuMs = () => {
 };
 let results: (RunResult | undefined)[];
 const cpu: number[] = [];
+let totalCpuMs: number | undefined;
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
-else if (strategyInfo(spec.strategy).needsFrames) {
+else if (spec.strategy === 'auto') {
+  // DPOR here, and the runs it has not finished on a frames worker (started on the first such
+  // run, which counts in the total): one pool for all the jobs, as the CLI does. The CPU is the
+  // whole pool's (the worker thread's included); a run's budget counts from each of its starts.
+  await framesWorkerEntry();
+  let stop = budgetStop();
+  const c0 = cpuMs();
+  results = (await runJobs(jobs, opts, 1, { shouldStop: () => stop(), onRunStart: () => (stop = budgetStop()) }, parsed)).results;
+  totalCpuMs = cpuMs() - c0;
+} else if (strategyInfo(spec.strategy).needsFrames) {
   // The stateful search runs on its worker (the model compiled to frames): one worker for all the
   // jobs (as the CLI does), one after another, each with its own budget from its start. The
   // frames bundle is built (if stale) before, so no run's time includes it; the worker's start
@@ -144,6 +154,7 @@ for (const [k, a] of accs) fnTimes[k] = { calls: a.calls, resumes: a.resumes, ou
 const report: ChildReport = {
   ...(accs.size ? { fnTimes } : {}),
   wallMs: Date.now() - t0,
+  ...(totalCpuMs !== undefined ? { totalCpuMs: Math.round(totalCpuMs) } : {}),
   maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   runs: results.flatMap((r, i) =>
     r

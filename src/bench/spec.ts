@@ -62,6 +62,8 @@ export interface ChildReport {
   /** Wall time of the whole child, start-up excluded (from its first line of code). */
   readonly wallMs: number;
   readonly maxRssMB: number;
+  /** --strategy auto: the CPU of all its runs (DPOR here and the stateful search's worker; a run's own is not known). */
+  readonly totalCpuMs?: number;
   readonly runs: readonly RunMeasure[];
   /** For `timeFns`: each function's cost, by revision-table name. */
   readonly fnTimes?: Readonly<Record<string, FnTime>>;
