@@ -406,7 +406,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     s += `\n${n} moved to the stateful search after ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} DPOR executions had not finished ${moved.length === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those\n`;
   }
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
-  if (stored >= 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
+  if (stored > 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
   const notJudged = results.filter((r) => r.verdict === 'not-judged').length;
   if (notJudged) {
     s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails' : '--strict would fail'} ${notJudged === 1 ? 'it' : 'them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
