@@ -15,6 +15,8 @@
  * Observers (trace recording) see each transition before and after it runs: recording a trace
  * is a replay strategy plus an observer, not a loop of its own.
  */
+import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { conclude, countPreemptions } from './conclude.ts';
 import { Execution, type Program } from './execution.ts';
 import { type Frontier, Results } from './results.ts';
@@ -91,6 +93,32 @@ export interface ExploreOptions {
   readonly maxMemoryMB?: number | undefined;
 }
 
+/** The share of V8's heap limit, and of the machine's memory, at which a search stops on its own (nearMemoryLimit()). */
+const NEAR_LIMIT = 0.9;
+let nearAt = -Infinity;
+
+/**
+ * Whether this thread's JS heap, or the process, is near what it may use: V8's heap limit (past
+ * it V8 aborts the process, or kills the worker, and every result is lost) or the machine's
+ * memory (past it the kernel's OOM killer does). Said in words, or null. Read at most every 50 ms.
+ * Garbage not yet collected counts, so a search may stop a little early; never too late.
+ */
+export function nearMemoryLimit(): string | null {
+  const now = Date.now();
+  if (now - nearAt < 50) return null;
+  nearAt = now;
+  const h = getHeapStatistics();
+  // What is left before the limit includes the young generation's reserve (tens of MB), which
+  // old objects cannot use: hence the fixed part of the margin.
+  if (h.total_available_size < (1 - NEAR_LIMIT) * h.heap_size_limit + 64 * 2 ** 20) {
+    return `the JS heap holds ${mb(h.used_heap_size)} MB, and about ${mb(h.total_available_size)} MB are left before its limit of ${mb(h.heap_size_limit)} MB`;
+  }
+  const rss = process.memoryUsage.rss();
+  if (rss > NEAR_LIMIT * totalmem()) return `the process uses ${mb(rss)} MB of the machine's ${mb(totalmem())} MB`;
+  return null;
+}
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 let heapAt = -Infinity;
 let heapLast = 0;
 /** This thread's JS heap and typed arrays in MB (per isolate: a worker's own), read at most every 50 ms (callers ask once per execution). */
@@ -118,12 +146,20 @@ export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions 
       r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
       break;
     }
-    if (o.maxMemoryMB !== undefined && (r.executions + r.sleepBlocked) % 64 === 0) {
-      const mb = heapMB();
-      if (mb > o.maxMemoryMB) {
+    {
+      // Both read at most every 50 ms: an execution is cheap, and memory is watched closely.
+      const mb = o.maxMemoryMB !== undefined ? heapMB() : 0;
+      const near = nearMemoryLimit();
+      if (o.maxMemoryMB !== undefined && mb > o.maxMemoryMB) {
         r.complete = false;
         r.limit = 'memory';
         r.stopReason = `stopped at --max-memory ${o.maxMemoryMB} MB (heap ${Math.round(mb)} MB); the results so far are partial: raise it, or use --strategy dpor, whose memory does not grow`;
+        break;
+      }
+      if (near) {
+        r.complete = false;
+        r.limit = 'memory';
+        r.stopReason = `stopped before running out of memory: ${near}; the results so far are partial: give the search more memory (NODE_OPTIONS=--max-old-space-size=MB raises the JS heap's limit), or use --strategy dpor, whose memory does not grow`;
         break;
       }
     }

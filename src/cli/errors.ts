@@ -89,6 +89,13 @@ export function limitError(e: { readonly limit: string; readonly value: number; 
       'use fewer CPUs, or fewer operations that spawn an RCU callback (munmap on arm64 and x86 6.15+, which free page tables through RCU; truncate, which frees the inode)',
     );
   }
+  if (e.limit === 'memory') {
+    return new UserError(
+      'GUPCHECK_LIMIT_MEMORY',
+      `${where}the search ran out of memory: the JS heap reached its limit of about ${e.value} MB, and V8 stopped the worker exploring the run; its results, and those of the runs not finished, are lost`,
+      `give it more memory (NODE_OPTIONS=--max-old-space-size=${e.value * 2}), or keep partial results with --max-memory below ${e.value}, or use --strategy dpor, whose memory does not grow`,
+    );
+  }
   return new UserError(`GUPCHECK_LIMIT_${e.limit.toUpperCase()}`, `${where}${e.message}`, 'make the scenario smaller');
 }
 

@@ -15,6 +15,7 @@
  * GUPCHECK_DEBUG_POOL=1 prints each work item's size and the pool's wall time on stderr.
  */
 import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { type ErrorKind, GupcheckError } from '../errors.ts';
 import { LimitError } from '../sim/world.ts';
@@ -114,6 +115,18 @@ export { RunLimitError };
 
 function atJob<E>(e: E, job: Job): E | RunLimitError {
   return e instanceof LimitError && !(e instanceof RunLimitError) ? new RunLimitError(e, job) : e;
+}
+
+/**
+ * A worker V8 stopped at its heap limit, as the limit the run hit (the CLI says how to get past
+ * it) rather than an internal error; undefined for any other error. The run's results died with
+ * the worker: nothing is kept. The search normally stops itself before this (explore.ts
+ * nearMemoryLimit()), but one large allocation can jump past its margin.
+ */
+function outOfMemory(e: Error, job: Job | undefined): RunLimitError | undefined {
+  if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') return undefined;
+  const limit = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  return new RunLimitError(new LimitError('memory', limit, `the JS heap reached its limit of about ${limit} MB`), job ?? { file: '?', label: 'a run' });
 }
 
 /** The most workers worth starting on this machine. */
@@ -303,7 +316,8 @@ class Coordinator {
       this.workers.push(w);
       w.on('message', (m: FromWorker) => this.onMessage(k, m));
       w.on('error', (e) => {
-        this.failed ??= e;
+        const item = this.busy[k];
+        this.failed ??= outOfMemory(e, item ? this.jobs[item.run.index] : undefined) ?? e;
         this.finish();
       });
     }
