@@ -403,7 +403,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   const moved = results.filter((r) => r.dporFirst !== null);
   if (moved.length) {
     const n = moved.length === 1 ? '1 run' : `${moved.length} runs`;
-    s += `\n${n} moved to the stateful search after ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} DPOR executions had not finished ${moved.length === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those\n`;
+    s += `\n${n} moved to the stateful search after ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} DPOR executions had not finished ${moved.length === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those. Its executions are paths that end where a state was already explored, not whole interleavings\n`;
   }
   const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
   if (stored > 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
