@@ -182,10 +182,29 @@ async function runAuto(jobs: readonly Job[], opts: JobOptions, workers: number, 
   for (const [i, d] of first) {
     const r = results[i]!;
     // Not reached by an interrupt: DPOR's partial result stands, as interrupted.
-    if (r === d) results[i] = { ...d, limit: 'interrupted', stopReason: 'interrupted' };
-    else results[i] = { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, dporFirst: d.executions };
+    results[i] = r === d ? { ...d, limit: 'interrupted', stopReason: 'interrupted' } : movedResult(d, r);
   }
   return { results, interrupted };
+}
+
+/**
+ * A run's result under `auto` from DPOR's first executions (d) and the stateful search after
+ * them (r): the stateful search's, its findings with DPOR's example where that is shorter. If the
+ * stateful search stopped early (--max-memory, the memory guard, Ctrl-C) before it met again a
+ * finding DPOR had found, DPOR's result is kept instead, said so: a finding seen is never dropped.
+ */
+export function movedResult(d: RunResult, r: RunResult): RunResult {
+  const lost = d.findings.filter((f) => !r.findings.some((g) => g.id === f.id));
+  if (!r.complete && lost.length) {
+    return {
+      ...d,
+      limit: r.limit,
+      stopReason: `${r.stopReason ?? 'stopped'}; the stateful search after DPOR's first ${d.executions} executions stopped before it met ${lost.map((f) => f.id).join(', ')} again, so the results are DPOR's`,
+      ms: r.ms + d.ms,
+      complete: false,
+    };
+  }
+  return { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, dporFirst: d.executions };
 }
 
 /**

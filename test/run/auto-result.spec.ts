@@ -1,0 +1,81 @@
+/**
+ * `--strategy auto`'s result for a run that moved (run/pool.ts movedResult()): the stateful
+ * search's, with DPOR's example of a finding where it is shorter; and DPOR's, said so, when the
+ * stateful search stopped early before it met a finding DPOR had found: a finding seen is never
+ * dropped. (The end-to-end behaviour on the examples is in test/cli/auto.spec.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { movedResult } from '../../src/run/pool.ts';
+import type { FindingReport, RunResult } from '../../src/run/run.ts';
+
+const finding = (id: string, preemptions: number, steps: number, schedule: number[]): FindingReport => ({ id, executions: 1, message: `${id} (${steps} steps)`, schedule, values: [], preemptions, steps, expected: true });
+
+function result(o: Partial<RunResult>): RunResult {
+  return {
+    scenario: 's',
+    kernel: '6.5',
+    arch: 'arm64',
+    mutant: null,
+    verdict: 'holds',
+    findings: [],
+    outcomes: {},
+    executions: 0,
+    transitions: 0,
+    complete: true,
+    limit: undefined,
+    stopReason: undefined,
+    expectations: [],
+    ms: 0,
+    firstFindingMs: undefined,
+    strategy: 'dpor',
+    preemptionBound: undefined,
+    tableFree: undefined,
+    states: undefined,
+    outcomeExamples: [],
+    statesStored: undefined,
+    ...o,
+  };
+}
+
+const dpor = (findings: FindingReport[]) => result({ findings, executions: 2000, complete: false, limit: 'executions', stopReason: 'stopped after --max-executions 2000 executions', ms: 300 });
+
+describe('movedResult', () => {
+  it("is the stateful search's result, with the time of both and DPOR's shorter example", () => {
+    const d = dpor([finding('warn', 1, 40, [0, 1]), finding('refcount', 3, 90, [1, 0])]);
+    const r = result({ strategy: 'stateful', executions: 150, statesStored: 900, ms: 500, findings: [finding('warn', 2, 30, [1, 1]), finding('refcount', 3, 80, [0, 0])] });
+    const m = movedResult(d, r);
+    expect(m.strategy).toBe('stateful');
+    expect(m.complete).toBe(true);
+    expect(m.executions).toBe(150);
+    expect(m.ms).toBe(800);
+    expect(m.dporFirst).toBe(2000);
+    // warn: DPOR's has fewer preemptions; refcount: the stateful search's has fewer steps.
+    expect(m.findings.map((f) => [f.id, f.preemptions, f.steps, f.executions])).toEqual([
+      ['warn', 1, 40, 1],
+      ['refcount', 3, 80, 1],
+    ]);
+    expect(m.findings[0]!.schedule).toEqual([0, 1]);
+  });
+
+  it('keeps a finding DPOR found when the stateful search stopped early without it', () => {
+    const d = dpor([finding('wild-deref', 1, 70, [0, 1])]);
+    const r = result({ strategy: 'stateful', complete: false, limit: 'memory', stopReason: 'stopped at --max-memory 64 MB', executions: 3, ms: 100 });
+    const m = movedResult(d, r);
+    expect(m.findings.map((f) => f.id)).toEqual(['wild-deref']);
+    expect(m.strategy).toBe('dpor');
+    expect(m.complete).toBe(false);
+    expect(m.limit).toBe('memory');
+    expect(m.stopReason).toBe("stopped at --max-memory 64 MB; the stateful search after DPOR's first 2000 executions stopped before it met wild-deref again, so the results are DPOR's");
+    expect(m.ms).toBe(400);
+    expect(m.dporFirst).toBeUndefined();
+  });
+
+  it('takes the stopped stateful search when it met every finding DPOR had', () => {
+    const d = dpor([finding('wild-deref', 1, 70, [0, 1])]);
+    const r = result({ strategy: 'stateful', complete: false, limit: 'interrupted', stopReason: 'interrupted', findings: [finding('wild-deref', 1, 60, [1])], executions: 30 });
+    const m = movedResult(d, r);
+    expect(m.strategy).toBe('stateful');
+    expect(m.limit).toBe('interrupted');
+    expect(m.findings[0]!.steps).toBe(60);
+  });
+});
