@@ -120,7 +120,7 @@ describe('C patches', () => {
   it('is refused by the stateful search with the strategies to use instead', () => {
     const r = gupcheck(['check', 'examples/07-fast-pin-vs-truncate.yaml', '--kernel', '6.5', '--patch', 'examples/patches/fast-pin-allowed-6.5.c', '--strategy', 'stateful']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/GUPCHECK_STRATEGY_UNSUPPORTED.*\n\s+fix: use --strategy dpor/);
+    expect(r.stderr).toMatch(/GUPCHECK_STRATEGY_UNSUPPORTED.*\n\s+fix: use --strategy auto \(the default: it keeps such runs on dpor\), dpor, naive, random or pct/);
   });
 });
 
