@@ -97,10 +97,15 @@ describe('a long check stopped by a signal', () => {
     expect(r.code).toBe(130);
     const j = JSON.parse(r.stdout) as Json;
     expect(j.interrupted).toBe(true);
+    // The run being explored is interrupted. Under --strategy auto (the default) so are the runs
+    // whose DPOR executions had ended, moving them to the stateful search, before the signal:
+    // every run explores DPOR first, then the ones that move their stateful search.
     const stopped = j.results.filter((x) => x.limit === 'interrupted');
-    expect(stopped.length).toBe(1);
-    expect(stopped[0]!.complete).toBe(false);
-    expect(stopped[0]!.executions).toBeGreaterThan(0);
+    expect(stopped.length).toBeGreaterThanOrEqual(1);
+    for (const x of stopped) {
+      expect(x.complete).toBe(false);
+      expect(x.executions).toBeGreaterThan(0);
+    }
     expectReport(dir);
     expect(tmpFiles(dir)).toEqual([]);
   }, 120_000);
