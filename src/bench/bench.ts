@@ -174,7 +174,7 @@ export interface StrategyRow {
   readonly auto: { readonly moved: number; readonly ms: number; readonly cpuMs: number };
   /** Every run has the same findings, outcome values and completeness under all three. */
   readonly same: boolean;
-  /** The larger peak RSS of the two children. */
+  /** The largest peak RSS of the three children. */
   readonly rssMB: number;
 }
 
@@ -326,7 +326,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         stateful: { executions: sum(f, 'executions'), states: f.runs.reduce((a, r) => a + (r.states ?? 0), 0), ms: sum(f, 'ms'), cpuMs: sum(f, 'cpuMs') },
         auto: { moved: a.runs.filter((r) => r.states !== null).length, ms: sum(a, 'ms'), cpuMs: a.totalCpuMs ?? sum(a, 'cpuMs') },
         same: obs(d) === obs(f) && obs(d) === obs(a),
-        rssMB: Math.max(d.maxRssMB, f.maxRssMB),
+        rssMB: Math.max(d.maxRssMB, f.maxRssMB, a.maxRssMB),
       });
     }
   }

@@ -110,21 +110,14 @@ let results: (RunResult | undefined)[];
 const cpu: number[] = [];
 let totalCpuMs: number | undefined;
 if ((spec.workers ?? 1) > 1) results = (await runJobs(jobs, opts, spec.workers!, {}, parsed)).results;
-else if (spec.strategy === 'auto') {
-  // DPOR here, and the runs it has not finished on a frames worker (started on the first such
-  // run, which counts in the total): one pool for all the jobs, as the CLI does. The CPU is the
-  // whole pool's (the worker thread's included); a run's budget counts from each of its starts.
-  await framesWorkerEntry();
-  let stop = budgetStop();
-  const c0 = cpuMs();
-  results = (await runJobs(jobs, opts, 1, { shouldStop: () => stop(), onRunStart: () => (stop = budgetStop()) }, parsed)).results;
-  totalCpuMs = cpuMs() - c0;
-} else if (strategyInfo(spec.strategy).needsFrames) {
+else if (spec.strategy === 'auto' || strategyInfo(spec.strategy).needsFrames) {
   // The stateful search runs on its worker (the model compiled to frames): one worker for all the
   // jobs (as the CLI does), one after another, each with its own budget from its start. The
   // frames bundle is built (if stale) before, so no run's time includes it; the worker's start
   // counts in the first run's CPU time. (A run that hits its budget stops the pool: the runs after
-  // it are not started, which the report shows as missing rows.)
+  // it are not started, which the report shows as missing rows.) Under auto the pool runs DPOR
+  // here and the runs it moves on the worker, each run starting twice: only the whole pool's CPU
+  // is known (the worker thread's included).
   await framesWorkerEntry();
   let stop = budgetStop();
   const starts: number[] = [];
@@ -138,7 +131,8 @@ else if (spec.strategy === 'auto') {
     }, parsed)
   ).results;
   starts.push(cpuMs());
-  for (let i = 0; i + 1 < starts.length; i++) cpu.push(starts[i + 1]! - starts[i]!);
+  if (spec.strategy === 'auto') totalCpuMs = starts.at(-1)! - starts[0]!;
+  else for (let i = 0; i + 1 < starts.length; i++) cpu.push(starts[i + 1]! - starts[i]!);
 } else {
   // One run after another, each with its own time budget (a run that hits it does not stop the next).
   results = jobs.map((j) => {

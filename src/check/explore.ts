@@ -119,6 +119,19 @@ export function nearMemoryLimit(): string | null {
 }
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
+/**
+ * Why a search must stop for memory now (--max-memory, or nearMemoryLimit()), and how to get past
+ * it; null to go on. Each reading is taken at most every 50 ms, so this is asked every execution.
+ */
+function memoryStop(maxMB: number | undefined): { readonly why: string; readonly fix: string } | null {
+  if (maxMB !== undefined) {
+    const heap = heapMB();
+    if (heap > maxMB) return { why: `stopped at --max-memory ${maxMB} MB (heap ${Math.round(heap)} MB)`, fix: 'raise it' };
+  }
+  const near = nearMemoryLimit();
+  return near ? { why: `stopped before running out of memory: ${near}`, fix: "give the search more memory (NODE_OPTIONS=--max-old-space-size=MB raises the JS heap's limit)" } : null;
+}
+
 let heapAt = -Infinity;
 let heapLast = 0;
 /** This thread's JS heap and typed arrays in MB (per isolate: a worker's own), read at most every 50 ms (callers ask once per execution). */
@@ -146,22 +159,12 @@ export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions 
       r.stopReason = `stopped after --max-executions ${o.maxExecutions} executions; raise it to explore further`;
       break;
     }
-    {
-      // Both read at most every 50 ms: an execution is cheap, and memory is watched closely.
-      const mb = o.maxMemoryMB !== undefined ? heapMB() : 0;
-      const near = nearMemoryLimit();
-      if (o.maxMemoryMB !== undefined && mb > o.maxMemoryMB) {
-        r.complete = false;
-        r.limit = 'memory';
-        r.stopReason = `stopped at --max-memory ${o.maxMemoryMB} MB (heap ${Math.round(mb)} MB); the results so far are partial: raise it, or use --strategy dpor, whose memory does not grow`;
-        break;
-      }
-      if (near) {
-        r.complete = false;
-        r.limit = 'memory';
-        r.stopReason = `stopped before running out of memory: ${near}; the results so far are partial: give the search more memory (NODE_OPTIONS=--max-old-space-size=MB raises the JS heap's limit), or use --strategy dpor, whose memory does not grow`;
-        break;
-      }
+    const memory = memoryStop(o.maxMemoryMB);
+    if (memory) {
+      r.complete = false;
+      r.limit = 'memory';
+      r.stopReason = `${memory.why}; the results so far are partial: ${memory.fix}, or use --strategy dpor, whose memory does not grow`;
+      break;
     }
     if (!first) {
       if (slice.over()) yield;

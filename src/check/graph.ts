@@ -75,15 +75,15 @@ class SetPool {
   private index = new Int32Array(1 << 12).fill(-1);
   private count = 0;
 
-  private static hash(src: Int32Array, from: number, n: number): number {
+  private static hash(src: Int32Array, n: number): number {
     let h = Math.imul(n, 0x9e3779b1);
-    for (let i = from; i < from + n; i++) h = Math.imul(h ^ src[i]!, 0x01000193) + 0x7ed55d16;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ src[i]!, 0x01000193) + 0x7ed55d16;
     return (h ^ (h >>> 15)) >>> 0;
   }
 
   add(src: Int32Array, n: number): number {
     const mask = this.index.length - 1;
-    const h = SetPool.hash(src, 0, n);
+    const h = SetPool.hash(src, n);
     let i = h & mask;
     for (;;) {
       const at = this.index[i]!;
@@ -98,9 +98,9 @@ class SetPool {
   }
 
   private equal(at: number, src: Int32Array, n: number): boolean {
+    if (this.size(at) !== n) return false;
     const a = this.chunks[Math.floor(at / CHUNK)]!;
     const o = at % CHUNK;
-    if (a[o - 1] !== n) return false;
     for (let i = 0; i < n; i++) if (a[o + i] !== src[i]) return false;
     return true;
   }
@@ -111,9 +111,8 @@ class SetPool {
     const mask = idx.length - 1;
     for (const at of old) {
       if (at < 0) continue;
-      const a = this.chunks[Math.floor(at / CHUNK)]!;
-      const o = at % CHUNK;
-      let i = SetPool.hash(a, o, a[o - 1]!) & mask;
+      const set = this.get(at);
+      let i = SetPool.hash(set, set.length) & mask;
       while (idx[i]! >= 0) i = (i + 1) & mask;
       idx[i] = at;
     }
