@@ -35,6 +35,16 @@ export interface ReportRun {
   /** Per CPU, each outcome value and how many executions ended with it. */
   readonly outcomes: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly expectations: readonly { readonly expect: string; readonly holds: boolean; readonly observed: string }[];
+  // What the search did, as `gupcheck check --json` gives it. Optional: reports written before
+  // they were shown lack them.
+  /** The search that ran ('dpor', 'stateful', ...; under `auto` the search that gave the result). */
+  readonly strategy?: string;
+  /** Why the search stopped early, in words, with how to go further; null if it did not. */
+  readonly stopReason?: string | null;
+  /** The stateful search: distinct states stored; null for the other searches. */
+  readonly states?: number | null;
+  /** `--strategy auto`: the DPOR executions explored before the run moved to the stateful search; null if it did not move. */
+  readonly dporFirst?: number | null;
 }
 
 export interface ReportMeta {

@@ -6,8 +6,9 @@
 import type { CpuState, FolioState, StateSnapshot, Trace, TraceStep } from '../trace/schema.ts';
 import type { ReportData, ReportRun } from './data.ts';
 import { describeStep, keySteps, type KeyStep } from '../trace/narrate.ts';
+import { collisionNote, movedNote, searchLabel } from '../run/search-words.ts';
 
-export { keySteps, type KeyStep };
+export { keySteps, type KeyStep, searchLabel };
 
 // ===== runs and traces =====
 
@@ -40,10 +41,32 @@ export function runLabel(r: { kernel: string; arch: string; mutant: string | nul
   return `${r.kernel}/${r.arch}${r.mutant ? ` +${r.mutant}` : ''}`;
 }
 
-export function searchLabel(r: Pick<ReportRun, 'complete' | 'limit'>): string {
-  if (r.complete) return 'complete';
-  if (r.limit === 'sampled') return 'sampled';
-  return `bounded${r.limit ? ` (${r.limit})` : ''}`;
+/** How a run's search went, in a sentence or two (the matrix cell's tooltip): which search, whether it moved, why it stopped. */
+export function searchDetail(r: ReportRun): string {
+  const parts = [`${r.executions.toLocaleString('en-US')} executions, ${searchLabel(r)}`];
+  if (r.strategy) parts.push(r.dporFirst != null ? `search: ${r.strategy}, after ${r.dporFirst.toLocaleString('en-US')} DPOR executions had not finished it` : `search: ${r.strategy}`);
+  if (r.stopReason) parts.push(r.stopReason);
+  return parts.join('\n');
+}
+
+export interface SearchNotes {
+  /** The runs `auto` moved to the stateful search, and the note that says what that means; null if none moved. */
+  readonly moved: { readonly note: string; readonly runs: readonly string[] } | null;
+  /** The runs whose search stopped early (not sampled, which is never complete), each with why and how to go further. */
+  readonly stopped: readonly { readonly run: string; readonly why: string }[];
+  /** The fingerprint-collision estimate for the largest stateful search; null if none stored states. */
+  readonly collisions: string | null;
+}
+
+/** What the report says about its searches below the matrix: the same notes as `gupcheck check`'s text output. */
+export function searchNotes(runs: readonly ReportRun[]): SearchNotes {
+  const name = (r: ReportRun) => `${r.scenario} ${runLabel(r)}`;
+  const moved = runs.filter((r) => r.dporFirst != null);
+  return {
+    moved: moved.length ? { note: movedNote(moved.length, Math.max(...moved.map((r) => r.dporFirst!))), runs: moved.map(name) } : null,
+    stopped: runs.filter((r) => !r.complete && r.limit !== 'sampled').map((r) => ({ run: name(r), why: r.stopReason ?? `bounded${r.limit ? ` (${r.limit})` : ''}` })),
+    collisions: collisionNote(runs.map((r) => r.states)),
+  };
 }
 
 // ===== verdict matrix =====

@@ -5,7 +5,7 @@
 import type { ReportData, ReportRun } from './data.ts';
 import { type Child, h, plural, replace } from './dom.ts';
 import { NO_FINDING, VERDICTS, VERDICT_WORDS, verdictSummary } from '../run/verdict.ts';
-import { cellKey, defaultDiffPair, revisionDiff, runLabel, searchLabel, traceIndexFor, verdictMatrix, type DiffItem } from './model.ts';
+import { cellKey, defaultDiffPair, revisionDiff, runLabel, searchDetail, searchLabel, searchNotes, traceIndexFor, verdictMatrix, type DiffItem } from './model.ts';
 
 type OpenTrace = (index: number, step?: number) => void;
 
@@ -93,7 +93,13 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
               { class: `cell ${r.verdict}${r.findings.length ? ' has-findings' : ''}`, 'data-kernel': r.kernel, 'data-arch': r.arch, title },
               h('div', { class: 'verdict' }, `${VERDICT_WORDS[r.verdict].mark} ${VERDICT_WORDS[r.verdict].word}`),
               r.findings.length ? h('div', { class: 'findings' }, r.findings.map((f) => findingButton(data, r, f, open))) : h('div', { class: 'clean' }, NO_FINDING),
-              h('div', { class: 'execs' }, `${r.executions} exec${r.executions === 1 ? '' : 's'} · `, h('span', { class: r.complete ? 'complete' : 'bounded' }, searchLabel(r))),
+              h(
+                'div',
+                { class: 'execs', title: searchDetail(r) },
+                `${r.executions} exec${r.executions === 1 ? '' : 's'} · `,
+                h('span', { class: r.complete ? 'complete' : 'bounded' }, searchLabel({ ...r, states: null })),
+                r.states != null ? h('div', { class: 'states' }, `${r.states.toLocaleString('en-US')} states${r.dporFirst != null ? ' (moved)' : ''}`) : null,
+              ),
               failed.length ? h('div', { class: 'failed' }, failed.map((e) => h('div', null, `expected ${e.expect}; ${e.observed}`))) : null,
             );
           }),
@@ -114,6 +120,27 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
       ' · complete = every interleaving explored',
     ),
     h('div', { class: 'matrix-wrap' }, table),
+    searchSection(data),
+  );
+}
+
+/** The notes on the searches under the matrix: runs moved to the stateful search, searches stopped early and why, fingerprint collisions. */
+function searchSection(data: ReportData): HTMLElement | null {
+  const n = searchNotes(data.runs);
+  if (!n.moved && !n.stopped.length && !n.collisions) return null;
+  return h(
+    'div',
+    { class: 'search-notes', id: 'search-notes' },
+    n.moved ? h('p', { class: 'moved' }, `${n.moved.note}: ${n.moved.runs.join(', ')}.`) : null,
+    n.stopped.length
+      ? h(
+          'div',
+          { class: 'stopped' },
+          h('p', null, `${n.stopped.length === 1 ? '1 search' : `${n.stopped.length} searches`} stopped early; what ${n.stopped.length === 1 ? 'it' : 'they'} found holds, what ${n.stopped.length === 1 ? 'it' : 'they'} did not reach is unknown:`),
+          h('ul', null, n.stopped.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))),
+        )
+      : null,
+    n.collisions ? h('p', { class: 'collisions' }, `Stateful search: ${n.collisions}.`) : null,
   );
 }
 

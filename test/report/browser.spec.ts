@@ -316,6 +316,48 @@ describe('the HTML report of example 09 (v7 and 6.5 on arm64) in Chromium', () =
   });
 });
 
+describe('what the report says of its searches', () => {
+  /** `gupcheck check --json` for real, its results as the report gets them. */
+  function checkJson(args: string[]): ReportRun[] {
+    const r = spawnSync(process.execPath, ['bin/gupcheck.mjs', 'check', ...args, '--json', '--no-progress', '--out', join(tmp, 'out-search')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`gupcheck check ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
+    return (JSON.parse(r.stdout) as { results: ReportRun[] }).results;
+  }
+
+  it('shows the states stored, the runs moved to the stateful search, and why a search stopped early', async () => {
+    ready();
+    // Example 10's THP split on arm64 is the bundled run the default moves to the stateful search;
+    // example 09 with a bound of 50 DPOR executions stops early.
+    const runs = [
+      ...checkJson(['examples/10-fast-pin-vs-thp-split.yaml', '--kernel', '6.5', '--arch', 'arm64']),
+      ...checkJson(['examples/09-fast-pin-vs-unmap-reuse.yaml', '--kernel', '6.5', '--arch', 'x86', '--strategy', 'dpor', '--max-executions', '50']),
+    ];
+    const moved = runs.filter((r) => r.dporFirst != null);
+    expect(moved.length).toBeGreaterThan(0);
+    const path = join(tmp, 'search.html');
+    writeFileSync(path, renderReport(runs, [], { interrupted: false, command: 'gupcheck check (two commands)' }));
+    const p = await newPage();
+    await p.goto(pathToFileURL(path).href);
+    await p.locator('#matrix').waitFor();
+
+    const thp = p.locator('#matrix tbody tr[data-scenario="fast-pin-vs-thp-split"][data-mutant=""] td[data-kernel="6.5"][data-arch="arm64"] .execs');
+    const states = runs.find((r) => r.scenario === 'fast-pin-vs-thp-split' && r.mutant === null)!.states!;
+    expect(await thp.innerText()).toMatch(new RegExp(`execs · complete\\s+${states.toLocaleString('en-US')} states \\(moved\\)$`));
+    expect(await thp.getAttribute('title')).toContain('search: stateful, after 2,000 DPOR executions had not finished it');
+
+    const notes = p.locator('#search-notes');
+    expect(await notes.locator('.moved').innerText()).toMatch(new RegExp(`^${moved.length} runs? moved to the stateful search after 2,000 DPOR executions.*: fast-pin-vs-thp-split 6\\.5/arm64`));
+    const stopped = await notes.locator('.stopped li').allInnerTexts();
+    expect(stopped).toEqual(['fast-pin-vs-unmap-reuse 6.5/x86: stopped after --max-executions 50 executions; raise it to explore further', ...stopped.slice(1)]);
+    expect(stopped.every((t) => t.startsWith('fast-pin-vs-unmap-reuse 6.5/x86'))).toBe(true);
+    expect(await notes.locator('.collisions').innerText()).toMatch(/^Stateful search: 64-bit state fingerprints; the chance of a collision among the [\d,]+ states of the largest run/);
+    // The report of example 09 (every search plain DPOR, complete) has no such notes.
+    expect(await page.locator('#search-notes').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await p.close();
+  }, 120_000);
+});
+
 describe('trace text in the report is data, never markup', () => {
   it('shows hostile strings from a trace as text and runs none of them', async () => {
     ready();

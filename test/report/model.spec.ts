@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonForScript, renderReport, reportData } from '../../src/report/html.ts';
 import type { StateSnapshot, Trace, TraceStep } from '../../src/trace/schema.ts';
 import type { ReportData, ReportRun } from '../../src/viewer/data.ts';
-import { cellKey, defaultDiffPair, keySteps, revisionDiff, stateView, verdictMatrix } from '../../src/viewer/model.ts';
+import { cellKey, defaultDiffPair, keySteps, revisionDiff, searchDetail, searchLabel, searchNotes, stateView, verdictMatrix } from '../../src/viewer/model.ts';
 
 function run(kernel: string, arch: string, over: Partial<ReportRun> = {}): ReportRun {
   return {
@@ -84,6 +84,34 @@ describe('the verdict matrix', () => {
     expect(m.rows.map((r) => r.mutant)).toEqual([null, 'no-recheck']);
     expect(m.rows[0]!.cells.get(cellKey('v7', 'x86'))?.arch).toBe('x86');
     expect(m.rows[1]!.cells.has(cellKey('v7', 'arm64'))).toBe(false);
+  });
+});
+
+describe('what the report says of the searches', () => {
+  const moved = run('6.5', 'arm64', { strategy: 'stateful', states: 4149, dporFirst: 2000, executions: 234 });
+  const stopped = run('6.5', 'x86', { strategy: 'dpor', complete: false, limit: 'executions', stopReason: 'stopped after --max-executions 50 executions; raise it to explore further', executions: 50 });
+  const plain = run('6.12', 'x86', { strategy: 'dpor' });
+
+  it('should name the states the stateful search stored, as the text output does', () => {
+    expect(searchLabel(moved)).toBe('complete, 4,149 states');
+    expect(searchLabel(stopped)).toBe('bounded (executions)');
+    expect(searchLabel(run('6.1', 'x86', { complete: false, limit: 'sampled' }))).toBe('sampled');
+    // A report written before the states were kept has no such field.
+    expect(searchLabel(run('6.1', 'x86'))).toBe('complete');
+  });
+
+  it('should say which search gave the result, after how many DPOR executions it moved, and why a search stopped', () => {
+    expect(searchDetail(moved)).toBe('234 executions, complete, 4,149 states\nsearch: stateful, after 2,000 DPOR executions had not finished it');
+    expect(searchDetail(stopped)).toBe('50 executions, bounded (executions)\nsearch: dpor\nstopped after --max-executions 50 executions; raise it to explore further');
+  });
+
+  it('should list the moved runs, the searches stopped early with their reasons, and the collision estimate; nothing when every search ran plainly to its end', () => {
+    const n = searchNotes([moved, stopped, plain]);
+    expect(n.moved?.runs).toEqual(['s 6.5/arm64']);
+    expect(n.moved?.note).toMatch(/^1 run moved to the stateful search after 2,000 DPOR executions/);
+    expect(n.stopped).toEqual([{ run: 's 6.5/x86', why: stopped.stopReason }]);
+    expect(n.collisions).toMatch(/among the 4,149 states of the largest run is about 4\.7e-13/);
+    expect(searchNotes([plain, run('6.1', 'x86', { complete: false, limit: 'sampled' })])).toEqual({ moved: null, stopped: [], collisions: null });
   });
 });
 

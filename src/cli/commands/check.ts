@@ -28,6 +28,7 @@ import { ARCHES, parseArch, parseKernel } from './pin.ts';
 import { isBuiltinRevision } from '../../kernel/revisions/index.ts';
 import { writeReport } from '../../report/html.ts';
 import { NO_FINDING, type Verdict, VERDICT_WORDS, verdictSummary } from '../../run/verdict.ts';
+import { collisionNote, fingerprintCollision, movedNote, searchLabel } from '../../run/search-words.ts';
 
 export interface CheckFlags {
   kernel?: string | undefined;
@@ -129,15 +130,6 @@ export interface ResultOut {
   collisionProbability: number | null;
   /** --strategy auto: the DPOR executions explored before the run moved to the stateful search (included in ms), or null. */
   dporFirst: number | null;
-}
-
-/**
- * The chance that two of n states share a 64-bit fingerprint, n²/2⁶⁵ (TLC's "optimistic"
- * estimate, which assumes the fingerprints are uniformly spread). A collision would make the
- * stateful search skip a state it never explored.
- */
-export function fingerprintCollision(n: number): number {
-  return Math.min(1, (n * n) / 2 ** 65);
 }
 
 /** A planned run an interrupt stopped before it started. */
@@ -377,7 +369,7 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
       verdictCell(c, r.verdict),
       r.findings.length ? r.findings.map((f) => `${f.id}${f.expected ? '' : '!'}`).join(', ') : NO_FINDING,
       r.executions,
-      (r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded (${r.limit ?? '?'})`) + (r.states !== null ? `, ${r.states.toLocaleString('en-US')} states` : ''),
+      searchLabel(r),
       `${(r.ms / 1000).toFixed(2)}s`,
     ]),
   );
@@ -401,12 +393,9 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
   for (const r of results) if (r.stopReason && r.limit !== 'interrupted') stopped.set(r.stopReason, (stopped.get(r.stopReason) ?? 0) + 1);
   for (const [why, n] of stopped) s += `\n${n === 1 ? '1 run' : `${n} runs`} ${why}\n`;
   const moved = results.filter((r) => r.dporFirst !== null);
-  if (moved.length) {
-    const n = moved.length === 1 ? '1 run' : `${moved.length} runs`;
-    s += `\n${n} moved to the stateful search after ${AUTO_DPOR_EXECUTIONS.toLocaleString('en-US')} DPOR executions had not finished ${moved.length === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those. Its executions are paths that end where a state was already explored, not whole interleavings\n`;
-  }
-  const stored = results.reduce((m, r) => Math.max(m, r.states ?? -1), -1);
-  if (stored > 0) s += `\nstateful: 64-bit state fingerprints; the chance of a collision among the ${stored.toLocaleString('en-US')} states of the largest run is about ${fingerprintCollision(stored).toPrecision(2)} (n²/2⁶⁵, as TLC estimates it)\n`;
+  if (moved.length) s += `\n${movedNote(moved.length, AUTO_DPOR_EXECUTIONS)}\n`;
+  const collisions = collisionNote(results.map((r) => r.states));
+  if (collisions) s += `\nstateful: ${collisions}\n`;
   const notJudged = results.filter((r) => r.verdict === 'not-judged').length;
   if (notJudged) {
     s += `\n${notJudged === 1 ? '1 run is' : `${notJudged} runs are`} not judged: no expectation of the scenario covers ${notJudged === 1 ? 'it' : 'them'} (${strict ? '--strict fails' : '--strict would fail'} ${notJudged === 1 ? 'it' : 'them'}); what ${notJudged === 1 ? 'it' : 'they'} found:\n`;
