@@ -204,7 +204,9 @@ export function movedResult(d: RunResult, r: RunResult): RunResult {
       complete: false,
     };
   }
-  return { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, dporFirst: d.executions };
+  // The first finding's time counts from the run's start: DPOR's, or the stateful search's after DPOR's whole phase.
+  const firstFindingMs = d.firstFindingMs ?? (r.firstFindingMs === undefined ? undefined : d.ms + r.firstFindingMs);
+  return { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, firstFindingMs, dporFirst: d.executions };
 }
 
 /**

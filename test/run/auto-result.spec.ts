@@ -57,6 +57,12 @@ describe('movedResult', () => {
     expect(m.findings[0]!.schedule).toEqual([0, 1]);
   });
 
+  it("counts the first finding's time from the run's start: DPOR's when it found one, else the stateful search's after DPOR's phase", () => {
+    expect(movedResult({ ...dpor([finding('warn', 1, 40, [0])]), firstFindingMs: 120 }, result({ strategy: 'stateful', firstFindingMs: 20, findings: [finding('warn', 1, 40, [0])] })).firstFindingMs).toBe(120);
+    expect(movedResult(dpor([]), result({ strategy: 'stateful', firstFindingMs: 20, findings: [finding('warn', 1, 40, [0])] })).firstFindingMs).toBe(320);
+    expect(movedResult(dpor([]), result({ strategy: 'stateful' })).firstFindingMs).toBeUndefined();
+  });
+
   it('keeps a finding DPOR found when the stateful search stopped early without it', () => {
     const d = dpor([finding('wild-deref', 1, 70, [0, 1])]);
     const r = result({ strategy: 'stateful', complete: false, limit: 'memory', stopReason: 'stopped at --max-memory 64 MB', executions: 3, ms: 100 });
