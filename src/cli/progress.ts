@@ -1,6 +1,8 @@
 /**
  * Progress on stderr for long runs: on a TTY a status line rewritten a few times a second, when
- * piped a plain line every few seconds; nothing before the first second, nothing with --json.
+ * piped a plain line every few seconds, and at once when a run meets a new finding (the line names
+ * the findings so far: a reviewer waiting for one can stop there with Ctrl-C and get its trace);
+ * nothing before the first second, nothing with --json.
  */
 import type { Frontier } from '../check/results.ts';
 import type { ProgressExtra } from '../run/pool.ts';
@@ -17,6 +19,8 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
   let last = 0;
   let shown = false;
   const sizes = new Map<string, SizeEstimates>();
+  /** Per run, how many findings its last line named. */
+  const named = new Map<string, number>();
   return {
     update(what, executions, sinceMs, extra) {
       const explored = extra?.frontier?.explored;
@@ -27,10 +31,14 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
       }
       const now = Date.now();
       if (now - start < 1000) return;
-      if (now - last < (tty ? 200 : 5000)) return;
+      const nFound = extra?.findings?.length ?? 0;
+      const fresh = nFound > (named.get(what) ?? 0);
+      if (!fresh && now - last < (tty ? 200 : 5000)) return;
       last = now;
+      named.set(what, nFound);
       const rate = sinceMs > 0 ? Math.round((executions * 1000) / sinceMs) : 0;
-      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier, sinceMs, sizes.get(what))}`;
+      const found = extra?.findings?.length ? `; found so far: ${extra.findings.join(', ')} (Ctrl-C stops with ${extra.findings.length === 1 ? 'its trace' : 'their traces'})` : '';
+      const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier, sinceMs, sizes.get(what))}${found}`;
       if (tty) {
         stream.write(`\r\x1b[K${line}`);
         shown = true;

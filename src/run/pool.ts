@@ -45,15 +45,17 @@ export interface PoolHooks {
   readonly onProgress?: (label: string, executions: number, ms: number, extra: ProgressExtra) => void;
 }
 
-/** What a progress line can say beyond the count: the exhaustive search's frontier, or the sample target. */
+/** What a progress line can say beyond the count: the exhaustive search's frontier, or the sample target; the findings met so far. */
 export interface ProgressExtra {
   readonly frontier?: Frontier | undefined;
   readonly samples?: number | undefined;
+  /** The findings met so far, by id: a long search can be stopped (Ctrl-C) once the one looked for is there. */
+  readonly findings?: readonly string[] | undefined;
 }
 
-function progressExtra(r: Results | undefined, opts: JobOptions): ProgressExtra {
-  if (!strategyInfo(opts.strategy).exhaustive) return { samples: opts.maxExecutions ?? opts.samples ?? DEFAULT_SAMPLES };
-  return { frontier: r?.frontier };
+function progressExtra(r: Results | undefined, opts: JobOptions, findings: readonly string[] | undefined = r && [...r.findings.keys()]): ProgressExtra {
+  if (!strategyInfo(opts.strategy).exhaustive) return { samples: opts.maxExecutions ?? opts.samples ?? DEFAULT_SAMPLES, findings };
+  return { frontier: r?.frontier, findings };
 }
 
 export interface PoolResult {
@@ -74,7 +76,7 @@ export type ToWorker = {
   readonly item: SplitItem | null;
 };
 export type FromWorker =
-  | { readonly type: 'progress'; readonly itemId: number; readonly executions: number; readonly frontier: Frontier | undefined }
+  | { readonly type: 'progress'; readonly itemId: number; readonly executions: number; readonly frontier: Frontier | undefined; readonly findings: readonly string[] }
   | { readonly type: 'request'; readonly itemId: number; readonly depth: number; readonly mask: number }
   | { readonly type: 'values'; readonly itemId: number; readonly n: number }
   | { readonly type: 'donate'; readonly itemId: number; readonly nodes: readonly DonatedNode[] }
@@ -129,6 +131,23 @@ function outOfMemory(e: Error, job: Job | undefined): RunLimitError | undefined 
   return new RunLimitError(new LimitError('memory', limit, `the JS heap reached its limit of about ${limit} MB`), job ?? { file: '?', label: 'a run' });
 }
 
+/**
+ * The frames worker's entry, its bundle built first if stale (a fresh clone builds it at the
+ * first stateful run); null if a Ctrl-C or SIGTERM stopped the build. The signal goes to the
+ * whole foreground process group, esbuild's service included, whose build then fails ("The
+ * service was stopped"): that is the interrupt, not an internal error. The signal's handler may
+ * run after the build's failure is seen, hence the short wait before asking.
+ */
+export async function framesEntry(hooks: PoolHooks, build: () => Promise<URL> = framesWorkerEntry): Promise<URL | null> {
+  try {
+    return await build();
+  } catch (e) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (hooks.shouldStop?.()) return null;
+    throw e;
+  }
+}
+
 /** The most workers worth starting on this machine. */
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
@@ -144,7 +163,10 @@ export async function runJobs(
 ): Promise<PoolResult> {
   if (opts.strategy === 'auto') return runAuto(jobs, opts, workers, hooks, parsed);
   // The stateful search runs on the model compiled to frames, which only its worker bundle has.
-  if (strategyInfo(opts.strategy).needsFrames) return runOnWorkers(jobs, opts, Math.max(1, workers), hooks, parsed, await framesWorkerEntry());
+  if (strategyInfo(opts.strategy).needsFrames) {
+    const entry = await framesEntry(hooks);
+    return entry ? runOnWorkers(jobs, opts, Math.max(1, workers), hooks, parsed, entry) : { results: jobs.map(() => undefined), interrupted: true };
+  }
   if (workers <= 1) return runHere(jobs, opts, hooks, new Map(parsed));
   return runOnWorkers(jobs, opts, workers, hooks, parsed, workerEntry());
 }
@@ -267,6 +289,8 @@ interface ItemState {
   executions: number;
   /** The worker's last reported frontier for this item (progress only). */
   frontier?: Frontier | undefined;
+  /** The findings the worker had met in this item at its last report (progress only). */
+  findings?: readonly string[] | undefined;
 }
 
 interface Queued {
@@ -391,6 +415,13 @@ class Coordinator {
     return { pending, shallowest };
   }
 
+  /** The findings a run has met so far: in its finished items and at its busy items' last reports. */
+  private runFindings(run: RunState): string[] {
+    const ids = new Set(run.results.findings.keys());
+    for (const b of this.busy) if (b?.run === run) for (const id of b.findings ?? []) ids.add(id);
+    return [...ids];
+  }
+
   private judge(run: RunState): void {
     const job = this.jobs[run.index]!;
     this.results[run.index] = judgeRun(this.parsed.get(job.file) ?? loadScenario(job.file), job.run, this.opts, run.results, run.t0);
@@ -473,8 +504,10 @@ class Coordinator {
         run.executions += m.executions - st.executions;
         st.executions = m.executions;
         st.frontier = m.frontier;
+        st.findings = m.findings;
         // A whole run on one worker reports its own frontier (and, for the stateful search, its states).
-        const extra = run.split ? { frontier: this.runFrontier(run) } : strategyInfo(this.opts.strategy).exhaustive ? { frontier: m.frontier } : progressExtra(undefined, this.opts);
+        const findings = this.runFindings(run);
+        const extra = run.split ? { frontier: this.runFrontier(run), findings } : strategyInfo(this.opts.strategy).exhaustive ? { frontier: m.frontier, findings } : progressExtra(undefined, this.opts, findings);
         this.hooks.onProgress?.(this.jobs[run.index]!.label, run.executions, Date.now() - run.t0, extra);
         return;
       }

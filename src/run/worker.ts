@@ -59,7 +59,7 @@ async function explore1(m: ToWorker): Promise<void> {
         const now = Date.now();
         if (now - last < 250) return;
         last = now;
-        send({ type: 'progress', itemId, executions: res.executions, frontier: res.frontier });
+        send({ type: 'progress', itemId, executions: res.executions, frontier: res.frontier, findings: [...res.findings.keys()] });
       },
     });
     const data = r.data();

@@ -41,6 +41,24 @@ describe('progress line', () => {
     expect(out[1]).toBe('gupcheck: run: 5,000 of 10,000 executions, 794/s, 6.3s\n');
   });
 
+  it('names the findings met so far, and when piped writes a line at once for a new one', () => {
+    const { out, stream } = fakeStream(false);
+    const p = progress(true, stream);
+    vi.setSystemTime(T0 + 1200);
+    p.update('run', 1000, 1200, { frontier: { pending: 3, shallowest: 4 } });
+    expect(out).toHaveLength(1);
+    vi.setSystemTime(T0 + 1500);
+    p.update('run', 1300, 1500, { frontier: { pending: 3, shallowest: 4 }, findings: ['wild-deref'] });
+    expect(out[1]).toBe('gupcheck: run: 1,300 executions, 867/s, 1.5s, 3 open branches (shallowest at step 4); found so far: wild-deref (Ctrl-C stops with its trace)\n');
+    // The same finding again: back to a line every five seconds.
+    vi.setSystemTime(T0 + 2000);
+    p.update('run', 1800, 2000, { findings: ['wild-deref'] });
+    expect(out).toHaveLength(2);
+    vi.setSystemTime(T0 + 2100);
+    p.update('run', 1900, 2100, { findings: ['wild-deref', 'warn'] });
+    expect(out[2]).toBe('gupcheck: run: 1,900 executions, 905/s, 2.1s; found so far: wild-deref, warn (Ctrl-C stops with their traces)\n');
+  });
+
   it('on a terminal: one line rewritten in place and cleared by done()', () => {
     const { out, stream } = fakeStream(true);
     const p = progress(true, stream);
@@ -114,4 +132,30 @@ describe('a newcomer runs a long search on a terminal', () => {
     }
     expect(r.stdout).toMatch(/bounded \(interrupted\)/);
   }, 150_000);
+});
+
+/*
+ * A reviewer checking v7 waits for the wild-deref; an exhaustive search goes on long after it.
+ * The progress line names it as soon as it is met (piped: a line at once), from the search in
+ * this process and from a worker's, and Ctrl-C then stops with its trace.
+ */
+describe('a finding met during a long search', () => {
+  for (const [how, flags] of [
+    ['in this process (dpor, one worker)', ['--strategy', 'dpor']],
+    ['on workers (dpor split over two)', ['--strategy', 'dpor', '--workers', '2']],
+  ] as const) {
+    it(`is named by the progress line, ${how}, and Ctrl-C stops with its trace`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gupcheck-found-'));
+      const r = spawnSync('timeout', ['-s', 'INT', '4', process.execPath, join(ROOT, 'bin', 'gupcheck.mjs'), 'check', 'bench/spin-l1.yaml', '--kernel', 'v7', '--arch', 'arm64', ...flags, '--out', join(dir, 'out')], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+        timeout: 120_000,
+      });
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('gupcheck: spin-l1 v7/arm64:'));
+      expect(lines.some((l) => l.endsWith('; found so far: wild-deref (Ctrl-C stops with its trace)')), r.stderr).toBe(true);
+      expect(r.stdout).toMatch(/spin-l1 v7\/arm64: wild-deref in \d+\/\d+ executions, \d+-step trace/);
+      expect(r.stdout).toMatch(/bounded \(interrupted\)/);
+    }, 150_000);
+  }
 });

@@ -2,10 +2,11 @@
  * `--strategy auto`'s result for a run that moved (run/pool.ts movedResult()): the stateful
  * search's, with DPOR's example of a finding where it is shorter; and DPOR's, said so, when the
  * stateful search stopped early before it met a finding DPOR had found: a finding seen is never
- * dropped. (The end-to-end behaviour on the examples is in test/cli/auto.spec.ts.)
+ * dropped. (The end-to-end behaviour on the examples is in test/cli/auto.spec.ts.) And the frames
+ * worker's build, which the move may start, stopped by Ctrl-C.
  */
 import { describe, expect, it } from 'vitest';
-import { movedResult } from '../../src/run/pool.ts';
+import { framesEntry, movedResult } from '../../src/run/pool.ts';
 import type { FindingReport, RunResult } from '../../src/run/run.ts';
 
 const finding = (id: string, preemptions: number, steps: number, schedule: number[]): FindingReport => ({ id, executions: 1, message: `${id} (${steps} steps)`, schedule, values: [], preemptions, steps, expected: true });
@@ -83,5 +84,17 @@ describe('movedResult', () => {
     expect(m.strategy).toBe('stateful');
     expect(m.limit).toBe('interrupted');
     expect(m.findings[0]!.steps).toBe(60);
+  });
+});
+
+describe("the frames worker's build", () => {
+  // Ctrl-C reaches esbuild's service too (the whole foreground process group), so a build under
+  // way fails; with the stop asked for, that is the interrupt, not an internal error.
+  const killed = () => Promise.reject(new Error('The service was stopped: write EPIPE'));
+  it('stopped by an interrupt: no entry, and no error', async () => {
+    expect(await framesEntry({ shouldStop: () => 'interrupted' }, killed)).toBeNull();
+  });
+  it('failing with no interrupt: the error stands', async () => {
+    await expect(framesEntry({ shouldStop: () => undefined }, killed)).rejects.toThrow('The service was stopped');
   });
 });
