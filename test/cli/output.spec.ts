@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { fitColumns, type Out, table, visibleWidth, wrapCell } from '../../src/cli/output.ts';
 import { gupcheck, ROOT } from './helpers.ts';
+import { renderResults } from '../../src/cli/commands/check.ts';
 
 const out = (isTTY: boolean, columns?: number): Out => ({ write() {}, isTTY, color: false, columns });
 const LONG = 'an anonymous folio that is mapped writable but still in the swap cache, pinned by pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM) and then split';
@@ -60,5 +61,12 @@ describe('gupcheck on a 100-column terminal (util-linux script)', () => {
     expect(tableLines.length).toBeGreaterThan(5);
     expect(Math.max(...tableLines.map(visibleWidth))).toBeLessThanOrEqual(100);
     expect(text).toContain('dirty-without-');
+  });
+});
+
+describe('check with no run ended', () => {
+  it('says so, with no empty table and no "0/0 runs" (an interrupt before the first run ended)', () => {
+    const s = renderResults(out(false), [], [], false);
+    expect(s).toBe('No run finished. Model: SC interleavings only; see `gupcheck explain limits`.\n');
   });
 });

@@ -358,6 +358,8 @@ export function checkPassed(results: readonly ResultOut[], unjudged: readonly Un
 
 export function renderResults(out: Out, results: ResultOut[], traces: Trace[], showTraces: boolean, unjudged: readonly UnjudgedOut[] = [], strict = false): string {
   const c = colors(out);
+  // No run ended (an interrupt before the first one did): no table of nothing, and no "0/0 runs".
+  if (!results.length) return `No run finished. Model: SC interleavings only; see \`gupcheck explain limits\`.\n`;
   let s = table(
     out,
     ['scenario', 'kernel', 'arch', 'mutant', 'verdict', 'findings', 'executions', 'search', 'time'],
