@@ -31,13 +31,14 @@ export function progress(enabled: boolean, stream: NodeJS.WriteStream = process.
       }
       const now = Date.now();
       if (now - start < 1000) return;
-      const nFound = extra?.findings?.length ?? 0;
+      const ids = extra?.findings;
+      const nFound = ids?.size ?? 0;
       const fresh = nFound > (named.get(what) ?? 0);
       if (!fresh && now - last < (tty ? 200 : 5000)) return;
       last = now;
       named.set(what, nFound);
       const rate = sinceMs > 0 ? Math.round((executions * 1000) / sinceMs) : 0;
-      const found = extra?.findings?.length ? `; found so far: ${extra.findings.join(', ')} (Ctrl-C stops with ${extra.findings.length === 1 ? 'its trace' : 'their traces'})` : '';
+      const found = ids && nFound ? `; found so far: ${[...ids.keys()].join(', ')} (Ctrl-C stops with ${nFound === 1 ? 'its trace' : 'their traces'})` : '';
       const line = `gupcheck: ${what}: ${executions.toLocaleString('en-US')}${extra?.samples !== undefined ? ` of ${extra.samples.toLocaleString('en-US')}` : ''} executions, ${rate.toLocaleString('en-US')}/s, ${((now - start) / 1000).toFixed(1)}s${describeFrontier(extra?.frontier, sinceMs, sizes.get(what))}${found}`;
       if (tty) {
         stream.write(`\r\x1b[K${line}`);

@@ -49,11 +49,15 @@ export interface PoolHooks {
 export interface ProgressExtra {
   readonly frontier?: Frontier | undefined;
   readonly samples?: number | undefined;
-  /** The findings met so far, by id: a long search can be stopped (Ctrl-C) once the one looked for is there. */
-  readonly findings?: readonly string[] | undefined;
+  /**
+   * The findings met so far, by id (the keys): a long search can be stopped (Ctrl-C) once the one
+   * looked for is there. The search's own map where it runs here, not a copy: this is built after
+   * every execution and read only when a line is printed.
+   */
+  readonly findings?: ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined;
 }
 
-function progressExtra(r: Results | undefined, opts: JobOptions, findings: readonly string[] | undefined = r && [...r.findings.keys()]): ProgressExtra {
+function progressExtra(r: Results | undefined, opts: JobOptions, findings: ProgressExtra['findings'] = r?.findings): ProgressExtra {
   if (!strategyInfo(opts.strategy).exhaustive) return { samples: opts.maxExecutions ?? opts.samples ?? DEFAULT_SAMPLES, findings };
   return { frontier: r?.frontier, findings };
 }
@@ -416,10 +420,10 @@ class Coordinator {
   }
 
   /** The findings a run has met so far: in its finished items and at its busy items' last reports. */
-  private runFindings(run: RunState): string[] {
+  private runFindings(run: RunState): Set<string> {
     const ids = new Set(run.results.findings.keys());
     for (const b of this.busy) if (b?.run === run) for (const id of b.findings ?? []) ids.add(id);
-    return [...ids];
+    return ids;
   }
 
   private judge(run: RunState): void {

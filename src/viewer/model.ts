@@ -64,7 +64,7 @@ export function searchNotes(runs: readonly ReportRun[]): SearchNotes {
   const moved = runs.filter((r) => r.dporFirst != null);
   return {
     moved: moved.length ? { note: movedNote(moved.length, Math.max(...moved.map((r) => r.dporFirst!))), runs: moved.map(name) } : null,
-    stopped: runs.filter((r) => !r.complete && r.limit !== 'sampled').map((r) => ({ run: name(r), why: r.stopReason ?? `bounded${r.limit ? ` (${r.limit})` : ''}` })),
+    stopped: runs.filter((r) => !r.complete && r.limit !== 'sampled').map((r) => ({ run: name(r), why: r.stopReason ?? searchLabel({ ...r, states: null }) })),
     collisions: collisionNote(runs.map((r) => r.states)),
   };
 }

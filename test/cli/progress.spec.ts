@@ -48,14 +48,14 @@ describe('progress line', () => {
     p.update('run', 1000, 1200, { frontier: { pending: 3, shallowest: 4 } });
     expect(out).toHaveLength(1);
     vi.setSystemTime(T0 + 1500);
-    p.update('run', 1300, 1500, { frontier: { pending: 3, shallowest: 4 }, findings: ['wild-deref'] });
+    p.update('run', 1300, 1500, { frontier: { pending: 3, shallowest: 4 }, findings: new Set(['wild-deref']) });
     expect(out[1]).toBe('gupcheck: run: 1,300 executions, 867/s, 1.5s, 3 open branches (shallowest at step 4); found so far: wild-deref (Ctrl-C stops with its trace)\n');
     // The same finding again: back to a line every five seconds.
     vi.setSystemTime(T0 + 2000);
-    p.update('run', 1800, 2000, { findings: ['wild-deref'] });
+    p.update('run', 1800, 2000, { findings: new Set(['wild-deref']) });
     expect(out).toHaveLength(2);
     vi.setSystemTime(T0 + 2100);
-    p.update('run', 1900, 2100, { findings: ['wild-deref', 'warn'] });
+    p.update('run', 1900, 2100, { findings: new Set(['wild-deref', 'warn']) });
     expect(out[2]).toBe('gupcheck: run: 1,900 executions, 905/s, 2.1s; found so far: wild-deref, warn (Ctrl-C stops with their traces)\n');
   });
 
