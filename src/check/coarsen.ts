@@ -88,6 +88,17 @@ export class Coarsening {
     return c === LOCAL + tid ? 0 : obj;
   }
 
+  /**
+   * The same classes with the lock-only objects shared, for a preemption-bounded search: merging
+   * a release into its holder's previous step takes away the state where another thread waits for
+   * the lock, and with it a switch that is not a preemption (strategies/stateful.ts). Merging a
+   * read-only read or a local access changes no other thread's enabledness, and spends no more
+   * preemptions than the unmerged schedule does.
+   */
+  withoutLockMovers(): Coarsening {
+    return new Coarsening(this.bound, this.cls.map((c) => (c === LOCK_ONLY ? SHARED : c)), this.ctx);
+  }
+
   /** The same classes with `obj` shared. */
   without(obj: number): Coarsening {
     const cls = this.cls.slice();

@@ -8,7 +8,6 @@ import type { SplitHooks } from '../split.ts';
 import { DfsStrategy } from './dfs.ts';
 import { RandomStrategy } from './random.ts';
 import { StatefulStrategy } from './stateful.ts';
-import { GupcheckError } from '../../errors.ts';
 import { AUTO_DPOR_EXECUTIONS } from '../defaults.ts';
 
 export const STRATEGIES = [
@@ -50,7 +49,6 @@ export function makeStrategy(name: StrategyName, o: StrategyOptions): Strategy {
     case 'pct':
       return new RandomStrategy({ strategy: name, seed: o.seed ?? 1, executions: o.samples });
     case 'stateful':
-      if (o.preemptionBound !== undefined) throw new GupcheckError('GUPCHECK_BAD_ARGUMENT', 'the stateful search explores every state: it takes no preemption bound', 'drop --preemption-bound (and the scenario\'s preemption-bound), or use --strategy auto or dpor');
-      return new StatefulStrategy();
+      return new StatefulStrategy({ preemptionBound: o.preemptionBound });
   }
 }

@@ -28,6 +28,14 @@
  * frame locals and its pending op (sim/frames.ts); summaries are kept as the steps taken from a
  * state and turned into descriptor sets only for states met again.
  *
+ * With a preemption bound (`preemptionBound`), the search explores every schedule with at most
+ * that many preemptions, without partial-order reduction: DPOR that prunes by the bound misses
+ * states reachable within it (Coons, Musuvathi, McKinley, "Bounded partial-order reduction",
+ * OOPSLA 2013; strategies/dfs.ts). A state is then keyed with the thread that ran last, and met
+ * again it is matched only if it was explored with no more preemptions spent than now (from
+ * there, every continuation within the bound was explored); else it is explored again with the
+ * fewer. Switching away from a thread that can still run is a preemption, as in dfs.ts.
+ *
  * Executions: each path runs until it really ends (concluded, as in the stateless search) or
  * meets an explored state or is sleep-set blocked (abandoned). Findings and outcomes are part of
  * the state, so every terminal state is concluded at least once: `never`, `sometimes` and
@@ -86,6 +94,8 @@ const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 const SLEEP = 0;
 const ON_STACK = 1;
 const SUMMARY = 2;
+/** With a preemption bound: the fewest preemptions spent on a path it was explored from. */
+const PREEMPTS = 3;
 
 interface SNode extends DfsNode {
   /** The state before this node's step. */
@@ -96,6 +106,8 @@ interface SNode extends DfsNode {
   readonly sum: number;
   /** Threads at this node's state (a thread spawned by its step has a higher id). */
   readonly nThreads: number;
+  /** Preemptions spent by the steps before this node's (counted with a preemption bound only). */
+  readonly preempts: number;
 }
 
 export interface StatefulStats {
@@ -116,7 +128,7 @@ export class StatefulStrategy implements Strategy {
   readonly track = true;
   private ex: Execution | null = null;
   private readonly stack: SNode[] = [];
-  private readonly visited = new StateTable(3);
+  private readonly visited: StateTable;
   private sums = new Summaries();
   private graph = new SummaryGraph();
   /** The current path ended by meeting an explored state (endExecution: nothing more to add). */
@@ -155,13 +167,25 @@ export class StatefulStrategy implements Strategy {
       readonly firstPasses?: readonly FirstPass[];
       /** The bounded passes' executions in all (default FIRST_PASS_EXECUTIONS; tests). */
       readonly firstPassExecutions?: number;
+      /**
+       * Explore every schedule with at most this many preemptions (and nothing more), without
+       * partial-order reduction or first passes (see the header).
+       */
+      readonly preemptionBound?: number | undefined;
     } = {},
   ) {
-    this.por = o.por ?? true;
+    this.bound = o.preemptionBound;
+    if (this.bound !== undefined && (!Number.isInteger(this.bound) || this.bound < 0)) throw new Error(`[gupcheck internal bug] stateful: preemption bound ${this.bound}`);
+    this.por = this.bound === undefined && (o.por ?? true);
+    this.visited = new StateTable(this.bound === undefined ? 3 : 4);
     this.matchStates = o.matchStates ?? true;
     this.passBudget = o.firstPassExecutions ?? FIRST_PASS_EXECUTIONS;
-    this.passes = [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
+    this.passes = this.bound !== undefined ? [] : [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
   }
+
+  private readonly bound: number | undefined;
+  /** A bounded search left out a schedule that spends more preemptions than the bound. */
+  private pruned = false;
 
   /**
    * Finding bugs early: before the stateful search, stateless DPOR passes with small preemption
@@ -248,7 +272,10 @@ export class StatefulStrategy implements Strategy {
     if (this.pass) return this.resumePass(this.pass, program, o);
     if (!this.ex) {
       const maxSteps = o.maxSteps ?? this.o.maxSteps;
-      if (this.o.coarsen !== false) this.coarse ??= this.o.guess?.(program) ?? Coarsening.learn(program, 32, maxSteps);
+      if (this.o.coarsen !== false) {
+        this.coarse ??= this.o.guess?.(program) ?? Coarsening.learn(program, 32, maxSteps);
+        if (this.bound !== undefined) this.coarse = this.coarse.withoutLockMovers();
+      }
       startRecording();
       this.ex = new Execution(program, true, maxSteps);
       this.ex.coarse = this.coarse;
@@ -306,14 +333,23 @@ export class StatefulStrategy implements Strategy {
       }
     } else {
       const sleep = this.nextSleep;
-      const key = this.key(ex);
+      // With a preemption bound: the thread that ran last, and the preemptions spent so far.
+      const parent = i > 0 ? this.stack[i - 1]! : null;
+      const prev = parent ? parent.chosen : -1;
+      const used = parent && this.bound !== undefined ? parent.preempts + (preempted(parent, i > 1 ? this.stack[i - 2]!.chosen : -1) ? 1 : 0) : 0;
+      const key = this.key(ex, this.bound !== undefined ? prev : undefined);
       const t = this.visited;
       let state = t.get(key.hi, key.lo);
-      if (state >= 0 && this.matchStates && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0) {
+      if (state >= 0 && this.matchStates && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0 && (this.bound === undefined || t.field(state, PREEMPTS) <= used)) {
         this.match(ex, i, t.field(state, SUMMARY));
         return -1;
       }
-      const cand = en & ~sleep;
+      let cand = en & ~sleep;
+      if (this.bound !== undefined && prev >= 0 && en & bit(prev) && used >= this.bound) {
+        // Any other thread would be one preemption too many.
+        if (cand & ~bit(prev)) this.pruned = true;
+        cand &= bit(prev);
+      }
       if (cand === 0) {
         // Sleep-set blocked: every continuation is redundant. Stored as explored, with the
         // pending ops as its summary (what endExecution() analyses now).
@@ -336,13 +372,15 @@ export class StatefulStrategy implements Strategy {
         t.setField(state, ON_STACK, 1);
         t.setField(state, SUMMARY, -1);
       }
-      const p = lowest(cand);
+      if (state >= 0 && this.bound !== undefined) t.setField(state, PREEMPTS, used); // new, or met with fewer spent
+      // With a bound, the thread that ran last goes on first (the schedules with fewer preemptions first).
+      const p = this.bound !== undefined && prev >= 0 && cand & bit(prev) ? prev : lowest(cand);
       const op = ex.pending(p);
       // As dfs.ts mkNode(), in one literal (one object shape for every node).
       node = {
         enabled: en,
         sleep,
-        backtrack: this.por ? bit(p) : en,
+        backtrack: this.por ? bit(p) : cand,
         done: bit(p),
         chosen: p,
         value: 0,
@@ -352,6 +390,7 @@ export class StatefulStrategy implements Strategy {
         state,
         sum: this.graph.add(base),
         nThreads: ex.threads.length,
+        preempts: used,
       };
       this.stack.push(node);
       if (this.stack.length > this.maxDepth) this.maxDepth = this.stack.length;
@@ -423,11 +462,21 @@ export class StatefulStrategy implements Strategy {
     r.statesStored = this.visited.size;
     r.statesMatched = this.matched;
     r.restarts = this.restarts;
+    if (this.pruned) {
+      r.complete = false;
+      r.limit ??= withinBound(this.bound!);
+    }
     if (this.ex?.violation) r.complete = false; // stopped by a limit after a wrong guess: not a complete search
   }
 
   /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
-  private key(ex: Execution): { hi: number; lo: number } {
+  private key(ex: Execution, prev?: number): { hi: number; lo: number } {
+    const f = this.fingerprint(ex);
+    if (prev === undefined) return f;
+    return { hi: f.hi ^ Math.imul(prev + 2, 0x9e3779b1), lo: (f.lo + Math.imul(prev + 2, 0x85ebca77)) | 0 };
+  }
+
+  private fingerprint(ex: Execution): { hi: number; lo: number } {
     const f = fingerprintIncremental(ex.w, ex.threads);
     if (CHECK_FINGERPRINTS) {
       const key = `${f.hi.toString(36)}.${f.lo.toString(36)}`;
@@ -525,3 +574,12 @@ export class StatefulStrategy implements Strategy {
   }
 }
 
+/** Did node's step preempt `prev`, the thread of the step before it (it switched away while prev could run)? */
+function preempted(node: SNode, prev: number): boolean {
+  return prev >= 0 && node.chosen !== prev && (node.enabled & bit(prev)) !== 0;
+}
+
+/** The limit a preemption-bounded stateful search reports: every schedule within the bound was explored. */
+export function withinBound(k: number): string {
+  return `every schedule within ${k} preemption${k === 1 ? '' : 's'}`;
+}
