@@ -181,8 +181,11 @@ export async function runJobs(
  * again with the stateful search, which finishes the large ones DPOR cannot (docs/perf.md,
  * "Default"). At most those executions are lost, a few hundred milliseconds. Runs the stateful
  * search cannot take stay with DPOR, unbounded: revision modules and C patches (the model
- * compiled to frames has none) and preemption-bounded runs. With --max-executions at or below
- * the switch, DPOR alone runs, bounded by it as asked.
+ * compiled to frames has none). So do preemption-bounded runs: DPOR's bounded search is the
+ * quick, partial one (it misses some schedules within the bound, and its results say so); the
+ * stateful search covers every one but costs far more (docs/perf.md, "Preemption bounds"), so a
+ * user asks for it by name. With --max-executions at or below the switch, DPOR alone runs,
+ * bounded by it as asked.
  */
 async function runAuto(jobs: readonly Job[], opts: JobOptions, workers: number, hooks: PoolHooks, parsed: ReadonlyMap<string, ParsedScenario>): Promise<PoolResult> {
   const scenario = (j: Job) => (parsed.get(j.file) ?? loadScenario(j.file)).scenario;

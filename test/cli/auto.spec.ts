@@ -2,8 +2,8 @@
  * `--strategy auto`, the default: DPOR first; a run DPOR has not finished after
  * AUTO_DPOR_EXECUTIONS executions is explored again by the stateful search, which must give the
  * same verdict, findings and outcome values as DPOR run to its end. Runs the stateful search
- * cannot take (C patches, preemption bounds) and runs under a smaller --max-executions stay
- * with DPOR, and are not cut at the switch.
+ * cannot take (C patches), preemption-bounded runs and runs under a smaller --max-executions
+ * stay with DPOR, and are not cut at the switch.
  */
 import { describe, expect, it } from 'vitest';
 import { AUTO_DPOR_EXECUTIONS } from '../../src/check/defaults.ts';
@@ -79,7 +79,7 @@ describe('check --strategy auto (the default)', () => {
     expect(run!.dporFirst).toBeNull();
   }, 120_000);
 
-  it('keeps DPOR, unbounded by the switch, for runs the stateful search cannot take (a C patch, a preemption bound)', () => {
+  it('keeps DPOR, unbounded by the switch, for a C patch (the stateful search cannot take it) and a preemption bound (its quick partial search)', () => {
     // The patch is 6.5's own folio_fast_pin_allowed(): the run needs DPOR's 23,239 executions.
     const patched = gupcheck([...THP, '--arch', 'arm64', '--patch', 'examples/patches/fast-pin-allowed-6.5.c']);
     const [p] = runs(patched.stdout);
@@ -90,6 +90,7 @@ describe('check --strategy auto (the default)', () => {
     const [b] = runs(bounded.stdout);
     expect(b!.strategy).toBe('dpor');
     expect(b!.limit).toBe('preemption-bound');
+    expect(b!.stopReason).toContain('with DPOR, which misses some of them');
     expect(b!.executions).toBeGreaterThan(AUTO_DPOR_EXECUTIONS); // 3,683 with at most 5 preemptions
   }, 300_000);
 });

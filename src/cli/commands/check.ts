@@ -444,7 +444,7 @@ export function checkCommand(out: Out) {
     .option('--mutant <name>', `run this mutant on every selected kernel/arch (${MUTANTS.map((m) => m.name).join(', ')})`)
     .option('--strategy <s>', STRATEGIES.map((s) => `${s.name}: ${s.summary}`).join('; '), 'auto')
     .option('--seed <n>', 'seed for random/pct')
-    .option('--preemption-bound <n>', 'explore only schedules with at most n preemptions (not complete)')
+    .option('--preemption-bound <n>', 'explore schedules with at most n preemptions (not complete; dpor explores some of them, stateful every one)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
     .option('--max-memory <MB>', 'stop each run cleanly, with partial results, once its heap (JS objects and typed arrays) exceeds this many MB (the stateful search grows with the states it stores)')
     .option('--max-steps <n>', `transitions per execution before it is reported as a livelock (default ${DEFAULT_MAX_STEPS})`)

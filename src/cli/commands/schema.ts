@@ -28,7 +28,7 @@ const DESCRIPTIONS: readonly (readonly [readonly string[], string])[] = [
   [['arches'], 'the architectures to run it on; default [x86, arm64]'],
   [['mutants'], 'extra runs with a mutant applied (gupcheck list), each on the kernels and arches given or all of the scenario\'s'],
   [['table-free'], 'override how page tables are freed on every run: ipi (after a TLB-flush IPI) or rcu (after a grace period)'],
-  [['preemption-bound'], 'explore only schedules with at most this many preemptions (the search is then not complete)'],
+  [['preemption-bound'], 'explore schedules with at most this many preemptions (not complete; dpor and auto explore some of them, --strategy stateful every one)'],
   [['layout'], 'the VMAs the process maps and touches before the CPUs start (1 to 8)'],
   [['files'], 'accepted but not used by the model yet'],
   [['cpus'], 'CPU0 .. CPU9, each with 1 to 16 operations run in order; the checker interleaves the CPUs'],
