@@ -11,7 +11,10 @@
  *   v7 first finding, and scaled-reuse on 6.5/arm64 exhaustive (within a time budget);
  *   strategies  the stateful search against DPOR on every bundled example (CPU time, same results);
  *   spin        Spin run live on bench/spin/gup-fast.pml (src/bench/spin.ts) against the stateful
- *               search on bench/spin-*.yaml, in the same run.
+ *               search on bench/spin-*.yaml, in the same run;
+ *   bounds      under a preemption bound, DPOR's quick partial search against the stateful
+ *               search's, which covers every schedule within the bound: time, and the runs where
+ *               DPOR missed a finding or an outcome (docs/perf.md, "Preemption bounds").
  * `sections` picks which of these run (gupcheck bench --only).
  */
 import { execFile } from 'node:child_process';
@@ -21,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
 import { ensureSpin, runSpin, SPIN_CONFIGS, type SpinMeasure } from './spin.ts';
 import { measureStartup, type StartupReport } from './startup.ts';
+import { withinBound } from '../check/strategies/stateful.ts';
 
-export const SECTIONS = ['startup', 'examples', 'strategies', 'scaled', 'spin', 'c-patch', 'workers'] as const;
+export const SECTIONS = ['startup', 'examples', 'strategies', 'scaled', 'spin', 'bounds', 'c-patch', 'workers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,6 +163,7 @@ export interface BenchReport {
   readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct' | 'stateful'; readonly executions: number; readonly states: number | null; readonly complete: boolean; readonly ms: number; readonly cpuMs: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
   readonly strategies: readonly StrategyRow[];
   readonly spin: SpinSection | null;
+  readonly bounds: BoundsSection | null;
   readonly maxRssMB: number;
   /** `gupcheck --version` and `pin` against `node -e 0` (startup.ts; null if not run). */
   readonly startup: StartupReport | null;
@@ -176,6 +181,35 @@ export interface StrategyRow {
   readonly same: boolean;
   /** The largest peak RSS of the three children. */
   readonly rssMB: number;
+}
+
+/** A run where one search met what the other did not ("finding X", "CPU0 = fell-back"). */
+export interface BoundsMiss {
+  readonly scenario: string;
+  readonly run: string;
+  readonly seen: readonly string[];
+}
+
+/** Under a preemption bound: DPOR's quick partial search against the stateful search (every schedule within the bound). */
+export interface BoundsSection {
+  readonly bound: number;
+  /** The bundled examples' unmutated runs, each strategy in one child. */
+  readonly examples: {
+    readonly runs: number;
+    readonly dpor: { readonly ms: number; readonly cpuMs: number };
+    readonly stateful: { readonly states: number; readonly ms: number; readonly cpuMs: number };
+    /** Runs where the stateful search met findings or outcome values DPOR did not (what DPOR's pruning missed). */
+    readonly missed: readonly BoundsMiss[];
+    /** Runs where DPOR met some the stateful search did not: none, or the stateful search is wrong. */
+    readonly extra: readonly BoundsMiss[];
+  };
+  /** spin-l1 and spin-l2 on 6.5/arm64. */
+  readonly spin: readonly {
+    readonly file: string;
+    readonly dpor: { readonly executions: number; readonly ms: number; readonly rssMB: number };
+    /** finished: it ran to its end (every schedule within the bound explored), not stopped by the budget. */
+    readonly stateful: { readonly states: number | null; readonly finished: boolean; readonly ms: number; readonly rssMB: number };
+  }[];
 }
 
 /**
@@ -355,6 +389,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
 
   const spin = on('spin') ? await spinSection(o) : null;
+  const bounds = on('bounds') ? await boundsSection(o, examples) : null;
 
   const cPatch = on('c-patch') ? await runCPatchBench(examples, o.log) : [];
 
@@ -402,7 +437,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     scaled,
     strategies,
     spin,
-    maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...strategies.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...wRss),
+    bounds,
+    maxRssMB: Math.max(0, ...rows.map((r) => r.rssMB), ...strategies.map((r) => r.rssMB), ...scaled.map((s) => s.rssMB), ...(spin?.rows.map((s) => s.rssMB) ?? []), ...(bounds?.spin.flatMap((r) => [r.dpor.rssMB, r.stateful.rssMB]) ?? []), ...wRss),
     startup,
   };
 }
@@ -456,4 +492,49 @@ async function spinSection(o: BenchOptions): Promise<SpinSection> {
   // The default, as a reviewer runs it: DPOR's first 2,000 executions, then the stateful search (its first finding's time counts both).
   for (const c of SPIN_CONFIGS) await add(c, 'v7', 'arm64', 'auto', o.v7BudgetMs);
   return { available: got.ok, version: got.ok ? got.version : null, why: got.ok ? null : got.why, live, rows };
+}
+
+/** Seen in a run: its findings and every outcome value, as strings. */
+function observed(r: RunMeasure): Set<string> {
+  return new Set([...r.findings.map((f) => `finding ${f}`), ...Object.entries(r.outcomes).flatMap(([name, vs]) => vs.map((v) => `${name} = ${v}`))]);
+}
+
+/**
+ * Under a preemption bound of 1: every bundled example's unmutated runs and spin-l1/l2 6.5/arm64,
+ * under DPOR (partial: docs/perf.md, "Preemption bounds") and the stateful search (every schedule
+ * within the bound).
+ */
+async function boundsSection(o: BenchOptions, examples: readonly string[]): Promise<BoundsSection> {
+  const bound = 1;
+  o.log(`bench: bounds: the bundled examples under a preemption bound of ${bound}, DPOR then the stateful search`);
+  const d = await child({ files: examples, strategy: 'dpor', preemptionBound: bound, budgetMs: o.tableBudgetMs });
+  const f = await child({ files: examples, strategy: 'stateful', preemptionBound: bound, budgetMs: o.tableBudgetMs });
+  const byKey = new Map(f.runs.map((r) => [key(r), r] as const));
+  const missed: BoundsMiss[] = [];
+  const extra: BoundsMiss[] = [];
+  for (const r of d.runs) {
+    const g = byKey.get(key(r));
+    if (!g) continue;
+    const a = observed(r);
+    const b = observed(g);
+    const onlyStateful = [...b].filter((x) => !a.has(x));
+    const onlyDpor = [...a].filter((x) => !b.has(x));
+    if (onlyStateful.length) missed.push({ scenario: r.scenario, run: key(r), seen: onlyStateful });
+    if (onlyDpor.length) extra.push({ scenario: r.scenario, run: key(r), seen: onlyDpor });
+  }
+  const sum = (c: ChildReport, k: 'ms' | 'cpuMs') => c.runs.reduce((a, r) => a + r[k], 0);
+  const spin: BoundsSection['spin'][number][] = [];
+  for (const file of ['bench/spin-l1.yaml', 'bench/spin-l2.yaml']) {
+    o.log(`bench: bounds: ${file} 6.5/arm64 under a preemption bound of ${bound}, DPOR then the stateful search (budget ${o.spinBudgetMs / 1000} s each)`);
+    const spec = { files: [file], kernels: ['6.5'], arches: ['arm64'], preemptionBound: bound, budgetMs: o.spinBudgetMs };
+    const dc = await child({ ...spec, strategy: 'dpor' });
+    const fc = await child({ ...spec, strategy: 'stateful' });
+    const [dr, fr] = [dc.runs[0]!, fc.runs[0]!];
+    spin.push({ file, dpor: { executions: dr.executions, ms: dr.ms, rssMB: dc.maxRssMB }, stateful: { states: fr.states, finished: fr.complete || fr.limit === withinBound(bound), ms: fr.ms, rssMB: fc.maxRssMB } });
+  }
+  return {
+    bound,
+    examples: { runs: d.runs.length, dpor: { ms: sum(d, 'ms'), cpuMs: sum(d, 'cpuMs') }, stateful: { states: f.runs.reduce((a, r) => a + (r.states ?? 0), 0), ms: sum(f, 'ms'), cpuMs: sum(f, 'cpuMs') }, missed, extra },
+    spin,
+  };
 }

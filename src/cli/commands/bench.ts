@@ -1,6 +1,6 @@
 /** `gupcheck bench`: the speed and memory benchmark (src/bench/bench.ts); `npm run bench` runs it. */
 import { Command } from '@commander-js/extra-typings';
-import { type BenchOptions, type BenchReport, type CPatchRow, runBench, SECTIONS, type Section, SPIN_L4_ALL, SPIN_QUOTED } from '../../bench/bench.ts';
+import { type BenchOptions, type BenchReport, type BoundsMiss, type CPatchRow, runBench, SECTIONS, type Section, SPIN_L4_ALL, SPIN_QUOTED } from '../../bench/bench.ts';
 import { describeStartup } from '../../bench/startup.ts';
 import { defaultWorkers } from '../../run/pool.ts';
 import { EXIT_OK, UserError } from '../errors.ts';
@@ -26,6 +26,18 @@ function onlySections(v: string): Section[] {
 const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(1)}x`);
 
 /** The C patch rows of the targets table: each function's own cost, then the whole runs. */
+/** "fast-pin-vs-thp-split x6: CPU0 = fell-back": the runs of each scenario and what they missed. */
+export function byScenario(ms: readonly BoundsMiss[]): string {
+  const by = new Map<string, { n: number; seen: Set<string> }>();
+  for (const m of ms) {
+    const g = by.get(m.scenario) ?? { n: 0, seen: new Set<string>() };
+    g.n++;
+    for (const x of m.seen) g.seen.add(x);
+    by.set(m.scenario, g);
+  }
+  return [...by].map(([sc, g]) => `${sc} x${g.n}: ${[...g.seen].join(', ')}`).join('; ');
+}
+
 export function cPatchLines(rows: readonly CPatchRow[]): [string, string, string][] {
   const us = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(2)} µs`;
   return rows.flatMap((r): [string, string, string][] => [
@@ -82,6 +94,15 @@ export function renderBench(out: Out, b: BenchReport): string {
     );
   }
   if (b.spin) text += renderSpin(out, b.spin);
+  if (b.bounds) {
+    const bd = b.bounds;
+    text += `\nunder a preemption bound of ${bd.bound}: DPOR (explores some of the schedules within it) and the stateful search (every one), 6.5/arm64:\n`;
+    text += table(
+      out,
+      ['file', 'DPOR executions', 'DPOR time', 'DPOR peak RSS', 'stateful states', 'stateful search', 'stateful time', 'stateful peak RSS'],
+      bd.spin.map((r) => [r.file, r.dpor.executions, s(r.dpor.ms), `${r.dpor.rssMB} MB`, r.stateful.states ?? '-', r.stateful.finished ? 'every schedule' : 'not finished', s(r.stateful.ms), `${r.stateful.rssMB} MB`]),
+    );
+  }
   const lines: [string, string, string][] = [];
   if (b.bestTransitionsPerSec) lines.push(['explorer inner loop', `${b.bestTransitionsPerSec.value.toLocaleString('en-US')} transitions/s (${b.bestTransitionsPerSec.run})`, '>= 1,000,000/s on one core']);
   const scaled65 = b.scaled.filter((r) => r.kernel === '6.5' && r.strategy === 'dpor');
@@ -108,6 +129,14 @@ export function renderBench(out: Out, b: BenchReport): string {
       `${w.speedup.toFixed(2)}x (${s(w.wall1Ms)} / ${s(w.wallNMs)}, ${w.executionsPerRun} executions per run); this machine runs ${w.n} CPU-bound processes ${(b.machine.parallelCapacity ?? 0).toFixed(2)}x as fast as one`,
       '>= 1.8x with 2',
     ]);
+  if (b.bounds) {
+    const e = b.bounds.examples;
+    lines.push([
+      `preemption bound ${b.bounds.bound}, the examples: stateful / DPOR`,
+      `${x(e.stateful.cpuMs / Math.max(1, e.dpor.cpuMs))} CPU (${s(e.stateful.cpuMs)} / ${s(e.dpor.cpuMs)}, ${e.runs} runs); DPOR missed a finding or outcome on ${e.missed.length}${e.missed.length ? ` (${byScenario(e.missed)})` : ''}${e.extra.length ? `; STATEFUL MISSED: ${e.extra.map((m) => `${m.run} (${m.seen.join(', ')})`).join('; ')}` : ''}`,
+      'the stateful search misses nothing DPOR meets',
+    ]);
+  }
   if (b.startup) lines.push(['start-up', describeStartup(b.startup), '--version and pin <= 3x node -e 0']);
   lines.push(...cPatchLines(b.cPatch));
   if (b.maxRssMB > 0) lines.push(['peak RSS', `${b.maxRssMB} MB (the largest child)`, '< 300 MB (stateful spin-l4: < 2 GB)']);
