@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { exploreWith } from '../../src/check/index.ts';
+import { dporBoundNote } from '../../src/check/strategies/dfs.ts';
 import { choose, read, S, spin_lock, spin_unlock, tiny, twoWritersOneCell, write } from './tiny.ts';
 
 describe('exact execution counts', () => {
@@ -154,6 +155,12 @@ describe('exact execution counts', () => {
     const d = exploreWith(sameCell, 'dpor', { preemptionBound: 0 });
     expect(d.executions).toBe(2);
     expect(d.complete).toBe(false);
+    // DPOR under a bound explores only some of the schedules within it, and says so; naive, every one.
+    expect(d.stopReason).toBe(dporBoundNote(0));
+    const n = exploreWith(sameCell, 'naive', { preemptionBound: 0 });
+    expect(n.complete).toBe(false);
+    expect(n.limit).toBe('preemption-bound');
+    expect(n.stopReason).toBeUndefined();
   });
 
   it('--max-executions stops the search and says so', () => {

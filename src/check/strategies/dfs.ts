@@ -175,7 +175,7 @@ export class DfsStrategy implements Strategy {
     if (this.pruned) {
       r.complete = false;
       r.limit ??= 'preemption-bound';
-      r.stopReason ??= dporBoundNote(this.bound!);
+      if (this.dpor) r.stopReason ??= dporBoundNote(this.bound!); // naive runs every schedule within the bound
     }
   }
 
