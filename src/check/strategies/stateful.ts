@@ -31,10 +31,11 @@
  * With a preemption bound (`preemptionBound`), the search explores every schedule with at most
  * that many preemptions, without partial-order reduction: DPOR that prunes by the bound misses
  * states reachable within it (Coons, Musuvathi, McKinley, "Bounded partial-order reduction",
- * OOPSLA 2013; strategies/dfs.ts). A state is then keyed with the thread that ran last, and met
- * again it is matched only if it was explored with no more preemptions spent than now (from
- * there, every continuation within the bound was explored); else it is explored again with the
- * fewer. Switching away from a thread that can still run is a preemption, as in dfs.ts.
+ * OOPSLA 2013; strategies/dfs.ts). A state met again is matched only if the exploration kept for
+ * it covers every continuation within the bound from the current path: it had spent fewer
+ * preemptions, or as many with the same thread last or one that cannot run there (covers());
+ * else it is explored again and that exploration is kept. Switching away from a thread that can
+ * still run is a preemption, as in dfs.ts.
  *
  * Executions: each path runs until it really ends (concluded, as in the stateless search) or
  * meets an explored state or is sleep-set blocked (abandoned). Findings and outcomes are part of
@@ -94,8 +95,9 @@ const CHECK_FINGERPRINTS = !!process.env.GUPCHECK_CHECK_FINGERPRINTS;
 const SLEEP = 0;
 const ON_STACK = 1;
 const SUMMARY = 2;
-/** With a preemption bound: the fewest preemptions spent on a path it was explored from. */
+/** With a preemption bound: the preemptions spent on the path it was last explored from, and the thread that ran last there. */
 const PREEMPTS = 3;
+const PREV = 4;
 
 interface SNode extends DfsNode {
   /** The state before this node's step. */
@@ -177,7 +179,7 @@ export class StatefulStrategy implements Strategy {
     this.bound = o.preemptionBound;
     if (this.bound !== undefined && (!Number.isInteger(this.bound) || this.bound < 0)) throw new Error(`[gupcheck internal bug] stateful: preemption bound ${this.bound}`);
     this.por = this.bound === undefined && (o.por ?? true);
-    this.visited = new StateTable(this.bound === undefined ? 3 : 4);
+    this.visited = new StateTable(this.bound === undefined ? 3 : 5);
     this.matchStates = o.matchStates ?? true;
     this.passBudget = o.firstPassExecutions ?? FIRST_PASS_EXECUTIONS;
     this.passes = this.bound !== undefined ? [] : [...(o.firstPasses ?? firstPassesFromEnv(process.env.GUPCHECK_STATEFUL_FIRST_PASSES) ?? FIRST_PASSES)];
@@ -337,10 +339,10 @@ export class StatefulStrategy implements Strategy {
       const parent = i > 0 ? this.stack[i - 1]! : null;
       const prev = parent ? parent.chosen : -1;
       const used = parent && this.bound !== undefined ? parent.preempts + (preempted(parent, i > 1 ? this.stack[i - 2]!.chosen : -1) ? 1 : 0) : 0;
-      const key = this.key(ex, this.bound !== undefined ? prev : undefined);
+      const key = this.key(ex);
       const t = this.visited;
       let state = t.get(key.hi, key.lo);
-      if (state >= 0 && this.matchStates && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0 && (this.bound === undefined || t.field(state, PREEMPTS) <= used)) {
+      if (state >= 0 && this.matchStates && !t.field(state, ON_STACK) && (t.field(state, SLEEP) & ~sleep) === 0 && (this.bound === undefined || covers(t.field(state, PREEMPTS), t.field(state, PREV), used, prev, en))) {
         this.match(ex, i, t.field(state, SUMMARY));
         return -1;
       }
@@ -372,7 +374,11 @@ export class StatefulStrategy implements Strategy {
         t.setField(state, ON_STACK, 1);
         t.setField(state, SUMMARY, -1);
       }
-      if (state >= 0 && this.bound !== undefined) t.setField(state, PREEMPTS, used); // new, or met with fewer spent
+      if (state >= 0 && this.bound !== undefined) {
+        // New, or met where the exploration kept for it does not cover this path's continuations.
+        t.setField(state, PREEMPTS, used);
+        t.setField(state, PREV, prev);
+      }
       // With a bound, the thread that ran last goes on first (the schedules with fewer preemptions first).
       const p = this.bound !== undefined && prev >= 0 && cand & bit(prev) ? prev : lowest(cand);
       const op = ex.pending(p);
@@ -470,13 +476,7 @@ export class StatefulStrategy implements Strategy {
   }
 
   /** The state's key: its fingerprint, with the threads' pending ops (part of their state). */
-  private key(ex: Execution, prev?: number): { hi: number; lo: number } {
-    const f = this.fingerprint(ex);
-    if (prev === undefined) return f;
-    return { hi: f.hi ^ Math.imul(prev + 2, 0x9e3779b1), lo: (f.lo + Math.imul(prev + 2, 0x85ebca77)) | 0 };
-  }
-
-  private fingerprint(ex: Execution): { hi: number; lo: number } {
+  private key(ex: Execution): { hi: number; lo: number } {
     const f = fingerprintIncremental(ex.w, ex.threads);
     if (CHECK_FINGERPRINTS) {
       const key = `${f.hi.toString(36)}.${f.lo.toString(36)}`;
@@ -572,6 +572,18 @@ export class StatefulStrategy implements Strategy {
     }
     return false;
   }
+}
+
+/**
+ * With a preemption bound: does an exploration of a state from a path that had spent `spent`
+ * preemptions with thread `last` running last cover every continuation within the bound of a
+ * path that has spent `used` with `prev` last (en: the threads that can run at the state)? A
+ * continuation's cost differs between the two only in its first step, by at most one: switching
+ * away from a thread that can run is a preemption. So yes if spent < used; or if spent == used
+ * and the first step costs no more there: the same last thread, or one that cannot run here.
+ */
+function covers(spent: number, last: number, used: number, prev: number, en: number): boolean {
+  return spent < used || (spent === used && (last === prev || last < 0 || (en & bit(last)) === 0));
 }
 
 /** Did node's step preempt `prev`, the thread of the step before it (it switched away while prev could run)? */
