@@ -15,3 +15,9 @@ export const DEFAULT_SLICE_MS = 50;
  * DPOR executions, 1.3-3.1 s) pass it; the largest of the others takes 829.
  */
 export const AUTO_DPOR_EXECUTIONS = 2000;
+/**
+ * What to try when an exhaustive search runs out of memory: the bounded stateful search keeps no
+ * summaries (docs/perf.md, "Preemption bounds": about 150 bytes a state, every spin-l4 file in
+ * 18-41 s) and still gives a complete answer within its bound.
+ */
+export const BOUNDED_HINT = '--strategy stateful --preemption-bound 1 for every schedule within one preemption in about 150 bytes a state';

@@ -21,6 +21,7 @@ import { conclude, countPreemptions } from './conclude.ts';
 import { Execution, type Program } from './execution.ts';
 import { type Frontier, Results } from './results.ts';
 import { type Sliced, SliceClock } from './slices.ts';
+import { BOUNDED_HINT } from './defaults.ts';
 
 export interface Strategy {
   /** Whether executions record events and vector clocks (DPOR's race analysis needs them). */
@@ -163,7 +164,7 @@ export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions 
     if (memory) {
       r.complete = false;
       r.limit = 'memory';
-      r.stopReason = `${memory.why}; the results so far are partial: ${memory.fix}, or use --strategy dpor, whose memory does not grow`;
+      r.stopReason = `${memory.why}; the results so far are partial: ${memory.fix}, or use --strategy dpor, whose memory does not grow, or ${BOUNDED_HINT}`;
       break;
     }
     if (!first) {

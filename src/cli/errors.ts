@@ -24,6 +24,7 @@ import { GupcheckError } from '../errors.ts';
 import { RunLimitError } from '../run/run-limit.ts';
 import { assertNever } from '../sim/op.ts';
 import { LimitError } from '../sim/world.ts';
+import { BOUNDED_HINT } from '../check/defaults.ts';
 export class UserError extends GupcheckError {
   constructor(code: string, message: string, hint?: string) {
     super(code, message, hint, 'input');
@@ -93,7 +94,7 @@ export function limitError(e: { readonly limit: string; readonly value: number; 
     return new UserError(
       'GUPCHECK_LIMIT_MEMORY',
       `${where}the search ran out of memory: the JS heap reached its limit of about ${e.value} MB, and V8 stopped the worker exploring the run; its results, and those of the runs not finished, are lost`,
-      `give it more memory (NODE_OPTIONS=--max-old-space-size=${e.value * 2}), or keep partial results with --max-memory below ${e.value}, or use --strategy dpor, whose memory does not grow`,
+      `give it more memory (NODE_OPTIONS=--max-old-space-size=${e.value * 2}), or keep partial results with --max-memory below ${e.value}, or use --strategy dpor, whose memory does not grow, or ${BOUNDED_HINT}`,
     );
   }
   return new UserError(`GUPCHECK_LIMIT_${e.limit.toUpperCase()}`, `${where}${e.message}`, 'make the scenario smaller');
