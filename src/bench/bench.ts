@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildReport, ChildSpec, RunMeasure } from './spec.ts';
 import { ensureSpin, runSpin, SPIN_CONFIGS, type SpinMeasure } from './spin.ts';
 import { measureStartup, type StartupReport } from './startup.ts';
-import { withinBound } from '../check/strategies/stateful.ts';
+import { isWithinBound } from '../run/search-words.ts';
 
 export const SECTIONS = ['startup', 'examples', 'strategies', 'scaled', 'spin', 'bounds', 'c-patch', 'workers'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -530,7 +530,7 @@ async function boundsSection(o: BenchOptions, examples: readonly string[]): Prom
     const dc = await child({ ...spec, strategy: 'dpor' });
     const fc = await child({ ...spec, strategy: 'stateful' });
     const [dr, fr] = [dc.runs[0]!, fc.runs[0]!];
-    spin.push({ file, dpor: { executions: dr.executions, ms: dr.ms, rssMB: dc.maxRssMB }, stateful: { states: fr.states, finished: fr.complete || fr.limit === withinBound(bound), ms: fr.ms, rssMB: fc.maxRssMB } });
+    spin.push({ file, dpor: { executions: dr.executions, ms: dr.ms, rssMB: dc.maxRssMB }, stateful: { states: fr.states, finished: fr.complete || isWithinBound(fr.limit), ms: fr.ms, rssMB: fc.maxRssMB } });
   }
   return {
     bound,

@@ -43,3 +43,13 @@ export function movedNote(moved: number, dporFirst: number): string {
   const n = moved === 1 ? '1 run' : `${moved} runs`;
   return `${n} moved to the stateful search after ${dporFirst.toLocaleString('en-US')} DPOR executions had not finished ${moved === 1 ? 'it' : 'them'} (--strategy auto, the default); the time includes those. Its executions are paths that end where a state was already explored, not whole interleavings`;
 }
+
+/** The limit a preemption-bounded stateful search reports: it explored every schedule within the bound, and none beyond. */
+export function withinBound(k: number): string {
+  return `every schedule within ${k} preemption${k === 1 ? '' : 's'}`;
+}
+
+/** Is this the limit of a search that explored every schedule within a preemption bound (withinBound())? */
+export function isWithinBound(limit: string | null | undefined): boolean {
+  return limit != null && /^every schedule within \d+ preemptions?$/.test(limit);
+}

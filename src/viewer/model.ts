@@ -6,7 +6,7 @@
 import type { CpuState, FolioState, StateSnapshot, Trace, TraceStep } from '../trace/schema.ts';
 import type { ReportData, ReportRun } from './data.ts';
 import { describeStep, keySteps, type KeyStep } from '../trace/narrate.ts';
-import { collisionNote, movedNote, searchLabel } from '../run/search-words.ts';
+import { collisionNote, isWithinBound, movedNote, searchLabel } from '../run/search-words.ts';
 
 export { keySteps, type KeyStep, searchLabel };
 
@@ -54,6 +54,8 @@ export interface SearchNotes {
   readonly moved: { readonly note: string; readonly runs: readonly string[] } | null;
   /** The runs whose search stopped early (not sampled, which is never complete), each with why and how to go further. */
   readonly stopped: readonly { readonly run: string; readonly why: string }[];
+  /** The runs whose search explored every schedule within a preemption bound (and none beyond), with the bound in words. */
+  readonly withinBound: readonly { readonly run: string; readonly why: string }[];
   /** The fingerprint-collision estimate for the largest stateful search; null if none stored states. */
   readonly collisions: string | null;
 }
@@ -64,7 +66,8 @@ export function searchNotes(runs: readonly ReportRun[]): SearchNotes {
   const moved = runs.filter((r) => r.dporFirst != null);
   return {
     moved: moved.length ? { note: movedNote(moved.length, Math.max(...moved.map((r) => r.dporFirst!))), runs: moved.map(name) } : null,
-    stopped: runs.filter((r) => !r.complete && r.limit !== 'sampled').map((r) => ({ run: name(r), why: r.stopReason ?? searchLabel({ ...r, states: null }) })),
+    stopped: runs.filter((r) => !r.complete && r.limit !== 'sampled' && !isWithinBound(r.limit)).map((r) => ({ run: name(r), why: r.stopReason ?? searchLabel({ ...r, states: null }) })),
+    withinBound: runs.filter((r) => !r.complete && isWithinBound(r.limit)).map((r) => ({ run: name(r), why: r.limit! })),
     collisions: collisionNote(runs.map((r) => r.states)),
   };
 }

@@ -127,7 +127,7 @@ function matrix(data: ReportData, open: OpenTrace): HTMLElement {
 /** The notes on the searches under the matrix: runs moved to the stateful search, searches stopped early and why, fingerprint collisions. */
 function searchSection(data: ReportData): HTMLElement | null {
   const n = searchNotes(data.runs);
-  if (!n.moved && !n.stopped.length && !n.collisions) return null;
+  if (!n.moved && !n.stopped.length && !n.withinBound.length && !n.collisions) return null;
   return h(
     'div',
     { class: 'search-notes', id: 'search-notes' },
@@ -138,6 +138,14 @@ function searchSection(data: ReportData): HTMLElement | null {
           { class: 'stopped' },
           h('p', null, `${n.stopped.length === 1 ? '1 search' : `${n.stopped.length} searches`} stopped early; what ${n.stopped.length === 1 ? 'it' : 'they'} found holds, what ${n.stopped.length === 1 ? 'it' : 'they'} did not reach is unknown:`),
           h('ul', null, n.stopped.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))),
+        )
+      : null,
+    n.withinBound.length
+      ? h(
+          'div',
+          { class: 'within-bound' },
+          h('p', null, `${n.withinBound.length === 1 ? '1 search' : `${n.withinBound.length} searches`} explored every schedule within a preemption bound, and none beyond it:`),
+          h('ul', null, n.withinBound.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))),
         )
       : null,
     n.collisions ? h('p', { class: 'collisions' }, `Stateful search: ${n.collisions}.`) : null,

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { jsonForScript, renderReport, reportData } from '../../src/report/html.ts';
 import type { StateSnapshot, Trace, TraceStep } from '../../src/trace/schema.ts';
 import type { ReportData, ReportRun } from '../../src/viewer/data.ts';
+import { withinBound } from '../../src/run/search-words.ts';
+import { dporBoundNote } from '../../src/check/strategies/dfs.ts';
 import { cellKey, defaultDiffPair, keySteps, revisionDiff, searchDetail, searchLabel, searchNotes, stateView, verdictMatrix } from '../../src/viewer/model.ts';
 
 function run(kernel: string, arch: string, over: Partial<ReportRun> = {}): ReportRun {
@@ -111,7 +113,16 @@ describe('what the report says of the searches', () => {
     expect(n.moved?.note).toMatch(/^1 run moved to the stateful search after 2,000 DPOR executions/);
     expect(n.stopped).toEqual([{ run: 's 6.5/x86', why: stopped.stopReason }]);
     expect(n.collisions).toMatch(/among the 4,149 states of the largest run is about 4\.7e-13/);
-    expect(searchNotes([plain, run('6.1', 'x86', { complete: false, limit: 'sampled' })])).toEqual({ moved: null, stopped: [], collisions: null });
+    expect(searchNotes([plain, run('6.1', 'x86', { complete: false, limit: 'sampled' })])).toEqual({ moved: null, stopped: [], withinBound: [], collisions: null });
+  });
+
+  it('should not count a search that explored every schedule within its preemption bound as stopped early, and list it as such', () => {
+    const bounded = run('6.5', 'x86', { strategy: 'stateful', complete: false, limit: withinBound(1), states: 697 });
+    const dporBounded = run('6.5', 'arm64', { strategy: 'dpor', complete: false, limit: 'preemption-bound', stopReason: dporBoundNote(1) });
+    const n = searchNotes([bounded, dporBounded]);
+    expect(n.withinBound).toEqual([{ run: 's 6.5/x86', why: 'every schedule within 1 preemption' }]);
+    expect(n.stopped).toEqual([{ run: 's 6.5/arm64', why: dporBoundNote(1) }]);
+    expect(searchLabel(bounded)).toBe('bounded (every schedule within 1 preemption), 697 states');
   });
 });
 

@@ -56,6 +56,7 @@ import { bit, type DfsNode, exploredFraction, lowest, nextChoiceValue, Nondeterm
 import { childSleep, DfsStrategy } from './dfs.ts';
 import { RandomStrategy } from './random.ts';
 import { GupcheckError } from '../../errors.ts';
+import { withinBound } from '../../run/search-words.ts';
 
 /**
  * The passes run first (see StatefulStrategy.firstPass()): stateless DPOR under these preemption
@@ -589,9 +590,4 @@ function covers(spent: number, last: number, used: number, prev: number, en: num
 /** Did node's step preempt `prev`, the thread of the step before it (it switched away while prev could run)? */
 function preempted(node: SNode, prev: number): boolean {
   return prev >= 0 && node.chosen !== prev && (node.enabled & bit(prev)) !== 0;
-}
-
-/** The limit a preemption-bounded stateful search reports: every schedule within the bound was explored. */
-export function withinBound(k: number): string {
-  return `every schedule within ${k} preemption${k === 1 ? '' : 's'}`;
 }
