@@ -132,24 +132,17 @@ function searchSection(data: ReportData): HTMLElement | null {
     'div',
     { class: 'search-notes', id: 'search-notes' },
     n.moved ? h('p', { class: 'moved' }, `${n.moved.note}: ${n.moved.runs.join(', ')}.`) : null,
-    n.stopped.length
-      ? h(
-          'div',
-          { class: 'stopped' },
-          h('p', null, `${n.stopped.length === 1 ? '1 search' : `${n.stopped.length} searches`} stopped early; what ${n.stopped.length === 1 ? 'it' : 'they'} found holds, what ${n.stopped.length === 1 ? 'it' : 'they'} did not reach is unknown:`),
-          h('ul', null, n.stopped.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))),
-        )
-      : null,
-    n.withinBound.length
-      ? h(
-          'div',
-          { class: 'within-bound' },
-          h('p', null, `${n.withinBound.length === 1 ? '1 search' : `${n.withinBound.length} searches`} explored every schedule within a preemption bound, and none beyond it:`),
-          h('ul', null, n.withinBound.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))),
-        )
-      : null,
+    runNotes('stopped', n.stopped, (one) => `stopped early; what ${one ? 'it' : 'they'} found holds, what ${one ? 'it' : 'they'} did not reach is unknown`),
+    runNotes('within-bound', n.withinBound, () => 'explored every schedule within a preemption bound, and none beyond it'),
     n.collisions ? h('p', { class: 'collisions' }, `Stateful search: ${n.collisions}.`) : null,
   );
+}
+
+/** "2 searches <what>:" and a list of the runs with why, or nothing when there are none. */
+function runNotes(cls: string, runs: readonly { readonly run: string; readonly why: string }[], what: (one: boolean) => string): HTMLElement | null {
+  if (!runs.length) return null;
+  const one = runs.length === 1;
+  return h('div', { class: cls }, h('p', null, `${one ? '1 search' : `${runs.length} searches`} ${what(one)}:`), h('ul', null, runs.map((x) => h('li', null, h('strong', null, x.run), `: ${x.why}`))));
 }
 
 // ===== findings =====

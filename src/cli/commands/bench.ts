@@ -25,7 +25,6 @@ function onlySections(v: string): Section[] {
 }
 const x = (r: number | null) => (r === null ? '-' : `${r.toFixed(1)}x`);
 
-/** The C patch rows of the targets table: each function's own cost, then the whole runs. */
 /** "fast-pin-vs-thp-split x6: CPU0 = fell-back": the runs of each scenario and what they missed. */
 export function byScenario(ms: readonly BoundsMiss[]): string {
   const by = new Map<string, { n: number; seen: Set<string> }>();
@@ -38,6 +37,7 @@ export function byScenario(ms: readonly BoundsMiss[]): string {
   return [...by].map(([sc, g]) => `${sc} x${g.n}: ${[...g.seen].join(', ')}`).join('; ');
 }
 
+/** The C patch rows of the targets table: each function's own cost, then the whole runs. */
 export function cPatchLines(rows: readonly CPatchRow[]): [string, string, string][] {
   const us = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(2)} µs`;
   return rows.flatMap((r): [string, string, string][] => [
