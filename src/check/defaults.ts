@@ -21,3 +21,8 @@ export const AUTO_DPOR_EXECUTIONS = 2000;
  * 18-41 s) and still gives a complete answer within its bound.
  */
 export const BOUNDED_HINT = '--strategy stateful --preemption-bound 1 for every schedule within one preemption in about 150 bytes a state';
+/**
+ * Why a run stopped at --stop-at-finding (as Spin and TLC stop at their first error): its findings
+ * decided its verdict. Its results hold what was explored up to the execution that decided it.
+ */
+export const STOPPED_AT_FINDING = 'stopped as soon as the findings decided the verdict (--stop-at-finding); drop the option to explore every interleaving';

@@ -21,7 +21,7 @@ import { conclude, countPreemptions } from './conclude.ts';
 import { Execution, type Program } from './execution.ts';
 import { type Frontier, Results } from './results.ts';
 import { type Sliced, SliceClock } from './slices.ts';
-import { BOUNDED_HINT } from './defaults.ts';
+import { BOUNDED_HINT, STOPPED_AT_FINDING } from './defaults.ts';
 
 export interface Strategy {
   /** Whether executions record events and vector clocks (DPOR's race analysis needs them). */
@@ -92,6 +92,11 @@ export interface ExploreOptions {
   readonly sliceMs?: number | undefined;
   /** Stop (not complete, limit 'memory') once this thread's JS heap and typed arrays exceed this many MB. */
   readonly maxMemoryMB?: number | undefined;
+  /**
+   * Asked after each execution with a finding: true stops the search there (not complete, limit
+   * 'finding'; --stop-at-finding, where the run's expectations say when, run/run.ts findingsDecide()).
+   */
+  readonly stopAtFinding?: ((r: Results) => boolean) | undefined;
 }
 
 /** The share of V8's heap limit, and of the machine's memory, at which a search stops on its own (nearMemoryLimit()). */
@@ -188,6 +193,12 @@ export function* exploreSlices(program: Program, s: Strategy, o: ExploreOptions 
     if (o.onExecution) {
       r.frontier = s.frontier?.();
       o.onExecution(r);
+    }
+    if (o.stopAtFinding && ex.w.findings.length > 0 && o.stopAtFinding(r)) {
+      r.complete = false;
+      r.limit = 'finding';
+      r.stopReason = STOPPED_AT_FINDING;
+      break;
     }
   }
   s.finish(r);

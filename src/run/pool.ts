@@ -22,9 +22,9 @@ import { LimitError } from '../sim/world.ts';
 import { RunLimitError } from './run-limit.ts';
 import { loadScenario } from './load.ts';
 import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
-import { type FindingReport, judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
+import { findingsDecide, type FindingReport, judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import { type DonatedNode, type Path, ROOT_ITEM, type SplitItem, SplitSearch } from '../check/split.ts';
-import { AUTO_DPOR_EXECUTIONS, DEFAULT_SAMPLES } from '../check/defaults.ts';
+import { AUTO_DPOR_EXECUTIONS, DEFAULT_SAMPLES, STOPPED_AT_FINDING } from '../check/defaults.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
 import { assertNever } from '../sim/op.ts';
 import { better, type Frontier, Results, type ResultsData } from '../check/results.ts';
@@ -37,7 +37,7 @@ export interface Job {
 }
 
 /** The options that cross to a worker (no callbacks). */
-export type JobOptions = Pick<RunOptions, 'strategy' | 'preemptionBound' | 'maxExecutions' | 'maxSteps' | 'maxMemoryMB' | 'seed' | 'tableFree' | 'tlbFlush' | 'samples'>;
+export type JobOptions = Pick<RunOptions, 'strategy' | 'preemptionBound' | 'maxExecutions' | 'maxSteps' | 'maxMemoryMB' | 'stopAtFinding' | 'seed' | 'tableFree' | 'tlbFlush' | 'samples'>;
 
 export interface PoolHooks {
   readonly shouldStop?: () => string | undefined;
@@ -80,7 +80,15 @@ export type ToWorker = {
   readonly item: SplitItem | null;
 };
 export type FromWorker =
-  | { readonly type: 'progress'; readonly itemId: number; readonly executions: number; readonly frontier: Frontier | undefined; readonly findings: readonly string[] }
+  | {
+      readonly type: 'progress';
+      readonly itemId: number;
+      readonly executions: number;
+      readonly frontier: Frontier | undefined;
+      readonly findings: readonly string[];
+      /** --stop-at-finding in a split search, once the item has a finding: its results so far, for the coordinator to judge with the run's others. */
+      readonly results?: ResultsData | undefined;
+    }
   | { readonly type: 'request'; readonly itemId: number; readonly depth: number; readonly mask: number }
   | { readonly type: 'values'; readonly itemId: number; readonly n: number }
   | { readonly type: 'donate'; readonly itemId: number; readonly nodes: readonly DonatedNode[] }
@@ -298,6 +306,8 @@ interface ItemState {
   frontier?: Frontier | undefined;
   /** The findings the worker had met in this item at its last report (progress only). */
   findings?: readonly string[] | undefined;
+  /** --stop-at-finding: the item's results at its last report, once it has a finding. */
+  results?: ResultsData | undefined;
 }
 
 interface Queued {
@@ -320,6 +330,8 @@ class Coordinator {
   private readonly wanted: Int32Array;
   /** Executions per run, counted by all of its items (--max-executions applies to the run). */
   private readonly executions: Int32Array;
+  /** Per run: 1 once one of its items' findings decided its verdict (--stop-at-finding stops the others). */
+  private readonly found: Int32Array;
   private readonly results: (RunResult | undefined)[];
   private readonly splittable: boolean;
   private readonly queue: Queued[] = [];
@@ -349,6 +361,7 @@ class Coordinator {
   ) {
     this.wanted = new Int32Array(new SharedArrayBuffer(4 * n));
     this.executions = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
+    this.found = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
     this.results = jobs.map(() => undefined);
     this.splittable = strategyInfo(opts.strategy).splittable && opts.preemptionBound === undefined;
     this.busy = Array.from({ length: n }, () => null);
@@ -362,7 +375,7 @@ class Coordinator {
       // 20,000 executions per run) peak RSS 311-315 MB -> 277-283 MB, CPU time the same within noise
       // (8 MB saved more but cost ~8% CPU in extra scavenges).
       const w = new Worker(entry, {
-        workerData: { stopFlag: this.stopFlag, wanted: this.wanted, executions: this.executions, id: k },
+        workerData: { stopFlag: this.stopFlag, wanted: this.wanted, executions: this.executions, found: this.found, id: k },
         resourceLimits: { maxYoungGenerationSizeMb: 24 },
       });
       this.workers.push(w);
@@ -429,6 +442,23 @@ class Coordinator {
     return ids;
   }
 
+  /**
+   * --stop-at-finding on a split run: whether the findings of all its items together (the
+   * finished ones, and the busy ones at their last report) decide its verdict; if so, its other
+   * items stop at their next execution and its queued ones are dropped. An item whose own
+   * findings decide it stops by itself (findingsDecide() is monotone); this catches findings
+   * that decide only together (one item met one finding expected `sometimes`, another the other).
+   */
+  private stopIfDecided(run: RunState): void {
+    if (!this.opts.stopAtFinding || !run.split || Atomics.load(this.found, run.index)) return;
+    const all = new Results(false);
+    all.merge(run.results.data());
+    for (const b of this.busy) if (b?.run === run && b.results) all.merge(b.results);
+    if (all.findings.size === 0) return;
+    const job = this.jobs[run.index]!;
+    if (findingsDecide((this.parsed.get(job.file) ?? loadScenario(job.file)).scenario, job.run, all)) Atomics.store(this.found, run.index, 1);
+  }
+
   private judge(run: RunState): void {
     const job = this.jobs[run.index]!;
     this.results[run.index] = judgeRun(this.parsed.get(job.file) ?? loadScenario(job.file), job.run, this.opts, run.results, run.t0);
@@ -468,6 +498,17 @@ class Coordinator {
         q.run.items--;
         if (q.run.items === 0) this.judge(q.run);
         k--; // try this worker again with the next item
+        continue;
+      }
+      if (opts.stopAtFinding && Atomics.load(this.found, q.run.index)) {
+        // --stop-at-finding: another item's findings decided the run's verdict; its remaining items are not explored.
+        const r = q.run.results;
+        r.complete = false;
+        r.limit ??= 'finding';
+        r.stopReason ??= STOPPED_AT_FINDING;
+        q.run.items--;
+        if (q.run.items === 0) this.judge(q.run);
+        k--;
         continue;
       }
       const st: ItemState = { id: this.nextItem++, run: q.run, path: q.path, executions: 0 };
@@ -512,6 +553,10 @@ class Coordinator {
         st.executions = m.executions;
         st.frontier = m.frontier;
         st.findings = m.findings;
+        if (m.results) {
+          st.results = m.results;
+          this.stopIfDecided(run);
+        }
         // A whole run on one worker reports its own frontier (and, for the stateful search, its states).
         const findings = this.runFindings(run);
         const extra = run.split ? { frontier: this.runFrontier(run), findings } : strategyInfo(this.opts.strategy).exhaustive ? { frontier: m.frontier, findings } : progressExtra(undefined, this.opts, findings);
@@ -533,6 +578,7 @@ class Coordinator {
         run.items--;
         this.items.delete(m.itemId);
         this.busy[k] = null;
+        this.stopIfDecided(run);
         if (m.results.limit === 'interrupted') this.interrupted = true;
         if (run.items === 0) this.judge(run);
         break;

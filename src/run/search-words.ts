@@ -16,9 +16,12 @@ export interface SearchFacts {
   readonly states?: number | null;
 }
 
-/** "complete", "sampled", "bounded (memory)", with ", 52,831 states" for the stateful search. */
+/**
+ * "complete", "sampled", "bounded (memory)", "stopped at a finding" (--stop-at-finding), with
+ * ", 52,831 states" for the stateful search.
+ */
 export function searchLabel(r: SearchFacts): string {
-  const kind = r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : `bounded${r.limit ? ` (${r.limit})` : ''}`;
+  const kind = r.complete ? 'complete' : r.limit === 'sampled' ? 'sampled' : r.limit === 'finding' ? 'stopped at a finding' : `bounded${r.limit ? ` (${r.limit})` : ''}`;
   return r.states != null ? `${kind}, ${r.states.toLocaleString('en-US')} states` : kind;
 }
 

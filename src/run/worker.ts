@@ -10,9 +10,10 @@ import { loadScenario } from './load.ts';
 import { type FromWorker, serializeError, type ToWorker } from './pool.ts';
 import { explore } from './run.ts';
 import { ensureKernel } from '../patch/load.ts';
+import { STOPPED_AT_FINDING } from '../check/defaults.ts';
 
 const port = parentPort!;
-const { stopFlag, wanted, executions, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; executions: Int32Array; id: number };
+const { stopFlag, wanted, executions, found, id } = workerData as { stopFlag: Int32Array; wanted: Int32Array; executions: Int32Array; found: Int32Array; id: number };
 const parsed = new Map<string, ParsedScenario>();
 const send = (m: FromWorker) => port.postMessage(m);
 
@@ -31,6 +32,10 @@ async function explore1(m: ToWorker): Promise<void> {
     // workers - 1 extra). A whole-run item (random/PCT samples) keeps its own count.
     const max = m.item ? m.opts.maxExecutions : undefined;
     let capped = false;
+    // --stop-at-finding in a split search: an item stops when another item's findings decided the run's verdict.
+    let foundElsewhere = false;
+    const stopsSplit = m.opts.stopAtFinding === true && m.item !== null;
+    let reported = 0;
     const r = explore(p.scenario, m.run, {
       ...m.opts,
       maxExecutions: m.item ? undefined : m.opts.maxExecutions,
@@ -52,21 +57,36 @@ async function explore1(m: ToWorker): Promise<void> {
           capped = true;
           return 'executions';
         }
+        if (m.opts.stopAtFinding && Atomics.load(found, m.index)) {
+          foundElsewhere = true;
+          return 'finding';
+        }
         return undefined;
       },
       onExecution: (res) => {
         Atomics.add(executions, m.index, 1);
         const now = Date.now();
-        if (now - last < 250) return;
+        // --stop-at-finding in a split search: a new finding goes to the coordinator at once, with the
+        // item's results, since it may decide the run's verdict together with other items' findings.
+        const judged = stopsSplit && res.findings.size > 0;
+        const fresh = judged && res.findings.size > reported;
+        if (now - last < 250 && !fresh) return;
         last = now;
-        send({ type: 'progress', itemId, executions: res.executions, frontier: res.frontier, findings: [...res.findings.keys()] });
+        reported = res.findings.size;
+        send({ type: 'progress', itemId, executions: res.executions, frontier: res.frontier, findings: [...res.findings.keys()], results: judged ? res.data() : undefined });
       },
     });
+    // Its own findings decided the run's verdict (findingsDecide() is monotone): the run's other items stop.
+    if (r.limit === 'finding' && !foundElsewhere) Atomics.store(found, m.index, 1);
     const data = r.data();
     send({
       type: 'done',
       itemId,
-      results: capped ? { ...data, limit: 'executions', stopReason: `stopped after --max-executions ${max} executions; raise it to explore further` } : data,
+      results: capped
+        ? { ...data, limit: 'executions', stopReason: `stopped after --max-executions ${max} executions; raise it to explore further` }
+        : foundElsewhere
+          ? { ...data, limit: 'finding', stopReason: STOPPED_AT_FINDING }
+          : data,
     });
   } catch (e) {
     send({ type: 'error', itemId, error: serializeError(e) });

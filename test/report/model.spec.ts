@@ -98,6 +98,8 @@ describe('what the report says of the searches', () => {
     expect(searchLabel(moved)).toBe('complete, 4,149 states');
     expect(searchLabel(stopped)).toBe('bounded (executions)');
     expect(searchLabel(run('6.1', 'x86', { complete: false, limit: 'sampled' }))).toBe('sampled');
+    // --stop-at-finding; 0 states: the stateful search's first passes found it before the search stored any.
+    expect(searchLabel(run('v7', 'arm64', { strategy: 'stateful', complete: false, limit: 'finding', states: 0 }))).toBe('stopped at a finding, 0 states');
     // A report written before the states were kept has no such field.
     expect(searchLabel(run('6.1', 'x86'))).toBe('complete');
   });

@@ -41,6 +41,8 @@ export interface CheckFlags {
   maxExecutions?: string | undefined;
   maxSteps?: string | undefined;
   maxMemory?: string | undefined;
+  /** --stop-at-finding: stop each run as soon as its findings decide its verdict. */
+  stopAtFinding?: boolean | undefined;
   tableFree?: string | undefined;
   tlbFlush?: string | undefined;
   out: string;
@@ -79,6 +81,7 @@ export function parseRunOptions(f: CheckFlags): RunOptions & { seed: number } {
     maxExecutions: int('--max-executions', f.maxExecutions, 1, 1e9),
     maxSteps: int('--max-steps', f.maxSteps, 10, 1e7),
     maxMemoryMB: int('--max-memory', f.maxMemory, 16, 1 << 20),
+    stopAtFinding: f.stopAtFinding ?? false,
     tableFree: tf,
     tlbFlush: tl,
   };
@@ -447,6 +450,7 @@ export function checkCommand(out: Out) {
     .option('--preemption-bound <n>', 'explore schedules with at most n preemptions (not complete; dpor explores some of them, stateful every one)')
     .option('--max-executions <n>', 'stop each run after n executions (not complete)')
     .option('--max-memory <MB>', 'stop each run cleanly, with partial results, once its heap (JS objects and typed arrays) exceeds this many MB (the stateful search grows with the states it stores)')
+    .option('--stop-at-finding', 'stop each run as soon as its findings decide its verdict (every finding it expects `sometimes` met, or one that fails it), as Spin stops at its first error; not complete', false)
     .option('--max-steps <n>', `transitions per execution before it is reported as a livelock (default ${DEFAULT_MAX_STEPS})`)
     .option('--table-free <s>', 'override how page tables are freed: ipi or rcu')
     .option('--tlb-flush <s>', 'override how the TLB is flushed: ipi or broadcast')
