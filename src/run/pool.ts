@@ -22,7 +22,7 @@ import { LimitError } from '../sim/world.ts';
 import { RunLimitError } from './run-limit.ts';
 import { loadScenario } from './load.ts';
 import { framesWorkerEntry, workerEntry } from './worker-bundle.ts';
-import { findingsDecide, type FindingReport, judgeRun, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
+import { findingsDecide, type FindingReport, judgeRun, verdictOf, type PlannedRun, type RunOptions, type RunResult, runOneAsync } from './run.ts';
 import { type DonatedNode, type Path, ROOT_ITEM, type SplitItem, SplitSearch } from '../check/split.ts';
 import { AUTO_DPOR_EXECUTIONS, DEFAULT_SAMPLES, STOPPED_AT_FINDING } from '../check/defaults.ts';
 import { strategyInfo } from '../check/strategies/index.ts';
@@ -219,7 +219,7 @@ async function runAuto(jobs: readonly Job[], opts: JobOptions, workers: number, 
   for (const [i, d] of first) {
     const r = results[i]!;
     // Not reached by an interrupt: DPOR's partial result stands, as interrupted.
-    results[i] = r === d ? { ...d, limit: 'interrupted', stopReason: 'interrupted' } : movedResult(d, r);
+    results[i] = r === d ? { ...d, limit: 'interrupted', stopReason: 'interrupted', verdict: verdictOf(d.verdict !== 'not-judged', d.expectations, 'interrupted') } : movedResult(d, r);
   }
   return { results, interrupted };
 }
@@ -236,6 +236,7 @@ export function movedResult(d: RunResult, r: RunResult): RunResult {
     return {
       ...d,
       limit: r.limit,
+      verdict: verdictOf(d.verdict !== 'not-judged', d.expectations, r.limit),
       stopReason: `${r.stopReason ?? 'stopped'}; the stateful search after DPOR's first ${d.executions} executions stopped before it met ${lost.map((f) => f.id).join(', ')} again, so the results are DPOR's`,
       ms: r.ms + d.ms,
       complete: false,

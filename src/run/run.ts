@@ -171,6 +171,8 @@ export type { Verdict };
 export interface ExpectationResult {
   readonly text: string;
   readonly holds: boolean;
+  /** Not met, but only for want of exploring: a `sometimes` an incomplete search has not met (what it left out may). */
+  readonly open?: boolean;
   /** What was observed, in words: "in 3 of 12 executions". */
   readonly observed: string;
 }
@@ -278,6 +280,19 @@ export function findingsDecide(s: ScenarioT, run: RunConfig, r: Results): boolea
   return matching.every((e) => e.is !== 'sometimes' || judge(e, r).holds);
 }
 
+/**
+ * A run's verdict from its judged expectations: not-judged when none covers it (`judged` false);
+ * holds when all hold; interrupted when Ctrl-C or SIGTERM stopped it before it met a `sometimes`
+ * and nothing else failed (the user stopped it: that is no answer either way); else violated.
+ * Any other incomplete search that misses a `sometimes` fails it (docs/scenario-format.md).
+ */
+export function verdictOf(judged: boolean, expectations: readonly ExpectationResult[], limit: string | undefined): Verdict {
+  if (!judged) return 'not-judged';
+  const failed = expectations.filter((e) => !e.holds);
+  if (!failed.length) return 'holds';
+  return limit === 'interrupted' && failed.every((e) => e.open) ? 'interrupted' : 'violated';
+}
+
 /** A run's verdict from its explored results (also for results merged from workers). */
 export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: Results, t0: number): RunResult {
   const s = p.scenario;
@@ -302,13 +317,12 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
   for (const f of unexpected) {
     expectations.push({ text: `no unexpected finding (${f.id})`, holds: false, observed: `${f.id} in ${f.executions} of ${r.executions} executions: ${f.message}` });
   }
-  const holds = expectations.every((e) => e.holds);
   return {
     scenario: s.name,
     kernel: run.kernel,
     arch: run.arch,
     mutant: run.mutant,
-    verdict: matching.length === 0 ? 'not-judged' : holds ? 'holds' : 'violated',
+    verdict: verdictOf(matching.length > 0, expectations, r.limit),
     findings,
     outcomes: r.outcomeSummary(),
     executions: r.executions,
@@ -373,7 +387,7 @@ function judge(e: ExpectationT, r: Results): ExpectationResult {
   }
   // A `sometimes` met needs no caveat; one not met in an incomplete search may lie in what was not explored.
   const observed = `in ${hits} of ${n} executions${bounded && (e.is !== 'sometimes' || hits === 0) ? ' (search not complete)' : ''}`;
-  return { text: describeExpectation(e), holds, observed };
+  return { text: describeExpectation(e), holds, observed, ...(bounded && e.is === 'sometimes' && !holds ? { open: true } : {}) };
 }
 
 /** Executions with at least one finding (approximated by the largest single-id count when ids overlap). */

@@ -11,7 +11,7 @@
  * Pure data and string functions: the report's viewer (a browser bundle) imports this file too.
  */
 
-export const VERDICTS = ['holds', 'violated', 'not-judged'] as const;
+export const VERDICTS = ['holds', 'violated', 'interrupted', 'not-judged'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 export interface VerdictWords {
@@ -28,6 +28,12 @@ export interface VerdictWords {
 export const VERDICT_WORDS: Readonly<Record<Verdict, VerdictWords>> = {
   holds: { word: 'as expected', mark: '✓', meaning: 'every expectation holds: a finding shown is one the scenario expects', tone: 'good' },
   violated: { word: 'NOT as expected', mark: '✗', meaning: 'an expectation does not hold', tone: 'bad' },
+  interrupted: {
+    word: 'interrupted',
+    mark: '…',
+    meaning: 'stopped by Ctrl-C or SIGTERM before it met a finding or outcome it expects `sometimes`; nothing it explored went against an expectation, and what it left out is unknown',
+    tone: 'open',
+  },
   'not-judged': {
     word: 'not judged',
     mark: '?',

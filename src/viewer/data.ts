@@ -24,7 +24,7 @@ export interface ReportRun {
   readonly kernel: string;
   readonly arch: string;
   readonly mutant: string | null;
-  /** not-judged: no expectation covers the run (e.g. a revision chosen with --kernel that the scenario does not list). */
+  /** not-judged: no expectation covers the run (e.g. a revision chosen with --kernel that the scenario does not list); interrupted: Ctrl-C came before it met a `sometimes`. */
   readonly verdict: Verdict;
   readonly executions: number;
   /** The search covered every interleaving (not bounded, not sampled). */

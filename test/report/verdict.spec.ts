@@ -15,5 +15,6 @@ describe('verdict words', () => {
     expect(verdictSummary([run('holds', 1), run('holds', 0), run('holds', 0)])).toBe('3/3 runs as expected (1 with the findings expected, 2 with no finding)');
     expect(verdictSummary([run('holds', 0), run('violated', 2)])).toBe('1/2 runs as expected (1 with no finding), 1 NOT as expected');
     expect(verdictSummary([run('violated', 0)])).toBe('0/1 run as expected, 1 NOT as expected');
+    expect(verdictSummary([run('holds', 1), { verdict: 'interrupted', findings: [] }])).toBe('1/2 runs as expected (1 with the findings expected), 1 interrupted');
   });
 });

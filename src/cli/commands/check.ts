@@ -379,8 +379,9 @@ export function renderResults(out: Out, results: ResultOut[], traces: Trace[], s
     ]),
   );
   const bad = results.filter((r) => r.verdict === 'violated');
-  for (const r of bad) {
-    s += `\n${c.red(VERDICT_WORDS[r.verdict].word)}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
+  // The runs not as expected, then those an interrupt stopped before they met a `sometimes`: what was not met.
+  for (const r of [...bad, ...results.filter((x) => x.verdict === 'interrupted')]) {
+    s += `\n${verdictCell(c, r.verdict)}: ${r.scenario} on ${r.kernel}/${r.arch}${r.mutant ? ` with mutant ${r.mutant}` : ''}\n`;
     for (const e of r.expectations.filter((x) => !x.holds)) s += `  expected ${e.expect}, observed ${e.observed}\n`;
   }
   const withFindings = results.filter((r) => r.findings.length);
