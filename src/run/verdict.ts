@@ -31,7 +31,7 @@ export const VERDICT_WORDS: Readonly<Record<Verdict, VerdictWords>> = {
   interrupted: {
     word: 'interrupted',
     mark: '…',
-    meaning: 'stopped by Ctrl-C or SIGTERM before it met a finding or outcome it expects `sometimes`; nothing it explored went against an expectation, and what it left out is unknown',
+    meaning: 'stopped by Ctrl-C or SIGTERM before it met a finding or outcome expected to occur sometimes; nothing it explored went against an expectation, and what it left out is unknown',
     tone: 'open',
   },
   'not-judged': {
