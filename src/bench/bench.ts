@@ -160,7 +160,7 @@ export interface BenchReport {
   };
   readonly bestTransitionsPerSec: { readonly value: number; readonly run: string } | null;
   readonly v7FirstFindingMs: number | null;
-  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct' | 'stateful'; readonly executions: number; readonly states: number | null; readonly complete: boolean; readonly ms: number; readonly cpuMs: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
+  readonly scaled: readonly { readonly file: string; readonly kernel: string; readonly strategy: 'dpor' | 'pct' | 'stateful'; readonly executions: number; readonly states: number | null; readonly complete: boolean; readonly limit: string | null; readonly ms: number; readonly cpuMs: number; readonly rssMB: number; readonly firstFindingMs: number | null }[];
   readonly strategies: readonly StrategyRow[];
   readonly spin: SpinSection | null;
   readonly bounds: BoundsSection | null;
@@ -242,6 +242,8 @@ export interface SpinRow {
   readonly arch: string;
   readonly strategy: 'stateful' | 'dpor' | 'auto';
   readonly complete: boolean;
+  /** Why the search stopped ('finding': the v7 rows stop at the wild-deref, --stop-at-finding), or null. */
+  readonly limit: string | null;
   readonly executions: number;
   readonly transitions: number;
   readonly states: number | null;
@@ -371,20 +373,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const file of scaledFiles) {
       for (const kernel of ['6.5', 'v7']) {
         o.log(`bench: ${file} ${kernel}/arm64${kernel === '6.5' ? ` (exhaustive, budget ${o.scaledBudgetMs / 1000} s)` : ' (time to first finding)'}`);
-        const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: kernel === '6.5' ? o.scaledBudgetMs : Math.min(o.scaledBudgetMs, 20_000) });
+        const v7 = kernel === 'v7';
+        const c = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'dpor', budgetMs: v7 ? Math.min(o.scaledBudgetMs, 20_000) : o.scaledBudgetMs, stopAtFinding: v7 });
         const r = c.runs[0]!;
-        scaled.push({ file, kernel, strategy: 'dpor', executions: r.executions, states: null, complete: r.complete, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+        scaled.push({ file, kernel, strategy: 'dpor', executions: r.executions, states: null, complete: r.complete, limit: r.limit, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
         if (kernel !== 'v7') continue;
         // Where DFS does not reach the race in time, sampling may: PCT (seed 1), the same budget.
         o.log(`bench: ${file} v7/arm64 (time to first finding, pct --seed 1)`);
-        const pc = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'pct', seed: 1, maxExecutions: 10_000_000, budgetMs: Math.min(o.scaledBudgetMs, 20_000) });
+        const pc = await child({ files: [file], kernels: [kernel], arches: ['arm64'], strategy: 'pct', seed: 1, maxExecutions: 10_000_000, budgetMs: Math.min(o.scaledBudgetMs, 20_000), stopAtFinding: true });
         const pr = pc.runs[0]!;
-        scaled.push({ file, kernel, strategy: 'pct', executions: pr.executions, states: null, complete: false, ms: pr.ms, cpuMs: pr.cpuMs, rssMB: pc.maxRssMB, firstFindingMs: pr.firstFindingMs });
+        scaled.push({ file, kernel, strategy: 'pct', executions: pr.executions, states: null, complete: false, limit: pr.limit, ms: pr.ms, cpuMs: pr.cpuMs, rssMB: pc.maxRssMB, firstFindingMs: pr.firstFindingMs });
       }
       o.log(`bench: ${file} 6.5/arm64, the stateful search (budget ${o.scaledStatefulBudgetMs / 1000} s)`);
       const c = await child({ files: [file], kernels: ['6.5'], arches: ['arm64'], strategy: 'stateful', budgetMs: o.scaledStatefulBudgetMs });
       const r = c.runs[0]!;
-      scaled.push({ file, kernel: '6.5', strategy: 'stateful', executions: r.executions, states: r.states, complete: r.complete, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
+      scaled.push({ file, kernel: '6.5', strategy: 'stateful', executions: r.executions, states: r.states, complete: r.complete, limit: r.limit, ms: r.ms, cpuMs: r.cpuMs, rssMB: c.maxRssMB, firstFindingMs: r.firstFindingMs });
     }
   }
 
@@ -461,8 +464,10 @@ async function spinSection(o: BenchOptions): Promise<SpinSection> {
   } else o.log(`bench: Spin not run: ${got.why}`);
   const rows: SpinRow[] = [];
   const add = async (c: (typeof SPIN_CONFIGS)[number], kernel: string, arch: string, strategy: SpinRow['strategy'], budgetMs: number) => {
-    o.log(`bench: ${c.file} ${kernel}/${arch} ${strategy} (budget ${budgetMs / 1000} s)`);
-    const ch = await child({ files: [c.file], kernels: [kernel], arches: [arch], strategy, budgetMs });
+    const v7 = kernel === 'v7';
+    o.log(`bench: ${c.file} ${kernel}/${arch} ${strategy} (budget ${budgetMs / 1000} s${v7 ? ', to the wild-deref' : ''})`);
+    // v7: the time to the wild-deref, as Spin's v7 runs stop at their first error.
+    const ch = await child({ files: [c.file], kernels: [kernel], arches: [arch], strategy, budgetMs, stopAtFinding: v7 });
     const r = ch.runs[0]!;
     rows.push({
       file: c.file,
@@ -471,6 +476,7 @@ async function spinSection(o: BenchOptions): Promise<SpinSection> {
       arch,
       strategy,
       complete: r.complete,
+      limit: r.limit,
       executions: r.executions,
       transitions: r.transitions,
       states: r.states,

@@ -95,7 +95,7 @@ for (const file of spec.files) {
   const runs = plannedRuns(p.scenario, { kernels, arches: spec.arches as Arch[] | undefined }).filter((r) => r.mutant === null);
   for (const run of runs) jobs.push({ file, run, label: `${p.scenario.name} ${run.kernel}/${run.arch}` });
 }
-const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed, preemptionBound: spec.preemptionBound };
+const opts = { strategy: spec.strategy, maxExecutions: spec.maxExecutions, seed: spec.seed, preemptionBound: spec.preemptionBound, stopAtFinding: spec.stopAtFinding };
 /** A stop for one run: its time budget, counted from now. */
 function budgetStop(): () => string | undefined {
   const start = Date.now();

@@ -14,6 +14,8 @@ export interface ChildSpec {
   readonly seed?: number | undefined;
   /** C patches (absolute paths) applied to each of `kernels` (`--kernel K --patch ...`). */
   readonly patches?: readonly string[] | undefined;
+  /** Stop each run once its findings decide its verdict (`--stop-at-finding`): the runs timed to their first finding. */
+  readonly stopAtFinding?: boolean | undefined;
   /** Explore only schedules with at most this many preemptions (`--preemption-bound`). */
   readonly preemptionBound?: number | undefined;
   /** Time these revision-table functions of each kernel (their own cost: see FnTime). */

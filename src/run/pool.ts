@@ -490,26 +490,22 @@ class Coordinator {
       if (busy[k] || this.interrupted || this.failed) continue;
       if (!this.queue.length && !this.startRun()) break;
       const q = this.queue.shift()!;
-      if (opts.maxExecutions !== undefined && Atomics.load(this.executions, q.run.index) >= opts.maxExecutions) {
-        // The run has used up --max-executions: its remaining items are not explored.
+      // A run that used up --max-executions, or whose verdict another item's findings decided
+      // (--stop-at-finding): its remaining items are not explored.
+      const cut =
+        opts.maxExecutions !== undefined && Atomics.load(this.executions, q.run.index) >= opts.maxExecutions
+          ? { limit: 'executions', why: `stopped after --max-executions ${opts.maxExecutions} executions; raise it to explore further` }
+          : opts.stopAtFinding && Atomics.load(this.found, q.run.index)
+            ? { limit: 'finding', why: STOPPED_AT_FINDING }
+            : null;
+      if (cut) {
         const r = q.run.results;
         r.complete = false;
-        r.limit ??= 'executions';
-        r.stopReason ??= `stopped after --max-executions ${opts.maxExecutions} executions; raise it to explore further`;
+        r.limit ??= cut.limit;
+        r.stopReason ??= cut.why;
         q.run.items--;
         if (q.run.items === 0) this.judge(q.run);
         k--; // try this worker again with the next item
-        continue;
-      }
-      if (opts.stopAtFinding && Atomics.load(this.found, q.run.index)) {
-        // --stop-at-finding: another item's findings decided the run's verdict; its remaining items are not explored.
-        const r = q.run.results;
-        r.complete = false;
-        r.limit ??= 'finding';
-        r.stopReason ??= STOPPED_AT_FINDING;
-        q.run.items--;
-        if (q.run.items === 0) this.judge(q.run);
-        k--;
         continue;
       }
       const st: ItemState = { id: this.nextItem++, run: q.run, path: q.path, executions: 0 };

@@ -90,7 +90,7 @@ export function renderBench(out: Out, b: BenchReport): string {
     text += table(
       out,
       ['file', 'kernel', 'strategy', 'executions', 'states', 'search', 'time', 'CPU', 'first finding', 'peak RSS'],
-      b.scaled.map((r) => [r.file, r.kernel, r.strategy, r.executions, r.states ?? '-', r.complete ? 'complete' : r.strategy === 'pct' ? 'sampled' : 'not finished', s(r.ms), s(r.cpuMs), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
+      b.scaled.map((r) => [r.file, r.kernel, r.strategy, r.executions, r.states ?? '-', benchSearch(r), s(r.ms), s(r.cpuMs), r.firstFindingMs === null ? '-' : `${r.firstFindingMs} ms`, `${r.rssMB} MB`]),
     );
   }
   if (b.spin) text += renderSpin(out, b.spin);
@@ -180,7 +180,7 @@ function renderSpin(out: Out, sp: NonNullable<BenchReport['spin']>): string {
         r.kernel,
         r.arch,
         r.strategy,
-        r.complete ? 'complete' : 'not finished',
+        benchSearch(r),
         r.states ?? '-',
         r.transitions,
         s(r.ms),
@@ -257,4 +257,9 @@ Examples:
       else out.write(renderBench(out, b) + `\nJSON: ${o.jsonOut}\n`);
       process.exitCode = EXIT_OK;
     });
+}
+
+/** A bench row's search: complete, stopped at its finding (the v7 rows), sampled, or not finished (its time budget). */
+function benchSearch(r: { readonly complete: boolean; readonly limit: string | null; readonly strategy: string }): string {
+  return r.complete ? 'complete' : r.limit === 'finding' ? 'stopped at the finding' : r.strategy === 'pct' ? 'sampled' : 'not finished';
 }

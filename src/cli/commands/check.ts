@@ -473,7 +473,8 @@ Examples:
   gupcheck check examples/
   gupcheck check examples/09-fast-pin-vs-unmap-reuse.yaml --kernel v7 --arch arm64 --traces
   gupcheck check examples/07-fast-pin-vs-truncate.yaml --kernel 6.5 --arch arm64 --mutant no-read-once
-  gupcheck check examples/ --json > results.json`,
+  gupcheck check examples/ --json > results.json
+  gupcheck check bench/spin-l4-anon.yaml --kernel v7 --arch arm64 --strategy stateful --stop-at-finding`,
     )
     .action(async (paths, o, cmd) => {
       const flags: CheckFlags = { ...o, json: o.json, traces: o.traces, out: o.out, progress: o.progress };
