@@ -229,10 +229,13 @@ async function runAuto(jobs: readonly Job[], opts: JobOptions, workers: number, 
  * them (r): the stateful search's, its findings with DPOR's example where that is shorter. If the
  * stateful search stopped early (--max-memory, the memory guard, Ctrl-C) before it met again a
  * finding DPOR had found, DPOR's result is kept instead, said so: a finding seen is never dropped.
+ * One that stopped because its findings decided its verdict (--stop-at-finding) keeps its result,
+ * with DPOR's other findings beside its own: they cannot change the verdict (any that could would
+ * have stopped DPOR), but they were seen.
  */
 export function movedResult(d: RunResult, r: RunResult): RunResult {
   const lost = d.findings.filter((f) => !r.findings.some((g) => g.id === f.id));
-  if (!r.complete && lost.length) {
+  if (!r.complete && lost.length && r.limit !== 'finding') {
     return {
       ...d,
       limit: r.limit,
@@ -244,7 +247,8 @@ export function movedResult(d: RunResult, r: RunResult): RunResult {
   }
   // The first finding's time counts from the run's start: DPOR's, or the stateful search's after DPOR's whole phase.
   const firstFindingMs = d.firstFindingMs ?? (r.firstFindingMs === undefined ? undefined : d.ms + r.firstFindingMs);
-  return { ...r, findings: r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ms: r.ms + d.ms, firstFindingMs, dporFirst: d.executions };
+  const findings = [...r.findings.map((f) => betterOf(f, d.findings.find((g) => g.id === f.id))), ...lost];
+  return { ...r, findings, ms: r.ms + d.ms, firstFindingMs, dporFirst: d.executions };
 }
 
 /**

@@ -77,6 +77,17 @@ describe('movedResult', () => {
     expect(m.dporFirst).toBeUndefined();
   });
 
+  it("takes a stateful search stopped by --stop-at-finding, with DPOR's other findings beside its own", () => {
+    // A non-strict scenario: DPOR met a finding no expectation names; the stateful search stopped at the wild-deref that decided the verdict.
+    const d = dpor([finding('warn', 1, 30, [0])]);
+    const r = result({ strategy: 'stateful', complete: false, limit: 'finding', stopReason: 'stopped as soon as the findings decided the verdict', findings: [finding('wild-deref', 1, 60, [1])], executions: 30 });
+    const m = movedResult(d, r);
+    expect(m.strategy).toBe('stateful');
+    expect(m.verdict).toBe('holds');
+    expect(m.limit).toBe('finding');
+    expect(m.findings.map((f) => f.id)).toEqual(['wild-deref', 'warn']);
+  });
+
   it('takes the stopped stateful search when it met every finding DPOR had', () => {
     const d = dpor([finding('wild-deref', 1, 70, [0, 1])]);
     const r = result({ strategy: 'stateful', complete: false, limit: 'interrupted', stopReason: 'interrupted', findings: [finding('wild-deref', 1, 60, [1])], executions: 30 });
