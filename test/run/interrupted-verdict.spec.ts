@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../src/run/load.ts';
-import { type PlannedRun, runOne, verdictOf } from '../../src/run/run.ts';
+import { type Job, runJobs } from '../../src/run/pool.ts';
+import { builtinKernels, type PlannedRun, plannedRuns, runOne, verdictOf } from '../../src/run/run.ts';
 
 const REUSE = loadScenario('examples/09-fast-pin-vs-unmap-reuse.yaml');
 const run = (kernel: string, mutant: string | null = null): PlannedRun => ({ scenario: REUSE.scenario.name, kernel, arch: 'arm64', mutant });
@@ -35,6 +36,30 @@ describe('the verdict of an interrupted run', () => {
     expect(r.limit).toBe('executions');
     expect(r.verdict).toBe('violated');
   });
+
+  it('under auto, is interrupted for a run moved to the stateful search and one the interrupt kept from it', async () => {
+    // scaled-reuse v7/arm64: DPOR's first 2,000 executions do not meet the wild-deref, so both
+    // runs move; Ctrl-C as the stateful phase starts stops the first and keeps the second on DPOR's result.
+    const jobs: Job[] = ['bench/scaled-reuse-anon.yaml', 'bench/scaled-reuse-file.yaml'].flatMap((file) => {
+      const p = loadScenario(file);
+      return plannedRuns(p.scenario, { kernels: builtinKernels(['v7']) }).map((r) => ({ file, run: r, label: p.scenario.name }));
+    });
+    expect(jobs).toHaveLength(2);
+    let stop: string | undefined;
+    const done = await runJobs(jobs, { strategy: 'auto' }, 1, {
+      shouldStop: () => stop,
+      onRunStart: (j) => {
+        if (j.label.endsWith('(stateful)')) stop = 'interrupted';
+      },
+    });
+    expect(done.interrupted).toBe(true);
+    for (const r of done.results) {
+      expect(r!.findings).toEqual([]);
+      expect(r!.limit).toBe('interrupted');
+      expect(r!.verdict).toBe('interrupted');
+    }
+    expect(done.results.map((r) => r!.strategy)).toEqual(['stateful', 'dpor']);
+  }, 120_000);
 
   it('follows the expectations: not judged, holds, interrupted only when every failure is an open `sometimes`', () => {
     const open = { text: 'x: sometimes', holds: false, observed: '', open: true };
