@@ -273,9 +273,9 @@ function* runOneSlices(p: ParsedScenario, run: PlannedRun, o: RunOptions): Slice
 export function findingsDecide(s: ScenarioT, run: RunConfig, r: Results): boolean {
   const matching = s.expect.filter((e) => expectationMatches(e, run));
   if (matching.some((e) => e.is !== 'sometimes' && !judge(e, r).holds)) return true;
-  if (s.strict && matching.length > 0 && !matching.some((e) => e.finding === 'any')) {
-    const mentioned = new Set<string | undefined>(matching.map((e) => e.finding));
-    for (const id of r.findings.keys()) if (!mentioned.has(id)) return true;
+  if (s.strict && matching.length > 0) {
+    const expected = expectedFinding(matching);
+    for (const id of r.findings.keys()) if (!expected(id)) return true;
   }
   return matching.every((e) => e.is !== 'sometimes' || judge(e, r).holds);
 }
@@ -293,13 +293,19 @@ export function verdictOf(judged: boolean, expectations: readonly ExpectationRes
   return limit === 'interrupted' && failed.every((e) => e.open) ? 'interrupted' : 'violated';
 }
 
+/** Whether these expectations name a finding id (or `finding: any`); under `strict`, one they do not fails the run. */
+function expectedFinding(matching: readonly ExpectationT[]): (id: string) => boolean {
+  if (matching.some((e) => e.finding === 'any')) return () => true;
+  const named = new Set<string>(matching.flatMap((e) => (e.finding ? [e.finding] : [])));
+  return (id) => named.has(id);
+}
+
 /** A run's verdict from its explored results (also for results merged from workers). */
 export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: Results, t0: number): RunResult {
   const s = p.scenario;
   const matching = s.expect.filter((e) => expectationMatches(e, o.judgeAs ?? run));
   const expectations = matching.map((e) => judge(e, r));
-  const mentioned = new Set<string>(matching.filter((e) => e.finding && e.finding !== 'any').map((e) => e.finding!));
-  const anyCovered = matching.some((e) => e.finding === 'any');
+  const expected = expectedFinding(matching);
   const findings: FindingReport[] = [...r.findings.values()]
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((f) => ({
@@ -310,7 +316,7 @@ export function judgeRun(p: ParsedScenario, run: PlannedRun, o: RunOptions, r: R
       values: f.best.values,
       preemptions: f.best.preemptions,
       steps: f.best.steps,
-      expected: mentioned.has(f.id) || anyCovered,
+      expected: expected(f.id),
     }));
   // A run no expectation covers is not judged: its findings are shown, not counted against it.
   const unexpected = s.strict && matching.length > 0 ? findings.filter((f) => !f.expected) : [];
